@@ -1,0 +1,3 @@
+{{ config(tags=['pre_gate']) }}
+
+{{ enriched_facts(ref('int_submissions_basis')) }}

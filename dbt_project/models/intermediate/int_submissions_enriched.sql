@@ -1,0 +1,35 @@
+{{ config(materialized='table', tags=['pre_gate'],
+          indexes=[{'columns': ['file_id'], 'unique': True}, {'columns': ['unit_code', 'year', 'quarter']}]) }}
+
+with loaded as (
+    select * from {{ ref('stg_raw__files') }} where load_status = 'loaded'
+),
+
+units as (
+    select * from {{ ref('stg_raw__org_units') }}
+)
+
+select
+    loaded.file_id,
+    loaded.source_path,
+    loaded.content_hash,
+    loaded.unit_code,
+    loaded.year,
+    loaded.quarter,
+    loaded.year || '-Q' || loaded.quarter as period_key,
+    loaded.title_year,
+    loaded.title_quarter,
+    loaded.loaded_in_run,
+    loaded.loaded_at,
+    loaded.modified_at,
+    loaded.n_facts,
+    units.unit_name,
+    units.unit_level,
+    units.parent_code,
+    case units.unit_level
+        when 'province' then 'p' when 'department' then 's' when 'district' then 'd' when 'commune' then 'c'
+    end as level_letter,
+    row_number() over (partition by loaded.unit_code, loaded.year, loaded.quarter
+                       order by loaded.file_id desc) = 1 as is_latest_version
+from loaded
+left join units on units.unit_code = loaded.unit_code

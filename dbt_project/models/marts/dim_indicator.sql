@@ -1,0 +1,21 @@
+
+
+select
+    indicator_code,
+    form,
+    ('Biểu mẫu ' || form)::text as form_label_vi,
+    parent_code,
+    kind,
+    unit_vi,
+    name_vi,
+    name_en,
+    legend,
+    numerator_code,
+    denominator_code,
+    part_codes,
+    whole_code,
+    is_cumulative,
+    is_additive,
+    canonical_code,
+    authority_level
+from {{ ref('stg_reference__indicators') }}

@@ -1,0 +1,36 @@
+{{ config(materialized='incremental', incremental_strategy='delete+insert',
+          unique_key=['unit_code', 'year', 'quarter'], on_schema_change='fail',
+          indexes=[{'columns': ['gate_seq']}, {'columns': ['unit_code', 'year', 'quarter']},
+                   {'columns': ['indicator_code', 'year', 'quarter']}]) }}
+
+-- Every accepted figure, one row each, with its lineage back to the file, sheet and row.
+with changed as (
+    {{ changed_publications() }}
+)
+
+select
+    facts.unit_code,
+    facts.year,
+    facts.quarter,
+    facts.period_key,
+    facts.indicator_code,
+    facts.form,
+    facts.value,
+    facts.cell_numerator,
+    facts.cell_denominator,
+    facts.kind,
+    facts.unit_text                        as unit_of_measure,
+    facts.own_indicator_code,
+    (facts.own_indicator_code is not null) as is_own_figure,
+    case when cardinality(facts.dq_warnings) > 0 then 'warning' else 'ok' end as dq_status,
+    facts.dq_warnings,
+    facts.file_id,
+    facts.content_hash,
+    facts.source_path,
+    facts.sheet,
+    facts.row_number,
+    facts.note,
+    facts.gate_seq
+from {{ ref('int_facts_published') }} as facts
+where facts.file_id in (select file_id from changed)
+  and facts.indicator_code is not null

@@ -1,0 +1,23 @@
+select
+    dq_result_id,
+    run_id,
+    file_id,
+    content_hash,
+    unit_code,
+    year::integer    as year,
+    quarter::integer as quarter,
+    rule_id,
+    rule_kind,
+    severity,
+    status,
+    indicator  as indicator_code,
+    sheet,
+    row_number,
+    rows       as checked_rows,
+    form::integer as form,
+    observed,
+    expected,
+    details,
+    message,
+    evaluated_at
+from {{ source('audit', 'dq_results') }}

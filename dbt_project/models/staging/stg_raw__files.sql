@@ -1,0 +1,21 @@
+select
+    file_id,
+    path            as source_path,
+    content_hash,
+    size_bytes,
+    modified_at,
+    unit_code,
+    year::integer    as year,
+    quarter::integer as quarter,
+    status           as load_status,
+    run_id           as loaded_in_run,
+    loaded_at,
+    parser,
+    n_facts,
+    title,
+    title_year::integer    as title_year,
+    title_quarter::integer as title_quarter,
+    title_unit,
+    reject_code,
+    reject_message
+from {{ source('raw', 'files') }}

@@ -1,0 +1,22 @@
+select
+    code        as indicator_code,
+    form::integer as form,
+    parent      as parent_code,
+    kind,
+    unit_vi,
+    name_vi,
+    name_en,
+    aliases,
+    legend,
+    levels,
+    numerator   as numerator_code,
+    denominator as denominator_code,
+    parts       as part_codes,
+    whole       as whole_code,
+    cumulative = 1 as is_cumulative,
+    zscore = 1     as is_zscore_checked,
+    required    as required_levels,
+    canonical   as canonical_code,
+    authority   as authority_level,
+    additive = 1   as is_additive
+from {{ ref('indicator_catalog') }}

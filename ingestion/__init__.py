@@ -1,0 +1,1 @@
+"""CCHC warehouse: read unit workbooks, stage figures, check them, publish marts."""

@@ -1,0 +1,135 @@
+"""`cchc check`: read workbooks and evaluate every rule offline (no database, no Airflow).
+
+Files given together are checked together, so rules across quarters and levels apply
+between them (e.g. a district and its communes, or Q1 and Q2 of one unit).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+from .catalog import Catalog, load_catalog
+from .pipeline.inbox import content_hash, unit_and_period_from_path
+from .registry import Registry
+from .rules.catalog import RuleSet, load_rules
+from .rules.messages import render
+from .rules.model import Evaluation, Submission
+from .rules.offline import OfflineEngine
+from .workbook.extract import Extraction
+from .workbook.package import WorkbookError
+from .workbook.read import read_workbook_bytes
+
+STATUS_ORDER = ("ok", "warning", "error", "unreadable")
+
+
+@dataclass
+class FileResult:
+    path: str
+    unit: str | None
+    period: str | None
+    status: str = "ok"
+    facts: int = 0
+    violations: list[dict] = field(default_factory=list)
+    errors: list[dict] = field(default_factory=list)
+    extraction: Extraction | None = None
+    evaluations: list[Evaluation] = field(default_factory=list)
+
+    def as_json(self) -> dict:
+        return {"path": self.path, "unit": self.unit, "period": self.period, "status": self.status,
+                "facts": self.facts, "violations": self.violations, "errors": self.errors}
+
+
+@dataclass
+class CheckResult:
+    files: list[FileResult]
+    completeness: list[dict] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        if any(f.status == "unreadable" for f in self.files):
+            return 2
+        if any(f.status == "error" for f in self.files):
+            return 1
+        return 0
+
+    def as_json(self, with_completeness: bool = False) -> dict:
+        doc = {"files": [f.as_json() for f in self.files]}
+        if with_completeness:
+            doc["completeness"] = self.completeness
+        return doc
+
+
+def _violation(ev: Evaluation, rules: RuleSet, catalog: Catalog) -> dict:
+    return {"rule": ev.rule_id, "severity": ev.severity, "sheet": ev.sheet, "rows": list(ev.rows),
+            "message": render(ev, rules, catalog)}
+
+
+def check_files(paths: list[Path], *, registry: Registry | None = None, engine: str = "calamine",
+                completeness: bool = False, rules: RuleSet | None = None, catalog: Catalog | None = None) -> CheckResult:
+    rules, catalog = rules or load_rules(), catalog or load_catalog()
+    results: list[FileResult] = []
+    submissions: list[Submission] = []
+    unreadable_sent: set[tuple[str, int, int]] = set()  # a broken file still counts as sent
+    by_key: dict[str, FileResult] = {}
+    for order, path in enumerate(paths):
+        unit, year, quarter = unit_and_period_from_path(path)
+        result = FileResult(path=str(path), unit=unit, period=f"{year}-Q{quarter}" if year else None)
+        results.append(result)
+        try:
+            data = Path(path).read_bytes()
+            extraction = read_workbook_bytes(data, engine, catalog)
+        except FileNotFoundError:
+            result.status = "unreadable"
+            result.errors.append({"message": f"{path}: không tìm thấy tệp"})
+            continue
+        except WorkbookError as exc:
+            result.status = "unreadable"
+            result.errors.append({"message": f"{path}: {exc.message}"})
+            if unit and year:
+                unreadable_sent.add((unit, year, quarter))
+            continue
+        result.extraction = extraction
+        result.facts = len(extraction.facts)
+        result.errors = [{"message": f"{path}: {issue.message}"} for issue in extraction.errors]
+        on_convention = year is not None
+        if year is None and extraction.title_period:
+            year, quarter = extraction.title_period  # off the inbox convention: the title says when
+            result.period = f"{year}-Q{quarter}"
+        level = registry.level_of(unit) if registry is not None else None
+        sub = Submission(key=str(path), unit_code=unit, level=level or extraction.level_hint, year=year,
+                         quarter=quarter, facts=extraction.facts,
+                         title_period=extraction.title_period if on_convention else None,
+                         order=order, content_hash=content_hash(data), path=str(path))
+        submissions.append(sub)
+        by_key[sub.key] = result
+    evaluations = OfflineEngine(rules, catalog, registry).evaluate(submissions, completeness=completeness,
+                                                                  reported=unreadable_sent)
+    out = CheckResult(results)
+    for ev in evaluations:
+        if ev.submission is None:
+            if ev.status == "fail":
+                out.completeness.append({"rule": ev.rule_id, "severity": ev.severity, "unit": ev.unit_code,
+                                         "period": ev.period, "message": render(ev, rules, catalog)})
+            continue
+        result = by_key[ev.submission]
+        result.evaluations.append(ev)
+        if ev.status == "fail":
+            result.violations.append(_violation(ev, rules, catalog))
+    for result in results:
+        if result.status == "unreadable":
+            continue
+        severities = {v["severity"] for v in result.violations}
+        if result.errors:
+            result.status = "unreadable"
+        elif "error" in severities:
+            result.status = "error"
+        elif "warning" in severities:
+            result.status = "warning"
+    return out
+
+
+def json_number(value: Decimal | None):
+    if value is None:
+        return None
+    return int(value) if value == value.to_integral_value() else float(value)

@@ -1,0 +1,118 @@
+"""Settings read from the environment, and the project's well-known paths.
+
+Every environment variable the project reads is named here, so the README,
+docker-compose.yml and the tests can be checked against one list.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+ENV_PROJECT_DIR = "CCHC_PROJECT_DIR"  # where dags/, dbt_project/, expectations/ live (set in containers)
+PROJECT_DIR = Path(os.environ.get(ENV_PROJECT_DIR, Path(__file__).resolve().parents[1]))
+
+DAGS_DIR = PROJECT_DIR / "dags"
+DBT_PROJECT_DIR = PROJECT_DIR / "dbt_project"
+EXPECTATIONS_DIR = PROJECT_DIR / "expectations"
+INDICATOR_CATALOG = DBT_PROJECT_DIR / "seeds" / "indicator_catalog.csv"
+RULE_CATALOG = EXPECTATIONS_DIR / "rules.yml"
+DEMO_DIR = PROJECT_DIR / "demo"
+DEMO_REGISTRY = DEMO_DIR / "registry" / "org_units.csv"
+DEMO_UNIT_MAPPING = DEMO_DIR / "registry" / "unit_mapping.csv"
+
+# Environment variables (all optional).
+ENV_DATABASE_URL = "CCHC_DATABASE_URL"  # a real PostgreSQL; otherwise the embedded one
+ENV_INBOX = "CCHC_INBOX"  # <inbox>/<unit_code>/<YYYY>-Q<n>/<file>.xlsx
+ENV_HOME = "CCHC_HOME"  # local state: embedded database, Airflow home, reports, GX
+ENV_REGISTRY = "CCHC_REGISTRY"  # org-unit registry CSV maintained by the data team
+ENV_UNIT_MAPPING = "CCHC_UNIT_MAPPING"  # dated old -> new unit mapping CSV
+ENV_REPORTS_DIR = "CCHC_REPORTS_DIR"  # feedback reports and Data Docs copies
+ENV_PARSER = "CCHC_PARSER"  # calamine (default) or openpyxl
+ENV_BI_PASSWORD = "CCHC_BI_PASSWORD"  # password given to the bi_reader role
+
+ALL_ENV_VARS = (
+    ENV_PROJECT_DIR,
+    ENV_DATABASE_URL,
+    ENV_INBOX,
+    ENV_HOME,
+    ENV_REGISTRY,
+    ENV_UNIT_MAPPING,
+    ENV_REPORTS_DIR,
+    ENV_PARSER,
+    ENV_BI_PASSWORD,
+)
+
+# Folders inside an inbox whose name starts with one of these are not unit folders.
+INBOX_IGNORED_PREFIXES = ("_", ".")
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    database_url: str | None
+    inbox: Path | None
+    registry: Path | None
+    unit_mapping: Path | None
+    reports_dir: Path
+    parser: str
+    bi_password: str
+
+    @property
+    def pgdata(self) -> Path:
+        return self.home / "pgdata"
+
+    @property
+    def airflow_home(self) -> Path:
+        return self.home / "airflow"
+
+    @property
+    def gx_dir(self) -> Path:
+        return self.home / "gx"
+
+    @property
+    def dbt_target_dir(self) -> Path:
+        return self.home / "dbt-target"
+
+    @property
+    def demo_inbox(self) -> Path:
+        return self.home / "demo-inbox"
+
+    def resolved_registry(self, inbox: Path | None = None) -> Path:
+        """The registry CSV: configured, else one shipped inside the inbox, else the demo one."""
+        if self.registry:
+            return self.registry
+        inbox = inbox or self.inbox
+        if inbox is not None and (inbox / "_registry" / "org_units.csv").is_file():
+            return inbox / "_registry" / "org_units.csv"
+        return DEMO_REGISTRY
+
+    def resolved_unit_mapping(self, inbox: Path | None = None) -> Path:
+        if self.unit_mapping:
+            return self.unit_mapping
+        inbox = inbox or self.inbox
+        if inbox is not None and (inbox / "_registry" / "unit_mapping.csv").is_file():
+            return inbox / "_registry" / "unit_mapping.csv"
+        return DEMO_UNIT_MAPPING
+
+
+def _path(name: str) -> Path | None:
+    value = os.environ.get(name, "").strip()
+    return Path(value).expanduser().resolve() if value else None
+
+
+def load_settings() -> Settings:
+    home = _path(ENV_HOME) or (PROJECT_DIR / ".cchc")
+    parser = os.environ.get(ENV_PARSER, "calamine").strip().lower() or "calamine"
+    if parser not in ("calamine", "openpyxl"):
+        raise ValueError(f"{ENV_PARSER} must be 'calamine' or 'openpyxl', not {parser!r}")
+    return Settings(
+        home=home,
+        database_url=os.environ.get(ENV_DATABASE_URL, "").strip() or None,
+        inbox=_path(ENV_INBOX),
+        registry=_path(ENV_REGISTRY),
+        unit_mapping=_path(ENV_UNIT_MAPPING),
+        reports_dir=_path(ENV_REPORTS_DIR) or (home / "reports"),
+        parser=parser,
+        bi_password=os.environ.get(ENV_BI_PASSWORD, "bi_reader"),
+    )

@@ -1,0 +1,1 @@
+"""Realistic demo data: a country of units, their figures and workbooks, injected faults."""

@@ -1,0 +1,1 @@
+"""Per-unit feedback: what failed, where, and what the figures should satisfy."""

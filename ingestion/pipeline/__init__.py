@@ -1,0 +1,1 @@
+"""The nightly job's stages. The Airflow DAG wires these functions; `cchc run --direct` calls them in order."""

@@ -1,0 +1,68 @@
+"""Running dbt (in-process) against the warehouse."""
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import config
+from ..warehouse.connection import Dsn
+
+log = logging.getLogger(__name__)
+
+
+class DbtError(RuntimeError):
+    pass
+
+
+@dataclass
+class DbtResult:
+    command: str
+    nodes: int
+    failures: list[str]
+
+
+@contextlib.contextmanager
+def _env(values: dict[str, str]):
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def dbt_args(target_dir: Path) -> list[str]:
+    return ["--project-dir", str(config.DBT_PROJECT_DIR), "--profiles-dir", str(config.DBT_PROJECT_DIR),
+            "--target-path", str(target_dir)]
+
+
+def run_dbt(dsn: Dsn, target_dir: Path, args: list[str], *, quiet: bool = True) -> DbtResult:
+    """Invoke dbt with the warehouse connection; raise DbtError naming the failed nodes."""
+    from dbt.cli.main import dbtRunner
+
+    target_dir.mkdir(parents=True, exist_ok=True)
+    env = dsn.env() | {"DBT_LOG_PATH": str(target_dir / "logs"), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    flags = ["--quiet"] if quiet else []
+    n = next((i for i, a in enumerate(args) if a.startswith("-")), len(args))  # "docs generate", "build" ...
+    cli = [*flags, *args[:n], *dbt_args(target_dir), *args[n:]]
+    with _env(env):
+        res = dbtRunner().invoke(cli)
+    failures = []
+    nodes = 0
+    if res.result is not None and hasattr(res.result, "results"):
+        for r in res.result.results:
+            nodes += 1
+            status = str(getattr(r, "status", "")).lower()
+            if status in ("error", "fail", "runtimeerror", "runtime error"):
+                failures.append(f"{r.node.unique_id}: {status}: {(r.message or '').strip()[:500]}")
+    if not res.success:
+        detail = "; ".join(failures) or (str(res.exception) if res.exception else "dbt failed")
+        raise DbtError(f"dbt {' '.join(args)} failed: {detail}")
+    return DbtResult(" ".join(args), nodes, failures)

@@ -1,0 +1,202 @@
+"""Discover new and changed workbooks, parse them, stage every figure in raw.* with provenance.
+
+A file is identified by its content hash: an unchanged file is skipped, a
+changed one is loaded as a new row that supersedes the earlier version of its
+unit-quarter (which stays in raw history). Each batch of files commits in one
+transaction, so a run killed half-way leaves whole files or nothing.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from psycopg2.extras import execute_values
+
+from ..catalog import load_catalog
+from ..registry import Registry
+from ..warehouse.copy import copy_rows
+from ..workbook.package import WorkbookError
+from ..workbook.read import read_workbook_bytes
+from .inbox import InboxFile, content_hash, scan_inbox
+
+log = logging.getLogger(__name__)
+
+# Rejections caused by something outside the file; the same bytes are tried again next night.
+RETRYABLE_REJECTIONS = {"unknown_unit"}
+BATCH_SIZE = 250
+PARALLEL_FROM = 64  # files; below this a worker pool costs more than it saves
+
+FACT_COLUMNS = ("file_id", "sheet", "row_number", "col_number", "form", "stt", "label", "unit_text", "raw_value",
+                "value", "numerator", "denominator", "kind", "indicator", "match", "note", "legend")
+ISSUE_COLUMNS = ("file_id", "sheet", "row_number", "severity", "code", "message")
+
+
+@dataclass
+class FilePlan:
+    found: int
+    new: list[tuple[InboxFile, str]]  # (file, content hash)
+    unchanged: int
+
+
+@dataclass
+class Parsed:
+    """A parsed file, picklable so worker processes can return it."""
+    rel: str
+    content_hash: str
+    size: int
+    mtime: float
+    unit_code: str | None
+    year: int | None
+    quarter: int | None
+    parser: str
+    seconds: float = 0.0
+    facts: list[tuple] = field(default_factory=list)  # FACT_COLUMNS without file_id
+    issues: list[tuple] = field(default_factory=list)  # ISSUE_COLUMNS without file_id
+    title: str | None = None
+    title_year: int | None = None
+    title_quarter: int | None = None
+    title_unit: str | None = None
+    reject_code: str | None = None
+    reject_message: str | None = None
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class IngestStats:
+    found: int = 0
+    new: int = 0
+    unchanged: int = 0
+    loaded: int = 0
+    rejected: int = 0
+    facts: int = 0
+    parse_seconds: float = 0.0
+    load_seconds: float = 0.0
+    rejected_files: list[dict] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k != "rejected_files"} | {
+            "rejected_files": self.rejected_files[:50]}
+
+
+def plan_files(conn, inbox: Path) -> FilePlan:
+    files = scan_inbox(inbox)
+    with conn.cursor() as cur:
+        cur.execute("""select distinct on (path) path, content_hash, status, reject_code
+                       from raw.files order by path, file_id desc""")
+        latest = {row[0]: row[1:] for row in cur.fetchall()}
+    new, unchanged = [], 0
+    for f in files:
+        digest = content_hash(f.path.read_bytes())
+        prev = latest.get(f.rel)
+        if prev and prev[0] == digest and not (prev[1] == "rejected" and prev[2] in RETRYABLE_REJECTIONS):
+            unchanged += 1
+        else:
+            new.append((f, digest))
+    # Older versions first, so the newest version of a unit-quarter gets the highest file_id.
+    new.sort(key=lambda fh: (fh[0].mtime, fh[0].rel))
+    return FilePlan(found=len(files), new=new, unchanged=unchanged)
+
+
+def parse_file(f: InboxFile, digest: str, parser: str, known_units: frozenset[str] | None) -> Parsed:
+    started = time.perf_counter()
+    p = Parsed(f.rel, digest, f.size, f.mtime, f.unit_code, f.year, f.quarter, parser)
+    try:
+        if f.problem:
+            raise WorkbookError("bad_path", f.problem)
+        if known_units is not None and f.unit_code not in known_units:
+            raise WorkbookError("unknown_unit", f"mã đơn vị “{f.unit_code}” không có trong danh mục đơn vị; "
+                                                "bổ sung vào danh mục rồi tệp sẽ được nạp lại")
+        ex = read_workbook_bytes(f.path.read_bytes(), parser, load_catalog())
+    except WorkbookError as exc:
+        p.reject_code, p.reject_message = exc.code, exc.message
+        p.errors = [exc.message]
+    except Exception as exc:  # a reader bug must not stop the batch: reject the file, say why
+        log.exception("unexpected error reading %s", f.rel)
+        p.reject_code, p.reject_message = "unreadable", f"không đọc được tệp ({type(exc).__name__}: {exc})"
+        p.errors = [p.reject_message]
+    else:
+        p.title, p.title_unit = ex.title, ex.title_unit
+        if ex.title_period:
+            p.title_year, p.title_quarter = ex.title_period
+        if ex.errors:
+            p.reject_code = ex.errors[0].code
+            p.errors = [i.message for i in ex.errors]
+            p.reject_message = "; ".join(p.errors[:20]) + (f" (và {len(p.errors) - 20} lỗi khác)" if len(p.errors) > 20 else "")
+        else:
+            p.facts = [(fa.sheet, fa.row, fa.column + 1, fa.form, fa.stt, fa.label, fa.unit, fa.raw, fa.value,
+                        fa.numerator, fa.denominator, fa.kind, fa.indicator, fa.match, fa.note, fa.legend)
+                       for fa in ex.facts]
+            p.issues = [(i.sheet, i.row, i.severity, i.code, i.message) for i in ex.issues]
+    p.seconds = time.perf_counter() - started
+    return p
+
+
+def _parse_all(batch: list[tuple[InboxFile, str]], parser: str, known: frozenset[str] | None, pool) -> list[Parsed]:
+    if pool is None:
+        return [parse_file(f, h, parser, known) for f, h in batch]
+    return list(pool.map(parse_file, [f for f, _ in batch], [h for _, h in batch],
+                         [parser] * len(batch), [known] * len(batch), chunksize=16))
+
+
+def _store(conn, run_id: str, parsed: list[Parsed]) -> tuple[int, int, int, list[dict]]:
+    """One transaction for the batch: files, their facts and issues, and rejections."""
+    loaded = rejected = facts = 0
+    rejections = []
+    with conn.cursor() as cur:
+        rows = [(p.rel, p.content_hash, p.size, dt.datetime.fromtimestamp(p.mtime, dt.timezone.utc), p.unit_code,
+                 p.year, p.quarter, "rejected" if p.reject_code else "loaded", run_id, p.parser, len(p.facts),
+                 p.title, p.title_year, p.title_quarter, p.title_unit, p.reject_code, p.reject_message) for p in parsed]
+        ids = execute_values(cur, """
+            insert into raw.files (path, content_hash, size_bytes, modified_at, unit_code, year, quarter, status,
+                                   run_id, parser, n_facts, title, title_year, title_quarter, title_unit,
+                                   reject_code, reject_message)
+            values %s returning file_id""", rows, page_size=len(rows), fetch=True)
+        fact_rows, issue_rows, reject_rows = [], [], []
+        for (file_id,), p in zip(ids, parsed):
+            if p.reject_code:
+                rejected += 1
+                reject_rows.append((run_id, file_id, p.rel, p.content_hash, p.unit_code, p.year, p.quarter,
+                                    p.reject_code, p.reject_message, {"errors": p.errors}))
+                rejections.append({"path": p.rel, "reason": p.reject_code, "message": p.reject_message})
+            else:
+                loaded += 1
+                facts += len(p.facts)
+                fact_rows.extend((file_id, *f) for f in p.facts)
+                issue_rows.extend((file_id, *i) for i in p.issues)
+        copy_rows(cur, "raw.facts", FACT_COLUMNS, fact_rows)
+        copy_rows(cur, "raw.parse_issues", ISSUE_COLUMNS, issue_rows)
+        copy_rows(cur, "audit.rejected_files", ("run_id", "file_id", "path", "content_hash", "unit_code", "year",
+                                                "quarter", "reason_code", "message", "details"), reject_rows)
+    conn.commit()
+    return loaded, rejected, facts, rejections
+
+
+def ingest(conn, run_id: str, inbox: Path, *, parser: str = "calamine", registry: Registry | None = None,
+           workers: int | None = None, batch_size: int = BATCH_SIZE) -> IngestStats:
+    plan = plan_files(conn, inbox)
+    stats = IngestStats(found=plan.found, new=len(plan.new), unchanged=plan.unchanged)
+    known = frozenset(registry.units) if registry is not None else None
+    workers = workers if workers is not None else (os.cpu_count() or 1)
+    pool = ProcessPoolExecutor(max_workers=workers) if workers > 1 and len(plan.new) >= PARALLEL_FROM else None
+    try:
+        for start in range(0, len(plan.new), batch_size):
+            batch = plan.new[start:start + batch_size]
+            t0 = time.perf_counter()
+            parsed = _parse_all(batch, parser, known, pool)
+            t1 = time.perf_counter()
+            loaded, rejected, facts, rejections = _store(conn, run_id, parsed)
+            stats.parse_seconds += t1 - t0
+            stats.load_seconds += time.perf_counter() - t1
+            stats.loaded += loaded
+            stats.rejected += rejected
+            stats.facts += facts
+            stats.rejected_files.extend(rejections)
+    finally:
+        if pool is not None:
+            pool.shutdown()
+    return stats

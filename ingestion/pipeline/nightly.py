@@ -1,0 +1,206 @@
+"""The nightly job, stage by stage. Each stage takes the run id, opens its own connection
+and can be rerun: the Airflow DAG (dags/cchc_nightly.py) wires these functions as tasks,
+and `cchc run --direct` or the benchmark call them in the same order.
+
+    start -> discover -> ingest -> build_candidates (dbt) -> validate (GX gate) -> publish -> report -> finish
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import logging
+import time
+import uuid
+from pathlib import Path
+
+from ..config import Settings, load_settings
+from ..warehouse.connection import connect, warehouse_dsn
+from ..warehouse.schema import ensure_schema
+from .dbt import run_dbt
+from .load import ingest, plan_files
+from .publish import ensure_bi_role, publish
+from .registry_sync import sync_registry
+from .validate import validate
+
+log = logging.getLogger(__name__)
+STAGES = ("discover", "ingest", "build_candidates", "validate", "publish", "report")
+
+
+def new_run_id() -> str:
+    return "manual__" + dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S") + "_" + uuid.uuid4().hex[:6]
+
+
+def inbox_path(settings: Settings) -> Path:
+    """The configured inbox, or the demo inbox (generated on first use)."""
+    if settings.inbox is not None:
+        if not settings.inbox.is_dir():
+            raise FileNotFoundError(f"Thư mục nhận báo cáo CCHC_INBOX={settings.inbox} không tồn tại")
+        return settings.inbox
+    inbox = settings.demo_inbox
+    if not (inbox / ".complete").exists():
+        from ..demo.generator import write_demo_inbox
+
+        write_demo_inbox(inbox)
+    return inbox
+
+
+@contextlib.contextmanager
+def _connection(settings: Settings):
+    dsn = warehouse_dsn(settings)
+    conn = connect(dsn)
+    try:
+        yield dsn, conn
+    finally:
+        conn.close()
+
+
+def _record(conn, run_id: str, stage: str, seconds: float, **columns) -> None:
+    sets = ", ".join(f"{k} = %s" for k in columns)
+    with conn.cursor() as cur:
+        cur.execute(f"""update audit.load_runs
+                        set stage_seconds = stage_seconds || jsonb_build_object(%s::text, round(%s::numeric, 3))
+                        {(", " + sets) if sets else ""}
+                        where run_id = %s""", (stage, seconds, *columns.values(), run_id))
+    conn.commit()
+
+
+def start(run_id: str, settings: Settings | None = None) -> dict:
+    settings = settings or load_settings()
+    inbox = inbox_path(settings)
+    with _connection(settings) as (dsn, conn):
+        ensure_schema(conn)
+        ensure_bi_role(conn, settings.bi_password)
+        registry, changed = sync_registry(conn, settings.resolved_registry(inbox), settings.resolved_unit_mapping(inbox))
+        with conn.cursor() as cur:
+            cur.execute("""insert into audit.load_runs (run_id, inbox, parser, status) values (%s, %s, %s, 'running')
+                           on conflict (run_id) do update set status = 'running', error = null""",
+                        (run_id, str(inbox), settings.parser))
+        conn.commit()
+    return {"run_id": run_id, "inbox": str(inbox), "units_in_registry": len(registry.units), "registry_changed": changed}
+
+
+def discover(run_id: str, settings: Settings | None = None) -> dict:
+    settings = settings or load_settings()
+    t0 = time.perf_counter()
+    with _connection(settings) as (dsn, conn):
+        plan = plan_files(conn, inbox_path(settings))
+        out = {"found": plan.found, "new": len(plan.new), "unchanged": plan.unchanged}
+        _record(conn, run_id, "discover", time.perf_counter() - t0, files_found=plan.found,
+                files_new=len(plan.new), files_unchanged=plan.unchanged)
+    return out
+
+
+def ingest_stage(run_id: str, settings: Settings | None = None, workers: int | None = None) -> dict:
+    settings = settings or load_settings()
+    t0 = time.perf_counter()
+    inbox = inbox_path(settings)
+    with _connection(settings) as (dsn, conn):
+        from ..registry import read_registry
+
+        registry = read_registry(settings.resolved_registry(inbox), settings.resolved_unit_mapping(inbox))
+        stats = ingest(conn, run_id, inbox, parser=settings.parser, registry=registry, workers=workers)
+        _record(conn, run_id, "ingest", time.perf_counter() - t0, files_loaded=stats.loaded,
+                files_rejected=stats.rejected, facts_staged=stats.facts)
+        _record(conn, run_id, "parse", stats.parse_seconds)
+        _record(conn, run_id, "load", stats.load_seconds)
+    return stats.as_dict()
+
+
+def build_candidates(run_id: str, settings: Settings | None = None) -> dict:
+    settings = settings or load_settings()
+    t0 = time.perf_counter()
+    with _connection(settings) as (dsn, conn):
+        result = run_dbt(dsn, settings.dbt_target_dir, ["build", "--selector", "pre_gate"])
+        _record(conn, run_id, "dbt_candidates", time.perf_counter() - t0)
+    return {"dbt_nodes": result.nodes}
+
+
+def validate_stage(run_id: str, settings: Settings | None = None) -> dict:
+    settings = settings or load_settings()
+    with _connection(settings) as (dsn, conn):
+        stats = validate(conn, dsn, run_id, settings.gx_dir)
+        _record(conn, run_id, "gx_validate", stats.seconds, submissions_checked=stats.submissions,
+                submissions_accepted=stats.accepted, submissions_held=stats.held,
+                rules_passed=stats.passed, rules_failed=stats.failed)
+    return stats.__dict__
+
+
+def publish_stage(run_id: str, settings: Settings | None = None, *, force: bool = False) -> dict:
+    settings = settings or load_settings()
+    with _connection(settings) as (dsn, conn):
+        stats = publish(conn, dsn, run_id, settings.dbt_target_dir, force=force)
+        _record(conn, run_id, "publish", stats.seconds, marts_published=stats.published)
+    return stats.__dict__
+
+
+def report_stage(run_id: str, settings: Settings | None = None, *, docs: bool = True) -> dict:
+    settings = settings or load_settings()
+    t0 = time.perf_counter()
+    from ..feedback.report import write_run_reports
+
+    with _connection(settings) as (dsn, conn):
+        out_dir = write_run_reports(conn, run_id, settings.reports_dir)
+        docs_index = None
+        if docs:
+            run_dbt(dsn, settings.dbt_target_dir, ["docs", "generate"])
+            docs_index = str(settings.dbt_target_dir / "index.html")
+        _record(conn, run_id, "report", time.perf_counter() - t0, reports_dir=str(out_dir))
+    return {"reports_dir": str(out_dir), "dbt_docs": docs_index}
+
+
+def finish(run_id: str, settings: Settings | None = None, *, failed: str | None = None) -> dict:
+    settings = settings or load_settings()
+    with _connection(settings) as (dsn, conn):
+        with conn.cursor() as cur:
+            cur.execute("""update audit.load_runs set finished_at = now(), status = %s, error = %s
+                           where run_id = %s""", ("failed" if failed else "success", failed, run_id))
+        conn.commit()
+        return summary(conn, run_id)
+
+
+def summary(conn, run_id: str) -> dict:
+    from psycopg2.extras import RealDictCursor
+
+    with conn.cursor(cursor_factory=RealDictCursor) as cur:
+        cur.execute("select * from audit.load_runs where run_id = %s", (run_id,))
+        run = dict(cur.fetchone() or {})
+        cur.execute("select count(*) as n from pg_tables where schemaname = 'marts'")
+        run["marts_tables"] = cur.fetchone()["n"]
+        cur.execute("""select path, reason_code, message from audit.rejected_files where run_id = %s
+                       order by rejection_id limit 20""", (run_id,))
+        run["rejected"] = [dict(r) for r in cur.fetchall()]
+        cur.execute("""select f.unit_code, f.year, f.quarter, g.errors, g.warnings
+                       from audit.submission_gate g join raw.files f using (file_id)
+                       where g.run_id = %s and g.decision = 'held' order by f.unit_code, f.year, f.quarter""", (run_id,))
+        run["held"] = [dict(r) for r in cur.fetchall()]
+    return json.loads(json.dumps(run, default=str))
+
+
+def run_all(settings: Settings | None = None, run_id: str | None = None, *, workers: int | None = None,
+            docs: bool = True) -> dict:
+    """The whole nightly job in this process (what the DAG does, without Airflow)."""
+    settings = settings or load_settings()
+    run_id = run_id or new_run_id()
+    start(run_id, settings)
+    try:
+        discover(run_id, settings)
+        ingest_stage(run_id, settings, workers=workers)
+        build_candidates(run_id, settings)
+        validate_stage(run_id, settings)
+        publish_stage(run_id, settings)
+        report_stage(run_id, settings, docs=docs)
+    except Exception as exc:
+        finish(run_id, settings, failed=f"{type(exc).__name__}: {exc}")
+        raise
+    return finish(run_id, settings)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Worth retrying: the database or the disk hiccuped. Anything else will fail the same way again."""
+    import psycopg2
+
+    if isinstance(exc, (psycopg2.OperationalError, psycopg2.InterfaceError, TimeoutError, ConnectionError)):
+        return True
+    return isinstance(exc, psycopg2.errors.SerializationFailure) or (
+        isinstance(exc, OSError) and not isinstance(exc, FileNotFoundError | PermissionError))

@@ -1,0 +1,144 @@
+"""Publishing the marts atomically, and the read-only role BI tools use.
+
+dbt builds the marts into ``marts_next`` (incrementally: only unit-quarters whose
+published version changed) and tests them there. Then one transaction renames
+``marts`` <-> ``marts_next``: BI sees the old version or the new one, never a mix.
+The previous version becomes the standby that the next run brings up to date.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from psycopg2 import sql
+
+from .. import config
+from ..warehouse.connection import Dsn
+from .dbt import run_dbt
+
+log = logging.getLogger(__name__)
+LIVE, STANDBY = "marts", "marts_next"
+BI_ROLE = "bi_reader"
+PRIVATE_SCHEMAS = ("raw", "audit", "staging", "intermediate", "reference", "snapshots", STANDBY)
+
+
+@dataclass
+class PublishStats:
+    published: bool
+    reason: str
+    marts: list[str]
+    seconds: float = 0.0
+    dbt_nodes: int = 0
+
+
+def _schema_exists(cur, name: str) -> bool:
+    cur.execute("select 1 from pg_namespace where nspname = %s", (name,))
+    return cur.fetchone() is not None
+
+
+def _tables(cur, schema: str) -> list[str]:
+    cur.execute("select tablename from pg_tables where schemaname = %s order by tablename", (schema,))
+    return [r[0] for r in cur.fetchall()]
+
+
+def ensure_bi_role(conn, password: str) -> None:
+    """A login role that can read the marts and nothing else."""
+    with conn.cursor() as cur:
+        cur.execute("select pg_advisory_xact_lock(hashtext('cchc.bi_role'))")
+        cur.execute("select 1 from pg_roles where rolname = %s", (BI_ROLE,))
+        if cur.fetchone() is None:
+            cur.execute(sql.SQL("create role {} login password %s").format(sql.Identifier(BI_ROLE)), (password,))
+        else:
+            cur.execute(sql.SQL("alter role {} login password %s").format(sql.Identifier(BI_ROLE)), (password,))
+        cur.execute(sql.SQL("alter role {} set default_transaction_read_only = on").format(sql.Identifier(BI_ROLE)))
+        cur.execute("revoke create on schema public from public")
+        for schema in PRIVATE_SCHEMAS:
+            if _schema_exists(cur, schema):
+                cur.execute(sql.SQL("revoke all on schema {} from public, {}").format(
+                    sql.Identifier(schema), sql.Identifier(BI_ROLE)))
+        if _schema_exists(cur, LIVE):
+            _grant_live(cur)
+    conn.commit()
+
+
+def _grant_live(cur) -> None:
+    role = sql.Identifier(BI_ROLE)
+    cur.execute(sql.SQL("revoke all on schema {} from public").format(sql.Identifier(LIVE)))
+    cur.execute(sql.SQL("grant usage on schema {} to {}").format(sql.Identifier(LIVE), role))
+    cur.execute(sql.SQL("grant select on all tables in schema {} to {}").format(sql.Identifier(LIVE), role))
+
+
+def fingerprint(conn) -> str:
+    """What the marts are built from; unchanged means there is nothing to publish."""
+    with conn.cursor() as cur:
+        cur.execute("""select coalesce(max(gate_seq), 0) from audit.submission_gate""")
+        gate = cur.fetchone()[0]
+        cur.execute("select coalesce(max(dq_result_id), 0) from audit.dq_results")
+        dq = cur.fetchone()[0]
+        cur.execute("select coalesce(min(source_hash), '') from raw.org_units")
+        registry = cur.fetchone()[0]
+    catalog = hashlib.sha256(config.INDICATOR_CATALOG.read_bytes()).hexdigest()
+    models = hashlib.sha256()
+    for path in sorted((config.DBT_PROJECT_DIR / "models").rglob("*")) + sorted((config.DBT_PROJECT_DIR / "macros").rglob("*")):
+        if path.is_file():
+            models.update(path.read_bytes())
+    return json.dumps({"gate": gate, "dq": dq, "registry": registry, "catalog": catalog, "models": models.hexdigest()})
+
+
+def _last_fingerprint(cur) -> str | None:
+    cur.execute("select details->>'fingerprint' from audit.publish_log order by published_at desc limit 1")
+    row = cur.fetchone()
+    return row[0] if row else None
+
+
+def publish(conn, dsn: Dsn, run_id: str, target_dir: Path, *, force: bool = False) -> PublishStats:
+    """Build and swap in the marts (the bi_reader role must exist: see ensure_bi_role)."""
+    started = time.perf_counter()
+    current = fingerprint(conn)
+    with conn.cursor() as cur:
+        unchanged = _schema_exists(cur, LIVE) and _last_fingerprint(cur) == current
+    if unchanged and not force:
+        with conn.cursor() as cur:
+            marts = _tables(cur, LIVE)
+        return PublishStats(False, "không có gì mới để công bố (marts giữ nguyên)", marts, time.perf_counter() - started)
+
+    result = run_dbt(dsn, target_dir, ["build", "--selector", "publish", "--vars", json.dumps({"marts_schema": STANDBY})])
+    with conn.cursor() as cur:
+        # Readers holding the old schema finish on it; the renames wait for them, then commit together.
+        cur.execute("set local lock_timeout = '60s'")
+        first = not _schema_exists(cur, LIVE)
+        if first:
+            cur.execute(sql.SQL("alter schema {} rename to {}").format(sql.Identifier(STANDBY), sql.Identifier(LIVE)))
+        else:
+            cur.execute(sql.SQL("alter schema {} rename to marts_swap").format(sql.Identifier(LIVE)))
+            cur.execute(sql.SQL("alter schema {} rename to {}").format(sql.Identifier(STANDBY), sql.Identifier(LIVE)))
+            cur.execute(sql.SQL("alter schema marts_swap rename to {}").format(sql.Identifier(STANDBY)))
+            cur.execute(sql.SQL("revoke all on schema {} from public, {}").format(
+                sql.Identifier(STANDBY), sql.Identifier(BI_ROLE)))
+        _grant_live(cur)
+        marts = _tables(cur, LIVE)
+        cur.execute("select count(*) from marts.fct_tthc_processing")
+        submissions = cur.fetchone()[0]
+        cur.execute("insert into audit.publish_log (run_id, submissions, details) values (%s, %s, %s)",
+                    (run_id, submissions, json.dumps({"fingerprint": current, "marts": marts, "first": first})))
+    conn.commit()
+    if first:
+        _clone_standby(conn)
+    return PublishStats(True, "đã công bố", marts, time.perf_counter() - started, result.nodes)
+
+
+def _clone_standby(conn) -> None:
+    """After the very first publication, give the next incremental build a standby to update."""
+    with conn.cursor() as cur:
+        cur.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(STANDBY)))
+        for table in _tables(cur, LIVE):
+            cur.execute(sql.SQL("create table {}.{} (like {}.{} including all)").format(
+                sql.Identifier(STANDBY), sql.Identifier(table), sql.Identifier(LIVE), sql.Identifier(table)))
+            cur.execute(sql.SQL("insert into {}.{} select * from {}.{}").format(
+                sql.Identifier(STANDBY), sql.Identifier(table), sql.Identifier(LIVE), sql.Identifier(table)))
+        cur.execute(sql.SQL("revoke all on schema {} from public").format(sql.Identifier(STANDBY)))
+    conn.commit()

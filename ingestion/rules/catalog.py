@@ -1,0 +1,120 @@
+"""Expanding expectations/rules.yml and the indicator relations into rule instances."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from .. import config
+from ..catalog import Catalog, load_catalog
+
+SEVERITIES = ("error", "warning", "info")
+
+# Kinds evaluated cell by cell (one instance covers every figure of the right kind).
+CELL_KINDS = ("percent_in_range", "count_not_negative", "count_is_whole", "row_in_catalog")
+# Kinds evaluated once per submission or per expected unit.
+SUBMISSION_KINDS = ("required_present", "unit_reported", "period_matches_path")
+
+
+@dataclass(frozen=True)
+class RuleInstance:
+    rule_id: str
+    kind: str
+    severity: str
+    subject: str | None = None  # the checked indicator (the rate, the total, the part)
+    numerator: str | None = None
+    denominator: str | None = None
+    parts: tuple[str, ...] = ()
+    whole: str | None = None
+    codes: tuple[int, ...] = ()
+    left: tuple[str, ...] = ()
+    right: tuple[str, ...] = ()
+    canonical: str | None = None
+    authority: str | None = None  # level letter whose units the subject figure is about
+
+
+@dataclass
+class RuleSet:
+    kinds: dict[str, dict]  # kind -> its entry in rules.yml
+    settings: dict
+    instances: list[RuleInstance] = field(default_factory=list)
+
+    def of_kind(self, kind: str) -> list[RuleInstance]:
+        return [i for i in self.instances if i.kind == kind]
+
+    def severity_groups(self) -> list[tuple[str, str]]:
+        """(kind, severity) pairs that have instances, in catalog order: one GX expectation each."""
+        seen: list[tuple[str, str]] = []
+        for inst in self.instances:
+            if (inst.kind, inst.severity) not in seen:
+                seen.append((inst.kind, inst.severity))
+        return seen
+
+
+def expand(doc: dict, catalog: Catalog) -> RuleSet:
+    kinds = {r["kind"]: r for r in doc["rules"]}
+    rs = RuleSet(kinds=kinds, settings=dict(doc.get("settings", {})))
+    for kind, rule in kinds.items():
+        severity = rule["severity"]
+        if severity not in SEVERITIES:
+            raise ValueError(f"rules.yml: {kind} has unknown severity {severity!r}")
+        overrides = rule.get("severity_overrides") or {}
+        for code in overrides:
+            if code not in catalog:
+                raise ValueError(f"rules.yml: {kind} overrides unknown indicator {code!r}")
+        add = rs.instances.append
+        if kind in CELL_KINDS or kind in SUBMISSION_KINDS:
+            add(RuleInstance(kind, kind, severity))
+        elif kind == "rate_matches_parts":
+            for ind in catalog:
+                if ind.kind == "percent":
+                    add(RuleInstance(f"{kind}:{ind.code}", kind, overrides.get(ind.code, severity), ind.code,
+                                     numerator=ind.numerator, denominator=ind.denominator))
+        elif kind == "total_equals_parts":
+            for ind in catalog:
+                if ind.parts:
+                    add(RuleInstance(f"{kind}:{ind.code}", kind, overrides.get(ind.code, severity), ind.code, parts=ind.parts))
+        elif kind == "part_not_above_whole":
+            for ind in catalog:
+                if ind.whole:
+                    add(RuleInstance(f"{kind}:{ind.code}", kind, overrides.get(ind.code, severity), ind.code, whole=ind.whole))
+        elif kind == "coded_in_legend":
+            for ind in catalog:
+                if ind.kind == "coded" and ind.legend:
+                    add(RuleInstance(f"{kind}:{ind.code}", kind, overrides.get(ind.code, severity), ind.code,
+                                     codes=tuple(code for code, _ in ind.legend)))
+        elif kind == "same_figure":
+            for pair in rule.get("pairs", []):
+                for code in (*pair["left"], *pair["right"]):
+                    if code not in catalog:
+                        raise ValueError(f"rules.yml: same_figure {pair['id']} names unknown indicator {code!r}")
+                add(RuleInstance(f"{kind}:{pair['id']}", kind, pair.get("severity", severity), pair["left"][0],
+                                 left=tuple(pair["left"]), right=tuple(pair["right"])))
+        elif kind == "cumulative_not_decreasing":
+            for ind in catalog:
+                if ind.cumulative:
+                    add(RuleInstance(f"{kind}:{ind.code}", kind, overrides.get(ind.code, severity), ind.code))
+        elif kind == "jump_within_history":
+            for ind in catalog:
+                if ind.zscore:
+                    add(RuleInstance(f"{kind}:{ind.code}", kind, overrides.get(ind.code, severity), ind.code))
+        elif kind == "levels_add_up":
+            for ind in catalog:
+                if ind.canonical and ind.authority and ind.kind == "count" and ind.additive:
+                    add(RuleInstance(f"{kind}:{ind.code}", kind, overrides.get(ind.code, severity), ind.code,
+                                     canonical=ind.canonical, authority=ind.authority))
+        else:
+            raise ValueError(f"rules.yml: unknown rule kind {kind!r}")
+    return rs
+
+
+def read_rules(path: Path, catalog: Catalog) -> RuleSet:
+    with open(path, encoding="utf-8") as fh:
+        return expand(yaml.safe_load(fh), catalog)
+
+
+@lru_cache(maxsize=4)
+def load_rules(path: str | None = None, catalog_path: str | None = None) -> RuleSet:
+    return read_rules(Path(path) if path else config.RULE_CATALOG, load_catalog(catalog_path))

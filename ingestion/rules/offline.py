@@ -1,0 +1,229 @@
+"""The offline engine: evaluates the rule catalog over submissions in memory (used by `cchc check`).
+
+Its semantics are mirrored, kind by kind, by the SQL the warehouse runs
+(ingestion/rules/sql.py); tests/test_rule_engines_agree.py holds them equal.
+History rules (cumulative, jumps, levels) compare a pending submission with the
+"basis": the latest submission of every other unit-quarter that was not held back.
+"""
+from __future__ import annotations
+
+import statistics
+from decimal import Decimal
+from typing import Iterable
+
+from ..catalog import LEVEL_LETTERS, Catalog
+from ..registry import Registry, quarter_end
+from ..workbook.extract import Fact
+from ..workbook.values import COUNT, MONEY, PERCENT
+from .catalog import RuleInstance, RuleSet
+from .model import LETTER_LEVEL, LEVEL_RANK, Evaluation, Submission, round_expected
+
+
+def _ev(inst: RuleInstance, s: Submission, status: str, fact: Fact | None = None, *, rows: Iterable[int] = (),
+        observed: Decimal | None = None, expected: Decimal | None = None, **details) -> Evaluation:
+    return Evaluation(
+        rule_id=inst.rule_id, kind=inst.kind, severity=inst.severity, status=status, submission=s.key,
+        unit_code=s.unit_code, year=s.year, quarter=s.quarter,
+        indicator=fact.indicator if fact else inst.subject, sheet=fact.sheet if fact else None,
+        row=fact.row if fact else None, rows=tuple(rows), form=fact.form if fact else None,
+        observed=observed, expected=expected,
+        details=tuple(sorted((({"label": fact.label} if fact else {}) | details).items())))
+
+
+def _value(fact: Fact | None) -> Decimal | None:
+    return fact.value if fact is not None else None
+
+
+class OfflineEngine:
+    def __init__(self, rules: RuleSet, catalog: Catalog, registry: Registry | None = None):
+        self.rules, self.catalog, self.registry = rules, catalog, registry
+        self.tolerance = Decimal(str(rules.settings.get("rate_tolerance_pp", 1.0)))
+        self.z_threshold = float(rules.settings.get("zscore_threshold", 3.5))
+        self.z_min = int(rules.settings.get("zscore_min_history", 4))
+
+    def evaluate(self, submissions: list[Submission], *, completeness: bool = False,
+                 reported: set[tuple[str, int, int]] | None = None) -> list[Evaluation]:
+        for s in submissions:
+            s.index(self.catalog)
+        basis: dict[tuple[str, int, int], Submission] = {}
+        for s in sorted(submissions, key=lambda x: x.order):
+            if s.unit_code and s.year and not s.held:
+                basis[(s.unit_code, s.year, s.quarter)] = s
+        self.basis = basis
+        out: list[Evaluation] = []
+        for s in submissions:
+            if s.pending:
+                for inst in self.rules.instances:
+                    out.extend(self._evaluate(inst, s))
+        if completeness and self.registry is not None:
+            out.extend(self._reporting_completeness(submissions, reported))
+        return out
+
+    # -- dispatch ---------------------------------------------------------------------------
+    def _evaluate(self, inst: RuleInstance, s: Submission) -> list[Evaluation]:
+        handler = getattr(self, f"_{inst.kind}", None)
+        return handler(inst, s) if handler else []
+
+    def _cell_rule(self, inst: RuleInstance, s: Submission, facts: list[Fact], failing) -> list[Evaluation]:
+        bad = [f for f in facts if failing(f)]
+        if bad:
+            return [_ev(inst, s, "fail", f, rows=(f.row,), observed=f.value) for f in bad]
+        return [_ev(inst, s, "pass", None, observed=Decimal(len(facts)))] if facts else []
+
+    def _percent_in_range(self, inst, s):
+        facts = [f for f in s.facts if f.kind == PERCENT and f.value is not None]
+        return self._cell_rule(inst, s, facts, lambda f: f.value < 0 or f.value > 100)
+
+    def _count_not_negative(self, inst, s):
+        facts = [f for f in s.facts if f.kind in (COUNT, MONEY) and f.value is not None]
+        return self._cell_rule(inst, s, facts, lambda f: f.value < 0)
+
+    def _count_is_whole(self, inst, s):
+        facts = [f for f in s.facts if f.kind == COUNT and f.value is not None]
+        return self._cell_rule(inst, s, facts, lambda f: f.value != f.value.to_integral_value())
+
+    def _row_in_catalog(self, inst, s):
+        return self._cell_rule(inst, s, list(s.facts), lambda f: f.indicator is None)
+
+    # -- relations within one submission -----------------------------------------------------
+    def _rate_matches_parts(self, inst, s):
+        rate = s.by_indicator.get(inst.subject)
+        if rate is None or rate.value is None:
+            return []
+        num_f, den_f = s.by_indicator.get(inst.numerator or ""), s.by_indicator.get(inst.denominator or "")
+        num, den = _value(num_f), _value(den_f)
+        rows = [rate.row]
+        if num is not None and den is not None:
+            rows += [num_f.row, den_f.row]
+        else:
+            num, den = rate.numerator, rate.denominator  # "100% (18/18)": the fraction typed in the cell
+        if num is None or den is None:
+            return []
+        if den == 0:
+            return [_ev(inst, s, "pass", rate, rows=rows, observed=rate.value, numerator=num, denominator=den)]
+        expected = round_expected(num * 100 / den)
+        status = "fail" if abs(rate.value - expected) > self.tolerance else "pass"
+        return [_ev(inst, s, status, rate, rows=rows, observed=rate.value, expected=expected, numerator=num, denominator=den)]
+
+    def _total_equals_parts(self, inst, s):
+        total = s.by_indicator.get(inst.subject)
+        if total is None or total.value is None:
+            return []
+        parts = [s.by_indicator[p] for p in inst.parts if p in s.by_indicator and s.by_indicator[p].value is not None]
+        if not parts:
+            return []
+        expected = sum((p.value for p in parts), Decimal(0))
+        status = "fail" if total.value != expected else "pass"
+        return [_ev(inst, s, status, total, rows=[total.row, *(p.row for p in parts)], observed=total.value,
+                    expected=expected, parts=tuple((p.indicator, p.value) for p in parts))]
+
+    def _part_not_above_whole(self, inst, s):
+        part, whole = s.by_indicator.get(inst.subject), s.by_indicator.get(inst.whole)
+        if _value(part) is None or _value(whole) is None:
+            return []
+        status = "fail" if part.value > whole.value else "pass"
+        return [_ev(inst, s, status, part, rows=[part.row, whole.row], observed=part.value, expected=whole.value,
+                    whole=inst.whole)]
+
+    def _coded_in_legend(self, inst, s):
+        fact = s.by_indicator.get(inst.subject)
+        if _value(fact) is None:
+            return []
+        status = "pass" if fact.value in {Decimal(c) for c in inst.codes} else "fail"
+        return [_ev(inst, s, status, fact, rows=[fact.row], observed=fact.value)]
+
+    def _same_figure(self, inst, s):
+        left = [s.own.get(c) for c in inst.left]
+        right = [s.own.get(c) for c in inst.right]
+        if any(_value(f) is None for f in left + right):
+            return []
+        observed = sum((f.value for f in left), Decimal(0))
+        expected = sum((f.value for f in right), Decimal(0))
+        status = "fail" if observed != expected else "pass"
+        return [_ev(inst, s, status, left[0], rows=[f.row for f in left + right], observed=observed, expected=expected)]
+
+    # -- history and other units ---------------------------------------------------------------
+    def _history(self, s: Submission) -> list[Submission]:
+        return sorted((b for (unit, year, quarter), b in self.basis.items()
+                       if unit == s.unit_code and (year, quarter) < (s.year, s.quarter)),
+                      key=lambda b: (b.year, b.quarter))
+
+    def _cumulative_not_decreasing(self, inst, s):
+        fact = s.own.get(inst.subject)
+        if _value(fact) is None or not s.unit_code or not s.year:
+            return []
+        earlier = [b for b in self._history(s) if b.year == s.year and _value(b.own.get(inst.subject)) is not None]
+        if not earlier:
+            return []
+        prev = earlier[-1]
+        prev_value = prev.own[inst.subject].value
+        status = "fail" if fact.value < prev_value else "pass"
+        return [_ev(inst, s, status, fact, rows=[fact.row], observed=fact.value, expected=prev_value,
+                    previous_period=prev.period)]
+
+    def _jump_within_history(self, inst, s):
+        fact = s.own.get(inst.subject)
+        if _value(fact) is None or not s.unit_code or not s.year:
+            return []
+        series = [float(b.own[inst.subject].value) for b in self._history(s) if _value(b.own.get(inst.subject)) is not None]
+        if len(series) < self.z_min:
+            return []
+        median = statistics.median(series)
+        mad = statistics.median([abs(x - median) for x in series])
+        if mad == 0:
+            return []
+        z = 0.6745 * (float(fact.value) - median) / mad
+        status = "fail" if abs(z) > self.z_threshold else "pass"
+        return [_ev(inst, s, status, fact, rows=[fact.row], observed=fact.value,
+                    expected=round_expected(Decimal(repr(median))), z=round_expected(Decimal(repr(z))))]
+
+    def _levels_add_up(self, inst, s):
+        fact = s.by_indicator.get(inst.subject)
+        if _value(fact) is None or self.registry is None or not s.unit_code or not s.year:
+            return []
+        child_level = LETTER_LEVEL[inst.authority]
+        if LEVEL_RANK.get(s.level or "", -1) <= LEVEL_RANK.get(child_level, -1):
+            return []
+        children = self.registry.descendants(s.unit_code, child_level, quarter_end(s.year, s.quarter))
+        if not children:
+            return []
+        values = []
+        for child in children:
+            b = self.basis.get((child, s.year, s.quarter))
+            own = b.own.get(inst.canonical) if b is not None else None
+            if _value(own) is None:
+                return []  # not every lower-level unit has reported yet
+            values.append(own.value)
+        expected = sum(values, Decimal(0))
+        status = "fail" if fact.value != expected else "pass"
+        return [_ev(inst, s, status, fact, rows=[fact.row], observed=fact.value, expected=expected, children=len(children))]
+
+    # -- whole submissions ------------------------------------------------------------------------
+    def _required_present(self, inst, s):
+        if not s.level:
+            return []
+        letter = LEVEL_LETTERS[s.level]
+        required = [ind.code for ind in self.catalog if letter in ind.required]
+        missing = tuple(code for code in required if _value(s.own.get(code)) is None)
+        return [_ev(inst, s, "fail" if missing else "pass", None, observed=Decimal(len(missing)), missing=missing)]
+
+    def _period_matches_path(self, inst, s):
+        if s.title_period is None or not s.year:
+            return []
+        ok = tuple(s.title_period) == (s.year, s.quarter)
+        return [_ev(inst, s, "pass" if ok else "fail", None,
+                    observed_period=f"{s.title_period[0]}-Q{s.title_period[1]}", expected_period=s.period)]
+
+    def _reporting_completeness(self, submissions: list[Submission], reported: set[tuple[str, int, int]] | None):
+        inst = self.rules.of_kind("unit_reported")[0]
+        sent = {(s.unit_code, s.year, s.quarter) for s in submissions if s.unit_code and s.year} | (reported or set())
+        quarters = sorted({(s.year, s.quarter) for s in submissions if s.pending and s.year})
+        levels = tuple(self.rules.settings.get("expected_levels", ()))
+        out = []
+        for year, quarter in quarters:
+            for unit in sorted(self.registry.expected(year, quarter, levels), key=lambda u: u.code):
+                status = "pass" if (unit.code, year, quarter) in sent else "fail"
+                out.append(Evaluation(rule_id=inst.rule_id, kind=inst.kind, severity=inst.severity, status=status,
+                                      submission=None, unit_code=unit.code, year=year, quarter=quarter,
+                                      details=(("unit_name", unit.name),)))
+        return out

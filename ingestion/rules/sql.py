@@ -1,0 +1,411 @@
+"""The warehouse engine: one set-based SQL query per rule kind, generated from the rule catalog.
+
+Each query evaluates every instance of its kind for every pending submission at once
+(``{batch}`` is the pending figures; Great Expectations substitutes it) and returns one
+row per evaluation with the same fields the offline engine produces:
+
+    rule_id, rule_kind, severity, status, file_id, unit_code, year, quarter, indicator,
+    sheet, row_number, rows, form, observed, expected, details
+
+The semantics mirror ingestion/rules/offline.py kind by kind; the agreement test runs
+both on the same workbooks. Queries contain no braces other than ``{batch}``, so they
+survive the str.format Great Expectations applies.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..catalog import LEVEL_LETTERS, Catalog
+from .catalog import RuleSet
+
+OUTPUT_COLUMNS = ("rule_id", "rule_kind", "severity", "status", "file_id", "unit_code", "year", "quarter",
+                  "indicator", "sheet", "row_number", "rows", "form", "observed", "expected", "details")
+
+
+@dataclass(frozen=True)
+class Relations:
+    basis: str = "intermediate.int_facts_basis"
+    descendants: str = "intermediate.int_org_units_descendants"
+    org_units: str = "staging.stg_raw__org_units"
+    files: str = "staging.stg_raw__files"
+
+
+# Great Expectations substitutes {batch} as "(select ...)" when the query text contains a JOIN
+# and as "(select ...) AS subselect" otherwise; the explicit join keeps the form fixed.
+PENDING_CTE = "with pending as (select batch_rows.* from {batch} as batch_rows cross join (select 1) as single_row)"
+
+
+def lit(value: str | None) -> str:
+    return "null" if value is None else "'" + str(value).replace("'", "''") + "'"
+
+
+def text_array(values) -> str:
+    return "array[" + ", ".join(lit(v) for v in values) + "]::text[]" if values else "array[]::text[]"
+
+
+def _select(rule_id="rule_id", kind="rule_kind", severity="severity", status="status", file_id="s.file_id",
+            unit="s.unit_code", year="s.year", quarter="s.quarter", indicator="s.indicator_code", sheet="s.sheet",
+            row="s.row_number", rows="array[s.row_number]", form="s.form", observed="s.value", expected="null::numeric",
+            details="jsonb_build_object('label', s.label)") -> str:
+    return (f"select {rule_id} as rule_id, {kind} as rule_kind, {severity} as severity, {status} as status, "
+            f"{file_id}::bigint as file_id, {unit}::text as unit_code, {year}::integer as year, "
+            f"{quarter}::integer as quarter, {indicator}::text as indicator, {sheet}::text as sheet, "
+            f"{row}::integer as row_number, {rows}::integer[] as rows, {form}::integer as form, "
+            f"{observed}::numeric as observed, {expected}::numeric as expected, {details} as details")
+
+
+class SqlEngine:
+    def __init__(self, rules: RuleSet, catalog: Catalog, relations: Relations = Relations()):
+        self.rules, self.catalog, self.rel = rules, catalog, relations
+        self.tolerance = float(rules.settings.get("rate_tolerance_pp", 1.0))
+        self.z_threshold = float(rules.settings.get("zscore_threshold", 3.5))
+        self.z_min = int(rules.settings.get("zscore_min_history", 4))
+
+    def kinds(self) -> list[str]:
+        seen = []
+        for inst in self.rules.instances:
+            if inst.kind not in seen:
+                seen.append(inst.kind)
+        return seen
+
+    def query(self, kind: str) -> str:
+        """The evaluation query of one rule kind (all its instances), reading ``{batch}`` once."""
+        return PENDING_CTE + "," + getattr(self, f"_{kind}")(kind)
+
+    def unexpected_rows_query(self, kind: str, severity: str) -> str:
+        """What Great Expectations checks: the failures of one kind at one severity."""
+        return (f"select * from ({self.query(kind)}) as evaluations "
+                f"where evaluations.status = 'fail' and evaluations.severity = {lit(severity)}")
+
+    def _instances(self, kind: str, columns: tuple[str, ...], values) -> str:
+        rows = [f"({', '.join(v)})" for v in values]
+        return f"inst ({', '.join(columns)}) as (values {', '.join(rows)})"
+
+    # -- figure by figure ------------------------------------------------------------------------
+    def _cell(self, kind: str, checked: str, failing: str) -> str:
+        inst = self.rules.of_kind(kind)[0]
+        head = f"{lit(inst.rule_id)}"
+        return f"""
+checked as (select * from pending as s where {checked}),
+bad as (select * from checked as s where {failing})
+{_select(rule_id=head, kind=lit(kind), severity=lit(inst.severity), status="'fail'")}
+from bad as s
+union all
+{_select(rule_id=head, kind=lit(kind), severity=lit(inst.severity), status="'pass'", file_id="s.file_id",
+         unit="min(s.unit_code)", year="min(s.year)", quarter="min(s.quarter)", indicator="null", sheet="null",
+         row="null", rows="array[]::integer[]", form="null", observed="count(*)", details="jsonb_build_object()")}
+from checked as s
+where not exists (select 1 from bad where bad.file_id = s.file_id)
+group by s.file_id"""
+
+    def _percent_in_range(self, kind):
+        return self._cell(kind, "s.kind = 'percent' and s.value is not null", "s.value < 0 or s.value > 100")
+
+    def _count_not_negative(self, kind):
+        return self._cell(kind, "s.kind in ('count', 'money') and s.value is not null", "s.value < 0")
+
+    def _count_is_whole(self, kind):
+        return self._cell(kind, "s.kind = 'count' and s.value is not null", "s.value <> trunc(s.value)")
+
+    def _row_in_catalog(self, kind):
+        return self._cell(kind, "true", "s.indicator_code is null")
+
+    # -- relations within one submission --------------------------------------------------------
+    def _rate_matches_parts(self, kind):
+        insts = self.rules.of_kind(kind)
+        values = [(lit(i.rule_id), lit(i.severity), lit(i.subject), lit(i.numerator), lit(i.denominator)) for i in insts]
+        return f"""
+{self._instances(kind, ('rule_id', 'severity', 'subject', 'numerator_code', 'denominator_code'), values)},
+joined as (
+    select inst.rule_id, inst.severity, s.*,
+           n.value as n_value, n.row_number as n_row, d.value as d_value, d.row_number as d_row,
+           (n.value is not null and d.value is not null) as from_rows
+    from inst
+    join pending as s on s.indicator_code = inst.subject and s.value is not null
+    left join pending as n on n.file_id = s.file_id and n.indicator_code = inst.numerator_code
+    left join pending as d on d.file_id = s.file_id and d.indicator_code = inst.denominator_code
+),
+fractions as (
+    select joined.*,
+           case when from_rows then n_value else cell_numerator end as num,
+           case when from_rows then d_value else cell_denominator end as den
+    from joined
+),
+computed as (
+    select fractions.*, case when den <> 0 then round(num * 100 / den, 4) end as expected_rate from fractions
+    where num is not null and den is not null
+)
+{_select(rule_id="s.rule_id", kind=lit(kind), severity="s.severity",
+         status=f"case when s.den <> 0 and abs(s.value - s.expected_rate) > {self.tolerance} then 'fail' else 'pass' end",
+         rows="case when s.from_rows then array[s.row_number, s.n_row, s.d_row] else array[s.row_number] end",
+         expected="s.expected_rate",
+         details="jsonb_build_object('label', s.label, 'numerator', s.num, 'denominator', s.den)")}
+from computed as s"""
+
+    def _total_equals_parts(self, kind):
+        insts = self.rules.of_kind(kind)
+        values = [(lit(i.rule_id), lit(i.severity), lit(i.subject), text_array(i.parts)) for i in insts]
+        return f"""
+{self._instances(kind, ('rule_id', 'severity', 'subject', 'part_codes'), values)},
+totals as (
+    select inst.rule_id, inst.severity, inst.part_codes, s.*
+    from inst join pending as s on s.indicator_code = inst.subject and s.value is not null
+),
+parts as (
+    select t.rule_id, t.file_id, sum(p.value) as parts_sum,
+           array_agg(p.row_number order by array_position(t.part_codes, p.indicator_code)) as part_rows,
+           jsonb_agg(jsonb_build_array(p.indicator_code, p.value) order by array_position(t.part_codes, p.indicator_code)) as parts
+    from totals as t
+    join pending as p on p.file_id = t.file_id and p.indicator_code = any(t.part_codes) and p.value is not null
+    group by t.rule_id, t.file_id
+)
+{_select(rule_id="s.rule_id", kind=lit(kind), severity="s.severity",
+         status="case when s.value <> parts.parts_sum then 'fail' else 'pass' end",
+         rows="array[s.row_number] || parts.part_rows", expected="parts.parts_sum",
+         details="jsonb_build_object('label', s.label, 'parts', parts.parts)")}
+from totals as s join parts on parts.rule_id = s.rule_id and parts.file_id = s.file_id"""
+
+    def _part_not_above_whole(self, kind):
+        insts = self.rules.of_kind(kind)
+        values = [(lit(i.rule_id), lit(i.severity), lit(i.subject), lit(i.whole)) for i in insts]
+        return f"""
+{self._instances(kind, ('rule_id', 'severity', 'subject', 'whole_code'), values)}
+{_select(rule_id="inst.rule_id", kind=lit(kind), severity="inst.severity",
+         status="case when s.value > w.value then 'fail' else 'pass' end",
+         rows="array[s.row_number, w.row_number]", expected="w.value",
+         details="jsonb_build_object('label', s.label, 'whole', inst.whole_code)")}
+from inst
+join pending as s on s.indicator_code = inst.subject and s.value is not null
+join pending as w on w.file_id = s.file_id and w.indicator_code = inst.whole_code and w.value is not null"""
+
+    def _coded_in_legend(self, kind):
+        insts = self.rules.of_kind(kind)
+        values = [(lit(i.rule_id), lit(i.severity), lit(i.subject),
+                   "array[" + ", ".join(str(c) for c in i.codes) + "]::numeric[]") for i in insts]
+        return f"""
+{self._instances(kind, ('rule_id', 'severity', 'subject', 'codes'), values)}
+{_select(rule_id="inst.rule_id", kind=lit(kind), severity="inst.severity",
+         status="case when s.value = any(inst.codes) then 'pass' else 'fail' end")}
+from inst join pending as s on s.indicator_code = inst.subject and s.value is not null"""
+
+    def _same_figure(self, kind):
+        insts = self.rules.of_kind(kind)
+        values = [(lit(i.rule_id), lit(i.severity), text_array(i.left), text_array(i.right)) for i in insts]
+        return f"""
+{self._instances(kind, ('rule_id', 'severity', 'left_codes', 'right_codes'), values)},
+sides as (
+    select inst.rule_id, inst.severity, 'left' as side, inst.left_codes as codes, s.*,
+           array_position(inst.left_codes, s.own_indicator_code) as position
+    from inst join pending as s on s.own_indicator_code = any(inst.left_codes)
+    union all
+    select inst.rule_id, inst.severity, 'right', inst.right_codes, s.*,
+           array_length(inst.left_codes, 1) + array_position(inst.right_codes, s.own_indicator_code)
+    from inst join pending as s on s.own_indicator_code = any(inst.right_codes)
+),
+totals as (
+    select rule_id, severity, file_id, min(unit_code) as unit_code, min(year) as year, min(quarter) as quarter,
+           sum(value) filter (where side = 'left') as left_sum,
+           sum(value) filter (where side = 'right') as right_sum,
+           count(value) filter (where side = 'left') = max(cardinality(codes)) filter (where side = 'left') as left_complete,
+           count(value) filter (where side = 'right') = max(cardinality(codes)) filter (where side = 'right') as right_complete,
+           array_agg(row_number order by position) as all_rows,
+           (array_agg(sheet order by position))[1] as sheet,
+           (array_agg(row_number order by position))[1] as row_number,
+           (array_agg(form order by position))[1] as form,
+           (array_agg(label order by position))[1] as label,
+           (array_agg(indicator_code order by position))[1] as indicator_code
+    from sides
+    group by rule_id, severity, file_id
+)
+{_select(rule_id="s.rule_id", kind=lit(kind), severity="s.severity",
+         status="case when s.left_sum <> s.right_sum then 'fail' else 'pass' end",
+         rows="s.all_rows", observed="s.left_sum", expected="s.right_sum")}
+from totals as s
+where s.left_complete and s.right_complete"""
+
+    # -- history and other units ---------------------------------------------------------------
+    def _cumulative_not_decreasing(self, kind):
+        insts = self.rules.of_kind(kind)
+        values = [(lit(i.rule_id), lit(i.severity), lit(i.subject)) for i in insts]
+        return f"""
+{self._instances(kind, ('rule_id', 'severity', 'subject'), values)},
+current_values as (
+    select inst.rule_id, inst.severity, s.*
+    from inst join pending as s on s.own_indicator_code = inst.subject and s.value is not null
+),
+previous as (
+    select c.rule_id, c.file_id, b.value as previous_value, b.year as previous_year, b.quarter as previous_quarter,
+           row_number() over (partition by c.rule_id, c.file_id order by b.quarter desc) as recency
+    from current_values as c
+    join {self.rel.basis} as b
+      on b.unit_code = c.unit_code and b.year = c.year and b.quarter < c.quarter
+     and b.own_indicator_code = c.own_indicator_code and b.value is not null
+)
+{_select(rule_id="s.rule_id", kind=lit(kind), severity="s.severity",
+         status="case when s.value < p.previous_value then 'fail' else 'pass' end",
+         expected="p.previous_value",
+         details="jsonb_build_object('label', s.label, 'previous_period', p.previous_year || '-Q' || p.previous_quarter)")}
+from current_values as s
+join previous as p on p.rule_id = s.rule_id and p.file_id = s.file_id and p.recency = 1"""
+
+    def _jump_within_history(self, kind):
+        insts = self.rules.of_kind(kind)
+        values = [(lit(i.rule_id), lit(i.severity), lit(i.subject)) for i in insts]
+        return f"""
+{self._instances(kind, ('rule_id', 'severity', 'subject'), values)},
+current_values as (
+    select inst.rule_id, inst.severity, s.*
+    from inst join pending as s on s.own_indicator_code = inst.subject and s.value is not null
+),
+history as (
+    select c.rule_id, c.file_id, b.value::float8 as x
+    from current_values as c
+    join {self.rel.basis} as b
+      on b.unit_code = c.unit_code and (b.year, b.quarter) < (c.year, c.quarter)
+     and b.own_indicator_code = c.own_indicator_code and b.value is not null
+),
+medians as (
+    select rule_id, file_id, count(*) as n, percentile_cont(0.5) within group (order by x) as median
+    from history group by rule_id, file_id
+),
+spreads as (
+    select h.rule_id, h.file_id, m.n, m.median, percentile_cont(0.5) within group (order by abs(h.x - m.median)) as mad
+    from history as h join medians as m on m.rule_id = h.rule_id and m.file_id = h.file_id
+    group by h.rule_id, h.file_id, m.n, m.median
+),
+scored as (
+    select s.*, sp.median, 0.6745 * (s.value::float8 - sp.median) / sp.mad as z
+    from current_values as s
+    join spreads as sp on sp.rule_id = s.rule_id and sp.file_id = s.file_id
+    where sp.n >= {self.z_min} and sp.mad > 0
+)
+{_select(rule_id="s.rule_id", kind=lit(kind), severity="s.severity",
+         status=f"case when abs(s.z) > {self.z_threshold} then 'fail' else 'pass' end",
+         expected="round(s.median::numeric, 4)",
+         details="jsonb_build_object('label', s.label, 'z', round(s.z::numeric, 4))")}
+from scored as s"""
+
+    def _levels_add_up(self, kind):
+        insts = self.rules.of_kind(kind)
+        level_of = {letter: name for name, letter in LEVEL_LETTERS.items()}
+        values = [(lit(i.rule_id), lit(i.severity), lit(i.subject), lit(i.canonical), lit(level_of[i.authority]))
+                  for i in insts]
+        rank = "case {} when 'commune' then 0 when 'district' then 1 when 'province' then 2 else -1 end"
+        return f"""
+{self._instances(kind, ('rule_id', 'severity', 'subject', 'canonical', 'child_level'), values)},
+current_values as (
+    select inst.rule_id, inst.severity, inst.canonical, inst.child_level, s.*,
+           (make_date(s.year, s.quarter * 3, 1) + interval '1 month' - interval '1 day')::date as quarter_end
+    from inst join pending as s on s.indicator_code = inst.subject and s.value is not null
+    where {rank.format('s.unit_level')} > {rank.format('inst.child_level')}
+),
+children as (
+    select c.rule_id, c.file_id, d.descendant_code, b.value as child_value
+    from current_values as c
+    join {self.rel.descendants} as d
+      on d.unit_code = c.unit_code and d.descendant_level = c.child_level
+     and (d.valid_from is null or d.valid_from <= c.quarter_end) and (d.valid_to is null or d.valid_to >= c.quarter_end)
+    left join {self.rel.basis} as b
+      on b.unit_code = d.descendant_code and b.year = c.year and b.quarter = c.quarter
+     and b.own_indicator_code = c.canonical and b.value is not null
+),
+sums as (
+    select rule_id, file_id, count(*) as n_children, count(child_value) as n_values, sum(child_value) as total
+    from children group by rule_id, file_id
+)
+{_select(rule_id="s.rule_id", kind=lit(kind), severity="s.severity",
+         status="case when s.value <> sums.total then 'fail' else 'pass' end",
+         expected="sums.total", details="jsonb_build_object('label', s.label, 'children', sums.n_children)")}
+from current_values as s
+join sums on sums.rule_id = s.rule_id and sums.file_id = s.file_id
+where sums.n_children > 0 and sums.n_values = sums.n_children"""
+
+    # -- whole submissions ----------------------------------------------------------------------
+    def _submissions(self) -> str:
+        return ("select file_id, min(unit_code) as unit_code, min(unit_level) as unit_level, min(year) as year, "
+                "min(quarter) as quarter, min(title_year) as title_year, min(title_quarter) as title_quarter "
+                "from pending group by file_id")
+
+    def _required_present(self, kind):
+        inst = self.rules.of_kind(kind)[0]
+        values = []
+        for level, letter in LEVEL_LETTERS.items():
+            codes = [ind.code for ind in self.catalog if letter in ind.required]
+            values.append((lit(level), text_array(codes)))
+        return f"""
+{self._instances(kind, ('unit_level', 'codes'), values)},
+submissions as ({self._submissions()}),
+gaps as (
+    select s.*, array(
+        select c.code from unnest(inst.codes) with ordinality as c(code, position)
+        where not exists (select 1 from pending as o
+                          where o.file_id = s.file_id and o.own_indicator_code = c.code and o.value is not null)
+        order by c.position) as missing
+    from submissions as s join inst on inst.unit_level = s.unit_level
+)
+{_select(rule_id=lit(inst.rule_id), kind=lit(kind), severity=lit(inst.severity),
+         status="case when cardinality(s.missing) > 0 then 'fail' else 'pass' end",
+         indicator="null", sheet="null", row="null", rows="array[]::integer[]", form="null",
+         observed="cardinality(s.missing)", details="jsonb_build_object('missing', to_jsonb(s.missing))")}
+from gaps as s"""
+
+    def _period_matches_path(self, kind):
+        inst = self.rules.of_kind(kind)[0]
+        return f"""
+submissions as ({self._submissions()})
+{_select(rule_id=lit(inst.rule_id), kind=lit(kind), severity=lit(inst.severity),
+         status="case when (s.title_year, s.title_quarter) = (s.year, s.quarter) then 'pass' else 'fail' end",
+         indicator="null", sheet="null", row="null", rows="array[]::integer[]", form="null", observed="null",
+         details="jsonb_build_object('observed_period', s.title_year || '-Q' || s.title_quarter, "
+                 "'expected_period', s.year || '-Q' || s.quarter)")}
+from submissions as s
+where s.title_year is not null and s.year is not null"""
+
+    def _unit_reported(self, kind):
+        inst = self.rules.of_kind(kind)[0]
+        levels = text_array(self.rules.settings.get("expected_levels", []))
+        return f"""
+quarters as (
+    select distinct year, quarter,
+           (make_date(year, quarter * 3, 1) + interval '1 month' - interval '1 day')::date as quarter_end
+    from pending where year is not null
+),
+expected as (
+    select q.year, q.quarter, u.unit_code, u.unit_name
+    from quarters as q
+    join {self.rel.org_units} as u
+      on u.unit_level = any({levels})
+     and (u.valid_from is null or u.valid_from <= q.quarter_end) and (u.valid_to is null or u.valid_to >= q.quarter_end)
+)
+{_select(rule_id=lit(inst.rule_id), kind=lit(kind), severity=lit(inst.severity),
+         status=f"case when exists (select 1 from {self.rel.files} as f where f.unit_code = s.unit_code "
+                "and f.year = s.year and f.quarter = s.quarter) then 'pass' else 'fail' end",
+         file_id="null", unit="s.unit_code", year="s.year", quarter="s.quarter", indicator="null", sheet="null",
+         row="null", rows="array[]::integer[]", form="null", observed="null",
+         details="jsonb_build_object('unit_name', s.unit_name)")}
+from expected as s"""
+
+
+def evaluation_from_row(row: dict):
+    """An evaluation row of the warehouse engine as the Evaluation the offline engine returns."""
+    from decimal import Decimal
+
+    from .model import Evaluation
+
+    def dec(v):
+        return None if v is None else Decimal(str(v))
+
+    details = dict(row.get("details") or {})
+    for key in ("numerator", "denominator", "z"):
+        if details.get(key) is not None:
+            details[key] = dec(details[key])
+    if "parts" in details:
+        details["parts"] = tuple((code, dec(value)) for code, value in details["parts"])
+    if "missing" in details:
+        details["missing"] = tuple(details["missing"])
+    return Evaluation(
+        rule_id=row["rule_id"], kind=row["rule_kind"], severity=row["severity"], status=row["status"],
+        submission=None if row["file_id"] is None else str(row["file_id"]), unit_code=row["unit_code"],
+        year=row["year"], quarter=row["quarter"], indicator=row["indicator"], sheet=row["sheet"],
+        row=row["row_number"], rows=tuple(row["rows"] or ()), form=row["form"],
+        observed=dec(row["observed"]), expected=dec(row["expected"]), details=tuple(sorted(details.items())))

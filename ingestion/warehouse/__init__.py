@@ -1,0 +1,1 @@
+"""The PostgreSQL warehouse: connections, the embedded server, raw and audit tables."""

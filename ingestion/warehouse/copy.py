@@ -1,0 +1,36 @@
+"""Bulk loading with PostgreSQL COPY (text format), never row-by-row inserts."""
+from __future__ import annotations
+
+import io
+import json
+from decimal import Decimal
+from typing import Iterable, Sequence
+
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _field(value) -> str:
+    if value is None:
+        return "\\N"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, (list, tuple)):
+        return "{" + ",".join("NULL" if v is None else str(v) for v in value) + "}"  # integer arrays
+    if isinstance(value, dict):
+        value = json.dumps(value, ensure_ascii=False, default=str)
+    return str(value).translate(_ESCAPES)
+
+
+def copy_rows(cur, table: str, columns: Sequence[str], rows: Iterable[Sequence]) -> int:
+    buf = io.StringIO()
+    n = 0
+    for row in rows:
+        buf.write("\t".join(_field(v) for v in row))
+        buf.write("\n")
+        n += 1
+    if n:
+        buf.seek(0)
+        cur.copy_expert(f"copy {table} ({', '.join(columns)}) from stdin", buf)
+    return n

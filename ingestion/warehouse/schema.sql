@@ -1,0 +1,204 @@
+-- Tables the loader and the gate write. dbt owns staging, intermediate and marts.
+-- Idempotent: applied at the start of every run.
+create schema if not exists raw;
+create schema if not exists audit;
+
+-- One row per workbook version seen in the inbox, loaded or rejected. Never deleted:
+-- a changed file adds a row that supersedes the earlier version of its unit-quarter.
+create table if not exists raw.files (
+    file_id        bigserial primary key,
+    path           text        not null,  -- relative to the inbox
+    content_hash   text        not null,  -- sha256 of the bytes
+    size_bytes     bigint      not null,
+    modified_at    timestamptz,
+    unit_code      text,
+    year           smallint,
+    quarter        smallint,
+    status         text        not null check (status in ('loaded', 'rejected')),
+    run_id         text        not null,
+    loaded_at      timestamptz not null default now(),
+    parser         text,
+    n_facts        integer     not null default 0,
+    title          text,
+    title_year     smallint,
+    title_quarter  smallint,
+    title_unit     text,
+    reject_code    text,
+    reject_message text
+);
+create index if not exists files_path_idx on raw.files (path, file_id desc);
+create index if not exists files_unit_period_idx on raw.files (unit_code, year, quarter, file_id desc);
+
+-- Every labelled row of a loaded workbook, with its provenance (file, sheet, row).
+create table if not exists raw.facts (
+    file_id     bigint   not null references raw.files (file_id),
+    sheet       text     not null,
+    row_number  integer  not null,
+    col_number  integer,
+    form        smallint,
+    stt         text,
+    label       text     not null,
+    unit_text   text,
+    raw_value   text,
+    value       numeric,
+    numerator   numeric,
+    denominator numeric,
+    kind        text     not null,
+    indicator   text,
+    match       text,
+    note        text,
+    legend      text,
+    primary key (file_id, sheet, row_number)
+);
+
+-- Parser remarks about loaded files (unmatched rows, ambiguous labels ...).
+create table if not exists raw.parse_issues (
+    file_id    bigint not null references raw.files (file_id),
+    sheet      text,
+    row_number integer,
+    severity   text   not null,
+    code       text   not null,
+    message    text   not null
+);
+create index if not exists parse_issues_file_idx on raw.parse_issues (file_id);
+
+-- The registry and the reorganisation mapping as of the latest run (reloaded when the CSVs change).
+create table if not exists raw.org_units (
+    unit_code   text primary key,
+    name        text not null,
+    level       text not null,
+    unit_type   text,
+    parent_code text,
+    valid_from  date,
+    valid_to    date,
+    source_hash text not null,
+    loaded_at   timestamptz not null default now()
+);
+create table if not exists raw.unit_mapping (
+    old_code       text    not null,
+    new_code       text    not null,
+    weight         numeric not null,
+    effective_date date    not null,
+    source_hash    text    not null,
+    loaded_at      timestamptz not null default now(),
+    primary key (old_code, new_code)
+);
+
+-- Runs of the nightly job.
+create table if not exists audit.load_runs (
+    run_id               text primary key,
+    started_at           timestamptz not null default now(),
+    finished_at          timestamptz,
+    status               text not null default 'running',
+    inbox                text,
+    parser               text,
+    files_found          integer,
+    files_new            integer,
+    files_unchanged      integer,
+    files_loaded         integer,
+    files_rejected       integer,
+    facts_staged         bigint,
+    submissions_checked  integer,
+    submissions_accepted integer,
+    submissions_held     integer,
+    rules_passed         integer,
+    rules_failed         integer,
+    marts_published      boolean not null default false,
+    reports_dir          text,
+    stage_seconds        jsonb not null default '{}'::jsonb,
+    error                text
+);
+
+-- Files that could not be accepted as typed, and why (append-only).
+create table if not exists audit.rejected_files (
+    rejection_id bigserial primary key,
+    run_id       text not null,
+    file_id      bigint references raw.files (file_id),
+    path         text not null,
+    content_hash text,
+    unit_code    text,
+    year         smallint,
+    quarter      smallint,
+    reason_code  text not null,
+    message      text not null,
+    details      jsonb,
+    rejected_at  timestamptz not null default now()
+);
+
+-- The gate's decision for each submission, taken once (append-only).
+create table if not exists audit.submission_gate (
+    gate_seq   bigserial primary key,
+    file_id    bigint  not null unique references raw.files (file_id),
+    run_id     text    not null,
+    decision   text    not null check (decision in ('accepted', 'held')),
+    errors     integer not null,
+    warnings   integer not null,
+    decided_at timestamptz not null default now()
+);
+
+-- One row per rule per unit-quarter per run (append-only, never rewritten).
+create table if not exists audit.dq_results (
+    dq_result_id bigserial primary key,
+    run_id       text     not null,
+    file_id      bigint,
+    content_hash text,
+    unit_code    text,
+    year         smallint,
+    quarter      smallint,
+    rule_id      text     not null,
+    rule_kind    text     not null,
+    severity     text     not null,
+    status       text     not null check (status in ('pass', 'fail')),
+    indicator    text,
+    sheet        text,
+    row_number   integer,
+    rows         integer[],
+    form         smallint,
+    observed     numeric,
+    expected     numeric,
+    details      jsonb,
+    message      text,
+    evaluated_at timestamptz not null default now()
+);
+create index if not exists dq_results_run_idx on audit.dq_results (run_id);
+create index if not exists dq_results_file_idx on audit.dq_results (file_id);
+
+-- Great Expectations' own verdicts, one row per expectation per run (append-only).
+create table if not exists audit.gx_validations (
+    run_id           text    not null,
+    suite            text    not null,
+    expectation      text    not null,
+    rule_kind        text    not null,
+    severity         text    not null,
+    success          boolean not null,
+    unexpected_count bigint,
+    result           jsonb,
+    validated_at     timestamptz not null default now()
+);
+
+-- Each publication of the marts.
+create table if not exists audit.publish_log (
+    run_id       text not null,
+    published_at timestamptz not null default now(),
+    submissions  integer,
+    details      jsonb
+);
+
+-- Audit tables are append-only: history is never overwritten.
+create or replace function audit.forbid_rewrite() returns trigger language plpgsql as $$
+begin
+    raise exception 'audit.% is append-only: % is not allowed', tg_table_name, tg_op;
+end $$;
+
+do $$
+declare t text;
+begin
+    foreach t in array array['rejected_files', 'submission_gate', 'dq_results', 'gx_validations', 'publish_log'] loop
+        if not exists (select 1 from pg_trigger where tgname = t || '_append_only') then
+            execute format('create trigger %I before update or delete on audit.%I
+                            for each row execute function audit.forbid_rewrite()', t || '_append_only', t);
+            execute format('create trigger %I before truncate on audit.%I
+                            for each statement execute function audit.forbid_rewrite()', t || '_no_truncate', t);
+        end if;
+    end loop;
+end $$;

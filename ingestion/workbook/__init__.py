@@ -1,0 +1,1 @@
+"""Reading unit workbooks: safety checks, cell grids, table layout, figures."""

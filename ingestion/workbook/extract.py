@@ -1,0 +1,355 @@
+"""From cell grids to figures: find the indicator tables, their columns and forms.
+
+Layouts seen in real appendices, all handled here:
+- one sheet per form (the sheet name says "Biểu mẫu 3", "BM3", ...);
+- all forms stacked in one sheet under "Biểu mẫu N" headings, table headers repeated;
+- one table with numbered sections 1-7 whose titles name the forms;
+- merged two-row headers ("Kết quả thống kê" over "Đơn vị tính | Số liệu");
+- sub-rows with a blank STT or "Trong đó"; legends in the unit cell that spill
+  onto the next rows; remarks in parentheses on a row of their own.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from ..catalog import Catalog, Indicator, legend_of
+from .labels import clean_text, fold, is_parenthetical, label_key
+from .package import WorkbookError, column_letters
+from .reader import SheetGrid
+from .values import CODED, COUNT, HEADING, MONEY, PERCENT, UNKNOWN, parse_figure, parse_legend
+
+FORM_NAMES_VI = {
+    1: "Công tác chỉ đạo, điều hành CCHC",
+    2: "Cải cách thể chế",
+    3: "Cải cách thủ tục hành chính",
+    4: "Cải cách tổ chức bộ máy",
+    5: "Cải cách chế độ công vụ",
+    6: "Cải cách tài chính công",
+    7: "Xây dựng và phát triển Chính quyền điện tử, Chính quyền số",
+}
+# Section titles that name a form, matched on the normalised label.
+_FORM_TITLES = {
+    1: re.compile(r"chi dao dieu hanh"),
+    2: re.compile(r"\bthe che\b"),
+    3: re.compile(r"cai cach tthc|^tthc$|kiem soat tthc"),
+    4: re.compile(r"to chuc bo may"),
+    5: re.compile(r"che do cong vu|^cong vu$|cai cach cong vu"),
+    6: re.compile(r"tai chinh cong"),
+    7: re.compile(r"chinh (quyen|phu) (dien tu|so)"),
+}
+_FORM_HEADING = re.compile(r"^(?:phu luc\s+\S+\s+)?bieu mau\s*(?:so\s*)?0?([1-7])\b")
+_SHEET_FORM = re.compile(r"(?:bieu mau|bieu|mau|bm|form)\s*(?:so\s*)?0?([1-7])\b")
+_TOP_LEVEL_STT = re.compile(r"^(?:phan\s+)?(?:[1-7]|i{1,3}|iv|v|vi|vii)\.?$")
+_QUARTER = re.compile(r"quy\s+(iv|i{1,3}|[1-4])\s*(?:nam|/|-|,)?\s*(\d{4})")
+_ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4}
+_MONEY_UNITS = {"trieu dong", "trieu", "dong", "ty dong", "nghin dong"}
+
+MAX_CONTEXT = 12
+
+
+@dataclass
+class Fact:
+    sheet: str
+    row: int
+    form: int | None
+    stt: str | None
+    label: str
+    unit: str | None
+    raw: str | None
+    value: Decimal | None
+    indicator: str | None
+    kind: str = UNKNOWN
+    numerator: Decimal | None = None
+    denominator: Decimal | None = None
+    note: str | None = None
+    legend: str | None = None
+    match: str = "unmatched"
+    column: int = 0  # 0-based column of the figure cell
+
+    @property
+    def cell(self) -> str:
+        return f"{column_letters(self.column)}{self.row}"
+
+
+@dataclass
+class Issue:
+    severity: str  # error (the file cannot be accepted as typed) | warning | info
+    code: str
+    sheet: str | None
+    row: int | None
+    message: str  # Vietnamese, names the cell and the cause
+
+
+@dataclass
+class Extraction:
+    facts: list[Fact] = field(default_factory=list)
+    issues: list[Issue] = field(default_factory=list)
+    title: str | None = None
+    title_period: tuple[int, int] | None = None
+    title_unit: str | None = None
+    level_hint: str | None = None
+
+    @property
+    def errors(self) -> list[Issue]:
+        return [i for i in self.issues if i.severity == "error"]
+
+
+@dataclass
+class _Columns:
+    stt: int | None
+    label: int
+    unit: int
+    value: int
+    note: int | None
+
+
+def _text(cell: object) -> str:
+    if cell is None:
+        return ""
+    if isinstance(cell, float) and cell.is_integer():
+        return str(int(cell))
+    return clean_text(str(cell))
+
+
+def _raw(cell: object) -> str | None:
+    if cell is None:
+        return None
+    if isinstance(cell, float):
+        return str(int(cell)) if cell.is_integer() else repr(cell)
+    return str(cell).strip() or None
+
+
+def _find(folded: list[str], *needles: str) -> int | None:
+    for needle in needles:
+        for i, text in enumerate(folded):
+            if needle in text:
+                return i
+    return None
+
+
+def _header_columns(cells: list[object], next_cells: list[object] | None) -> tuple[_Columns, bool] | None:
+    """Columns from a header row ('STT | Chỉ tiêu | Đơn vị tính | Số liệu | Ghi chú'), maybe on two rows.
+
+    Returns the columns and whether the next row was part of the header.
+    """
+    folded = [fold(_text(c)) for c in cells]
+    label = _find(folded, "chi tieu", "noi dung", "ten chi tieu")
+    stt = next((i for i, t in enumerate(folded) if t in ("stt", "tt", "so tt", "so thu tu")), None)
+    if label is None or (stt is None and not any("don vi tinh" in t or t == "dvt" for t in folded)):
+        return None
+    note = _find(folded, "ghi chu")
+    unit = _find(folded, "don vi tinh", "dvt")
+    value = _find(folded, "so lieu", "gia tri")
+    used_next = False
+    if next_cells is not None and (unit is None or value is None):
+        nxt = [fold(_text(c)) for c in next_cells]
+        n_unit, n_value = _find(nxt, "don vi tinh", "dvt"), _find(nxt, "so lieu", "gia tri", "ket qua")
+        if n_unit is not None or n_value is not None:
+            unit = n_unit if n_unit is not None else unit
+            value = n_value if n_value is not None else value
+            note = note if note is not None else _find(nxt, "ghi chu")
+            used_next = True
+    if unit is None and value is None:
+        merged = _find(folded, "ket qua")  # "Kết quả" merged over unit and value
+        unit, value = (merged, merged + 1) if merged is not None else (label + 1, label + 2)
+    elif unit is None:
+        unit = value - 1 if value - 1 > label else label + 1
+    elif value is None:
+        value = unit + 1
+    return _Columns(stt=stt, label=label, unit=unit, value=value, note=note), used_next
+
+
+def _row_kind(unit_text: str, indicator: Indicator | None) -> str:
+    if parse_legend(unit_text):
+        return CODED
+    if "%" in unit_text:
+        return PERCENT
+    folded = fold(unit_text).strip(" .:-")
+    if folded in _MONEY_UNITS:
+        return MONEY
+    if folded and any(ch.isalpha() for ch in folded):
+        return COUNT  # Văn bản, Hồ sơ, Người, Đơn vị ...
+    if indicator is not None:
+        return indicator.kind
+    return UNKNOWN
+
+
+def find_period(text: str) -> tuple[int, int] | None:
+    m = _QUARTER.search(fold(text))
+    if not m:
+        return None
+    q = m.group(1)
+    quarter = int(q) if q.isdigit() else _ROMAN[q]
+    return int(m.group(2)), quarter
+
+
+def _level_hint(unit_text: str) -> str | None:
+    t = f" {fold(unit_text)} "
+    if " thi xa " in t or " huyen " in t:
+        return "district"
+    if any(w in t for w in (" xa ", " phuong ", " thi tran ", " dac khu ")):
+        return "commune"
+    if " so " in t or " ban " in t:
+        return "department"
+    if " tinh " in t:
+        return "province"
+    return None
+
+
+class _SheetReader:
+    """Walks one sheet's rows, tracking the current form, table columns and row context."""
+
+    def __init__(self, grid: SheetGrid, catalog: Catalog, out: Extraction, used: set[str]):
+        self.grid, self.catalog, self.out, self.used = grid, catalog, out, used
+        m = _SHEET_FORM.search(fold(grid.name))
+        self.form: int | None = int(m.group(1)) if m else None
+        self.columns: _Columns | None = None
+        self.recent: list[str] = []
+        self.last: Fact | None = None
+        self.facts_before = len(out.facts)
+
+    def _set_form(self, form: int) -> None:
+        if form != self.form:
+            self.form = form
+            self.recent = []
+
+    def read(self, columns: _Columns | None = None) -> None:
+        rows = self.grid.rows
+        skip_next = False
+        if columns is not None:
+            self.columns = columns
+        for i, (r, cells) in enumerate(rows):
+            if skip_next:
+                skip_next = False
+                continue
+            texts = [_text(c) for c in cells]
+            first_text = next((t for t in texts if t), "")
+            heading = _FORM_HEADING.match(fold(first_text))
+            if heading and not self._value_cell(cells):
+                self._set_form(int(heading.group(1)))
+                continue
+            header = _header_columns(cells, rows[i + 1][1] if i + 1 < len(rows) else None)
+            if header is not None:
+                self.columns, skip_next = header
+                continue
+            if self.columns is None:
+                self._title_row(" ".join(t for t in texts if t))
+                continue
+            self._data_row(r, cells)
+
+    def _value_cell(self, cells: list[object]) -> object:
+        if self.columns is None or self.columns.value >= len(cells):
+            return None
+        return cells[self.columns.value]
+
+    def _title_row(self, text: str) -> None:
+        if not text:
+            return
+        if self.out.title_period is None and (period := find_period(text)):
+            self.out.title_period = period
+            self.out.title = text
+        # "(Kèm theo Báo cáo số ... của UBND xã X)" names the reporting unit; "ban hành kèm theo" names the template's issuer.
+        m = re.search(r"\bcủa\s+(.{3,80}?)\)?\s*$", text, re.I)
+        if self.out.title_unit is None and m and "kem theo bao cao" in fold(text):
+            self.out.title_unit = m.group(1).strip(" )*")
+            self.out.level_hint = _level_hint(self.out.title_unit)
+
+    def _cell(self, cells: list[object], index: int | None) -> object:
+        return cells[index] if index is not None and index < len(cells) else None
+
+    def _data_row(self, r: int, cells: list[object]) -> None:
+        c = self.columns
+        stt = _text(self._cell(cells, c.stt)) or None
+        label = _text(self._cell(cells, c.label))
+        unit = _text(self._cell(cells, c.unit))
+        value_cell = self._cell(cells, c.value)
+        note = _text(self._cell(cells, c.note)) or None
+        if unit in ("-", "–"):
+            unit = ""
+        if not label:
+            if unit and value_cell is None and parse_legend(unit) and self.last is not None:
+                self.last.legend = f"{self.last.legend or self.last.unit or ''} {unit}".strip()
+            elif not stt or c.stt is None:
+                self._title_row(" ".join(_text(x) for x in cells if x is not None))
+            return  # footnotes and stray text outside the label column are not figures
+        if is_parenthetical(label) and value_cell is None and not unit and self.last is not None:
+            self.last.label = f"{self.last.label} {label}"
+            return
+        key = label_key(label)
+        if key.short in ("", "trong do") and value_cell is None:
+            return
+        if value_cell is None and not unit:
+            title_form = next((f for f, rx in _FORM_TITLES.items() if rx.search(key.short)), None)
+            if title_form and len(key.short.split()) <= 14 and (not stt or _TOP_LEVEL_STT.match(fold(stt))) \
+                    and self.catalog.candidates(label)[1] == "unmatched":
+                self._set_form(title_form)
+                return
+        match = self.catalog.match(label, self.form, self.recent, self.used)
+        indicator = self.catalog[match.code] if match.code else None
+        if match.code:
+            self.used.add(match.code)
+            self.recent.insert(0, match.code)
+            del self.recent[MAX_CONTEXT:]
+            if indicator.kind == HEADING and value_cell is None and not unit:
+                return  # a heading gives context to the rows below it; it carries no figure
+        kind = _row_kind(unit, indicator)
+        if kind == HEADING:
+            kind = UNKNOWN
+        legend_text = unit if kind == CODED and parse_legend(unit) else None
+        fact = Fact(sheet=self.grid.name, row=r, form=self.form or (indicator.form if indicator else None), stt=stt,
+                    label=label, unit=unit or None, raw=_raw(value_cell), value=None, indicator=match.code,
+                    kind=kind, note=note, legend=legend_text, match=match.how, column=c.value)
+        self._read_value(fact, value_cell, indicator)
+        self.out.facts.append(fact)
+        self.last = fact
+        if indicator is None:
+            self._report_unmatched(fact, match.how)
+
+    def _read_value(self, fact: Fact, cell: object, indicator: Indicator | None) -> None:
+        where = f"trang “{fact.sheet}”, dòng {fact.row}, ô {fact.cell}"
+        if (fact.row, fact.column) in self.grid.formulas_without_value:
+            self.out.issues.append(Issue("error", "formula_without_value", fact.sheet, fact.row,
+                                         f"{where}: công thức chưa có giá trị tính sẵn; hãy mở tệp bằng Excel, tính lại và lưu"))
+            return
+        parsed = parse_figure(cell, fact.kind, percent_format=self.grid.is_percent(fact.row, fact.column),
+                              legend=legend_of(indicator, fact.unit) if fact.kind == CODED else None, unit_text=fact.unit)
+        if parsed.error:
+            self.out.issues.append(Issue("error", "text_in_figure", fact.sheet, fact.row, f"{where}: {parsed.error}"))
+            return
+        fact.value, fact.numerator, fact.denominator = parsed.value, parsed.numerator, parsed.denominator
+        if fact.value is not None and fact.value < 0 and fact.kind in (COUNT, MONEY, UNKNOWN, CODED):
+            self.out.issues.append(Issue("error", "negative_count", fact.sheet, fact.row,
+                                         f"{where}: số âm ({fact.raw}) ở chỉ tiêu đếm “{fact.label}”"))
+
+    def _report_unmatched(self, fact: Fact, how: str) -> None:
+        reason = {"duplicate": "chỉ tiêu đã xuất hiện ở dòng khác",
+                  "ambiguous": "nhãn có thể ứng với nhiều chỉ tiêu"}.get(how, "không có trong danh mục chỉ tiêu")
+        self.out.issues.append(Issue("info", f"{how}_row", fact.sheet, fact.row,
+                                     f"trang “{fact.sheet}”, dòng {fact.row}: “{fact.label}” — {reason}; giữ lại, chưa gán chỉ tiêu"))
+
+
+def extract_facts(grids: list[SheetGrid], catalog: Catalog) -> Extraction:
+    """All figures of a workbook, each tied to a catalog indicator where one matches."""
+    out = Extraction()
+    used: set[str] = set()
+    found_table = False
+    for grid in grids:
+        reader = _SheetReader(grid, catalog, out, used)
+        reader.read()
+        if reader.columns is not None:
+            found_table = True
+        elif grid.rows:
+            # No header row: accept the usual STT | label | unit | value | note layout if labels match the catalog.
+            trial = Extraction()
+            _SheetReader(grid, catalog, trial, set(used)).read(_Columns(0, 1, 2, 3, 4))
+            if sum(1 for f in trial.facts if f.indicator) >= 5:
+                _SheetReader(grid, catalog, out, used).read(_Columns(0, 1, 2, 3, 4))
+                found_table = True
+    if not out.facts or not any(f.indicator for f in out.facts):
+        if not any(g.rows for g in grids):
+            raise WorkbookError("empty_workbook", "bảng tính trống, không có dữ liệu")
+        what = "không có dòng nào khớp danh mục chỉ tiêu" if found_table else "không tìm thấy dòng tiêu đề “STT | Chỉ tiêu | Đơn vị tính | Số liệu”"
+        raise WorkbookError("no_indicator_table", f"không tìm thấy bảng chỉ tiêu CCHC ({what})")
+    return out

@@ -1,0 +1,124 @@
+"""Cell grids from a checked package, by python-calamine (fast) or openpyxl (reference).
+
+Both engines yield the same ``SheetGrid``: non-empty rows with their Excel row
+number, cell values (``None`` when empty) and the set of percent-formatted
+cells. Tests hold the engines to identical output on every fixture.
+"""
+from __future__ import annotations
+
+import io
+import re
+import warnings
+from dataclasses import dataclass, field
+
+from .package import MAX_COLUMNS, MAX_ROWS, WorkbookError, XlsxPackage
+
+ENGINES = ("calamine", "openpyxl")
+
+
+@dataclass
+class SheetGrid:
+    name: str
+    rows: list[tuple[int, list[object]]]  # (Excel row number, cells by 0-based column)
+    percent_cells: set[tuple[int, int]] = field(default_factory=set)
+    formulas_without_value: set[tuple[int, int]] = field(default_factory=set)
+
+    def is_percent(self, row: int, col: int) -> bool:
+        return (row, col) in self.percent_cells
+
+
+def _trim(cells: list[object]) -> list[object]:
+    while cells and cells[-1] is None:
+        cells.pop()
+    return cells
+
+
+def _check_size(name: str, n_rows: int, n_cols: int) -> None:
+    if n_rows > MAX_ROWS or n_cols > MAX_COLUMNS:
+        raise WorkbookError("sheet_too_large",
+                            f"trang tính “{name}” quá lớn ({n_rows} dòng × {n_cols} cột; giới hạn {MAX_ROWS} dòng × {MAX_COLUMNS} cột)")
+
+
+def _read_calamine(pkg: XlsxPackage) -> list[SheetGrid]:
+    import python_calamine
+
+    try:
+        wb = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(pkg.data))
+    except Exception as exc:  # calamine raises several error types for broken packages
+        raise WorkbookError("corrupt_zip", f"không đọc được bảng tính ({type(exc).__name__}: {exc})") from exc
+    grids = []
+    for part in pkg.sheets:
+        if not part.visible:
+            continue
+        try:
+            sheet = wb.get_sheet_by_name(part.name)
+        except Exception as exc:
+            raise WorkbookError("corrupt_zip", f"không đọc được trang tính “{part.name}” ({exc})") from exc
+        # total_height/total_width are the last row/column indexes (0-based), not counts.
+        _check_size(part.name, sheet.total_height + 1, sheet.total_width + 1)
+        pkg.scan_sheet(part, want_percent=True)
+        rows = []
+        for r, values in enumerate(sheet.to_python(skip_empty_area=False), start=1):
+            cells = _trim([None if v == "" else v for v in values])
+            if cells:
+                rows.append((r, cells))
+        # Like openpyxl, a percent format matters only on a cell holding a number.
+        numeric = {(r, c) for r, cells in rows for c, v in enumerate(cells)
+                   if isinstance(v, (int, float)) and not isinstance(v, bool)}
+        grids.append(SheetGrid(part.name, rows, part.percent_cells & numeric, part.formulas_without_value))
+    return grids
+
+
+def _read_openpyxl(pkg: XlsxPackage) -> list[SheetGrid]:
+    import openpyxl
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # openpyxl warns about unsupported extensions units use
+        try:
+            wb = openpyxl.load_workbook(io.BytesIO(pkg.data), read_only=True, data_only=True)
+        except Exception as exc:
+            raise WorkbookError("corrupt_zip", f"không đọc được bảng tính ({type(exc).__name__}: {exc})") from exc
+    grids = []
+    try:
+        for part in pkg.sheets:
+            if not part.visible:
+                continue
+            ws = wb[part.name]
+            pkg.scan_sheet(part, want_percent=False)  # openpyxl reports number formats itself
+            rows, percent = [], set()
+            for row in ws.iter_rows():
+                cells: list[object] = []
+                r = None
+                for cell in row:
+                    if getattr(cell, "row", None) is None:
+                        continue  # EmptyCell padding in read-only mode
+                    r = cell.row
+                    col = cell.column - 1
+                    value = cell.value
+                    if isinstance(value, str) and value == "":
+                        value = None
+                    while len(cells) < col:
+                        cells.append(None)
+                    cells.append(value)
+                    if value is not None and isinstance(value, (int, float)) and "%" in _format_without_literals(cell.number_format):
+                        percent.add((r, col))
+                cells = _trim(cells)
+                if cells and r is not None:
+                    _check_size(part.name, r, len(cells))
+                    rows.append((r, cells))
+            grids.append(SheetGrid(part.name, rows, percent, part.formulas_without_value))
+    finally:
+        wb.close()
+    return grids
+
+
+def _format_without_literals(code: str | None) -> str:
+    return re.sub(r'"[^"]*"|\\.', "", code or "")
+
+
+def read_grids(pkg: XlsxPackage, engine: str = "calamine") -> list[SheetGrid]:
+    if engine == "calamine":
+        return _read_calamine(pkg)
+    if engine == "openpyxl":
+        return _read_openpyxl(pkg)
+    raise ValueError(f"unknown engine {engine!r}; expected one of {ENGINES}")
