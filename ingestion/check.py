@@ -83,6 +83,14 @@ def check_files(paths: list[Path], *, registry: Registry | None = None, engine: 
             result.status = "unreadable"
             result.errors.append({"message": f"{path}: không tìm thấy tệp"})
             continue
+        except IsADirectoryError:
+            result.status = "unreadable"
+            result.errors.append({"message": f"{path}: là thư mục, không phải tệp .xlsx"})
+            continue
+        except OSError as exc:
+            result.status = "unreadable"
+            result.errors.append({"message": f"{path}: không mở được tệp ({exc.strerror or exc})"})
+            continue
         except WorkbookError as exc:
             result.status = "unreadable"
             result.errors.append({"message": f"{path}: {exc.message}"})
@@ -100,7 +108,10 @@ def check_files(paths: list[Path], *, registry: Registry | None = None, engine: 
         sub = Submission(key=str(path), unit_code=unit, level=level or extraction.level_hint, year=year,
                          quarter=quarter, facts=extraction.facts,
                          title_period=extraction.title_period if on_convention else None,
-                         order=order, content_hash=content_hash(data), path=str(path))
+                         order=order, content_hash=content_hash(data), path=str(path),
+                         # A file with input errors is checked for feedback, but like a file the
+                         # warehouse rejects it is nobody's history or lower-level figure.
+                         held=bool(extraction.errors))
         submissions.append(sub)
         by_key[sub.key] = result
     evaluations = OfflineEngine(rules, catalog, registry).evaluate(submissions, completeness=completeness,

@@ -141,6 +141,9 @@ def cmd_extract(args) -> int:
     except FileNotFoundError:
         print(f"{args.file}: không tìm thấy tệp", file=sys.stderr)
         return 2
+    except OSError as exc:
+        print(f"{args.file}: không mở được tệp ({exc.strerror or exc})", file=sys.stderr)
+        return 2
     except WorkbookError as exc:
         if args.json:
             print(json.dumps({"facts": [], "errors": [{"message": f"{args.file}: {exc.message}"}]}, ensure_ascii=False))

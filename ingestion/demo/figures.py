@@ -63,7 +63,7 @@ def _modified_z(history: list[float], value: float) -> float:
 
 
 class FigureModel:
-    ZSCORE_SAFE = 3.0  # keep generated (not injected) values well inside the rule's 3.5
+    ZSCORE_SAFE = 2.5  # keep generated (not injected) values well inside the rule's 3.5
 
     def __init__(self, catalog: Catalog, seed: int):
         self.catalog, self.seed = catalog, seed
@@ -84,16 +84,38 @@ class FigureModel:
                 pending_share=r.uniform(0.01, 0.04), invest_base=int(r.uniform(8_000, 40_000) * max(unit.size, 0.5)))
         return self.states[unit.code]
 
+    # Figures the jump rule watches, by the history key their generated value is smoothed with.
+    WATCHED = {"received": "tthc_dossiers_received_total", "resolved": "tthc_dossiers_resolved_total",
+               "l34": "egov_dossiers_received"}
+
+    def record(self, unit: DemoUnit, figures: dict[str, Decimal | None], *, accepted: bool) -> None:
+        """A quarter's final figures were loaded (and maybe accepted): history for the jump rule.
+
+        The rule compares with submissions the gate has not held back; within one batch the
+        gate has not ruled yet, so held ones count too. Generated values stay safe either way.
+        """
+        st = self._state(unit)
+        for key, code in self.WATCHED.items():
+            if figures.get(code) is not None:
+                st.history.setdefault("loaded:" + key, []).append(float(figures[code]))
+                if accepted:
+                    st.history.setdefault("accepted:" + key, []).append(float(figures[code]))
+
     def _smooth(self, st: UnitState, key: str, value: float) -> float:
-        """Pull a generated value back inside the unit's history if the jump rule would flag it."""
-        hist = st.history.setdefault(key, [])
-        if len(hist) >= 4:
+        """Keep a generated value where the jump rule would not flag it, whichever history it uses."""
+        low, high = float("-inf"), float("inf")
+        for view in ("accepted:", "loaded:"):
+            hist = st.history.get(view + key, [])
+            if len(hist) < 4:
+                continue
             median = statistics.median(hist)
             mad = statistics.median([abs(x - median) for x in hist])
-            if mad > 0 and abs(_modified_z(hist, value)) > self.ZSCORE_SAFE:
-                limit = self.ZSCORE_SAFE * mad / 0.6745 * 0.9
-                value = median + max(-limit, min(limit, value - median))
-        return value
+            if mad > 0:
+                limit = self.ZSCORE_SAFE * mad / 0.6745
+                low, high = max(low, median - limit), min(high, median + limit)
+        if low > high:  # the two views disagree: stay between them
+            return (low + high) / 2
+        return min(max(value, low), high)
 
     def figures(self, unit: DemoUnit, year: int, quarter: int, children_own: list[dict[str, Decimal]] | None = None,
                 grandchildren_own: list[dict[str, Decimal]] | None = None) -> dict[str, Decimal | None]:
@@ -170,12 +192,11 @@ class FigureModel:
         # so the jump rule (received, resolved) stays quiet unless a jump is injected.
         carried = st.pending
         received = max(carried + 5, round(self._smooth(st, "received", 120 * scale * r.uniform(0.98, 1.02))))
-        st.history["received"].append(received)
         new = received - carried
         online_share = min(0.98, st.online_start + 0.02 * t * r.uniform(0.8, 1.2) / 4)
         online = round(new * online_share)
-        pending = round(received * st.pending_share)
-        resolved = received - pending
+        resolved = min(received, round(self._smooth(st, "resolved", received - received * st.pending_share)))
+        pending = received - resolved
         late_n = round(resolved * r.choice((0, 0, 0, 0.002, 0.005)))
         early = round((resolved - late_n) * r.uniform(0.5, 0.85))
         overdue = min(pending, r.choice((0, 0, 0, 1)))
@@ -276,7 +297,6 @@ class FigureModel:
         f["egov_dvc_l34_provided"], f["egov_dvc_l34_integrated"] = D(l34), D(integrated)
         f["egov_dvc_portal_rate"] = rate(integrated, l34, dec)
         l34_received = max(1, round(self._smooth(st, "l34", new * r.uniform(0.75, 0.8))))
-        st.history["l34"].append(l34_received)
         l34_online = min(l34_received, round(l34_received * online_share))
         f["egov_dossiers_received"], f["egov_dossiers_online"] = D(l34_received), D(l34_online)
         f["egov_online_dossier_rate"] = rate(l34_online, l34_received, dec)

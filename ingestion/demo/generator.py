@@ -210,6 +210,11 @@ def generate(out: Path, *, units: int, quarters: int, error_rate: float = 0.1, s
             if u.level == "commune":
                 for ancestor in _ancestors(u, by_code):
                     communes_under.setdefault(ancestor, []).append(u)
+        # A district whose figures for its communes will disagree with theirs: its communes must
+        # all be accepted that quarter, or the levels rule has nothing to compare against.
+        qr = stable_rng(seed, "levels", year, quarter)
+        levels_targets = {u.code for u in active if u.level == "district" and qr.random() < error_rate / 2}
+        untouched = {c.code for d in levels_targets for c in communes_under.get(d, [])}
         for unit in active:
             r = stable_rng(seed, "file", unit.code, year, quarter)
             communes = communes_under.get(unit.code, [])
@@ -225,7 +230,10 @@ def generate(out: Path, *, units: int, quarters: int, error_rate: float = 0.1, s
             habits: Habits = habits_for(unit.code, seed)
             injection: Injection | None = None
             bad_kind = None
-            if r.random() < error_rate:
+            if unit.code in levels_targets:
+                ctx = {"children_clean": all(clean.get((c.code, year, quarter)) for c in communes)}
+                injection = injector.apply("levels_mismatch", figures, r, ctx)
+            elif unit.code not in untouched and r.random() < error_rate:
                 if r.random() < 0.25:
                     bad_kind = r.choice(BAD_INPUTS)
                 else:
@@ -234,7 +242,11 @@ def generate(out: Path, *, units: int, quarters: int, error_rate: float = 0.1, s
                            "previous_done": prev[2] if prev else None, "previous_rate": prev[3] if prev else None,
                            "clean_history": sum(1 for y, q in history.get(unit.code, []) if clean.get((unit.code, y, q))),
                            "children_clean": bool(communes) and all(clean.get((c.code, year, quarter)) for c in communes)}
-                    for kind in r.sample(BREAKS, len(BREAKS)):
+                    # The jump needs four clean quarters of history; when a unit has them, try it first.
+                    order = r.sample(BREAKS, len(BREAKS))
+                    if ctx["clean_history"] >= 4 and r.random() < 0.5:
+                        order.insert(0, "jump")
+                    for kind in order:
                         injection = injector.apply(kind, figures, r, ctx)
                         if injection:
                             break
@@ -258,6 +270,8 @@ def generate(out: Path, *, units: int, quarters: int, error_rate: float = 0.1, s
             manifest["files"] += 1
             is_clean = injection is None or (injection.severity == "warning" and injection.reject_code is None)
             clean[(unit.code, year, quarter)] = is_clean
+            if not bad_kind:
+                model.record(unit, figures, accepted=is_clean)
             history.setdefault(unit.code, []).append((year, quarter))
             if not bad_kind:
                 previous[unit.code] = (year, quarter, figures.get("dir_plan_tasks_completed"),

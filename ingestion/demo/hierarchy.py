@@ -84,7 +84,7 @@ def build_country(units: int, seed: int) -> Country:
     names = _Names(rng)
     country = Country()
     new_provinces = max(1, min(34, round(units / 118)))
-    depts = max(2, min(len(DEPARTMENTS), round(units * 0.17 / new_provinces)))
+    depts = max(2, min(len(DEPARTMENTS), round(units * 0.16 / new_provinces)))
     new_communes_total = max(2 * new_provinces, units - new_provinces * (1 + depts))
     old_per_new = [1] * new_provinces
     if new_provinces > 1:  # 63 old provinces became 34: about half of the new ones are mergers of 2 or 3

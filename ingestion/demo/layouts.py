@@ -78,7 +78,7 @@ def _figure_cell(code: str, value: Decimal | None, kind: str, habits: Habits, r:
     if kind == "percent":
         num, den = figures.get(ind.numerator or ""), figures.get(ind.denominator or "")
         if num is not None and den and r.random() < 0.08:
-            return Cell(f"{format_vi(value, 2)}% ({int(num)}/{int(den)})")
+            return Cell(f"{format_vi(value, 2).replace('.', '')}% ({int(num)}/{int(den)})")
         if typing == "numbers":
             if habits.percent_cells:
                 return Cell(float(value) / 100, style="percent" if value != value.to_integral_value() else "percent0")
@@ -101,7 +101,7 @@ def _label(code: str, habits: Habits, r: random.Random, catalog: Catalog) -> str
     return ind.name_vi
 
 
-def _numbering(codes: list[str], catalog: Catalog, habits: Habits, form_prefix: str) -> dict[str, str | None]:
+def numbering(codes: list[str], catalog: Catalog, habits: Habits, form_prefix: str) -> dict[str, str | None]:
     """STT for each row: hierarchical numbers from the catalog's parent links."""
     out: dict[str, str | None] = {}
     counters: dict[str | None, int] = {}
@@ -192,7 +192,7 @@ def render(unit: DemoUnit, parent_name: str | None, year: int, quarter: int, fig
 
     def add_rows(sheet: Sheet, form: int, form_prefix: str) -> None:
         form_codes = by_form[form]
-        numbers = _numbering(form_codes, catalog, habits, form_prefix)
+        numbers = numbering(form_codes, catalog, habits, form_prefix)
         for i, code in enumerate(form_codes):
             ind = catalog[code]
             if habits.repeat_header and habits.layout != "sheet_per_form" and i == len(form_codes) // 2 and form == 7:

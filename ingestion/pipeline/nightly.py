@@ -73,6 +73,9 @@ def start(run_id: str, settings: Settings | None = None) -> dict:
         ensure_bi_role(conn, settings.bi_password)
         registry, changed = sync_registry(conn, settings.resolved_registry(inbox), settings.resolved_unit_mapping(inbox))
         with conn.cursor() as cur:
+            # max_active_runs is 1: a run still marked running was killed before it could finish.
+            cur.execute("update audit.load_runs set status = 'interrupted', finished_at = now() "
+                        "where status = 'running' and run_id <> %s", (run_id,))
             cur.execute("""insert into audit.load_runs (run_id, inbox, parser, status) values (%s, %s, %s, 'running')
                            on conflict (run_id) do update set status = 'running', error = null""",
                         (run_id, str(inbox), settings.parser))

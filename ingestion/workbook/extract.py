@@ -42,7 +42,7 @@ _FORM_TITLES = {
 _FORM_HEADING = re.compile(r"^(?:phu luc\s+\S+\s+)?bieu mau\s*(?:so\s*)?0?([1-7])\b")
 _SHEET_FORM = re.compile(r"(?:bieu mau|bieu|mau|bm|form)\s*(?:so\s*)?0?([1-7])\b")
 _TOP_LEVEL_STT = re.compile(r"^(?:phan\s+)?(?:[1-7]|i{1,3}|iv|v|vi|vii)\.?$")
-_QUARTER = re.compile(r"quy\s+(iv|i{1,3}|[1-4])\s*(?:nam|/|-|,)?\s*(\d{4})")
+_QUARTER = re.compile(r"qu[yi]\s+(iv|i{1,3}|[1-4])\s*(?:nam|/|-|,)?\s*(\d{4})")
 _ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4}
 _MONEY_UNITS = {"trieu dong", "trieu", "dong", "ty dong", "nghin dong"}
 
@@ -309,6 +309,11 @@ class _SheetReader:
 
     def _read_value(self, fact: Fact, cell: object, indicator: Indicator | None) -> None:
         where = f"trang “{fact.sheet}”, dòng {fact.row}, ô {fact.cell}"
+        if (fact.row, fact.column) in self.grid.error_cells:
+            error = self.grid.error_cells[(fact.row, fact.column)]
+            self.out.issues.append(Issue("error", "excel_error", fact.sheet, fact.row,
+                                         f"{where}: ô số liệu chứa lỗi công thức Excel “{error}”; hãy sửa công thức hoặc nhập số"))
+            return
         if (fact.row, fact.column) in self.grid.formulas_without_value:
             self.out.issues.append(Issue("error", "formula_without_value", fact.sheet, fact.row,
                                          f"{where}: công thức chưa có giá trị tính sẵn; hãy mở tệp bằng Excel, tính lại và lưu"))

@@ -15,6 +15,7 @@ _SUP_TAG = re.compile(r"<sup>.*?</sup>", re.I)
 _PARENS = re.compile(r"\([^()]*\)")
 _NON_WORD = re.compile(r"[^0-9a-z]+")
 _LEADING_OF_WHICH = re.compile(r"^(trong do|trong so do)\b\s*")
+_I_Y = re.compile(r"\b(qu|[tklmhs])y\b")
 
 # Long forms that typists write out in some templates and abbreviate in others.
 _ABBREVIATIONS = (
@@ -49,6 +50,7 @@ def _words(text: str) -> str:
     for long, short in _ABBREVIATIONS:
         if long in text:
             text = re.sub(rf"\b{long}\b", short, text)
+    text = _I_Y.sub(r"\1i", text)  # "tỉ lệ" and "tỷ lệ", "kỉ luật" and "kỷ luật" are both in use
     words: list[str] = []
     for word in text.split():
         if not words or words[-1] != word:  # "đơn vị sự nghiệp công lập (ĐVSNCL)" says it twice

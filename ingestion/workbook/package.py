@@ -36,6 +36,8 @@ _CELL_REF = re.compile(rb'\br="([A-Z]{1,3})(\d+)"')
 _CELL_STYLE = re.compile(rb'\bs="(\d+)"')
 _HAS_VALUE = re.compile(rb"<(?:\w+:)?v>[^<]")
 _HAS_FORMULA = re.compile(rb"<(?:\w+:)?f[\s>/]")
+_ERROR_TYPE = re.compile(rb'\bt="e"')
+_VALUE_TEXT = re.compile(rb"<(?:\w+:)?v>([^<]*)<")
 _DIMENSION = re.compile(rb'<(?:\w+:)?dimension\s+ref="([A-Z]{1,3})?(\d+)?(?::([A-Z]{1,3})(\d+))?"')
 _BUILTIN_PERCENT_FORMATS = {9, 10}
 
@@ -78,6 +80,7 @@ class SheetPart:
     # Filled lazily by XlsxPackage.scan_sheet
     percent_cells: set[tuple[int, int]] = field(default_factory=set)  # (excel row, 0-based column)
     formulas_without_value: set[tuple[int, int]] = field(default_factory=set)
+    error_cells: dict[tuple[int, int], str] = field(default_factory=dict)  # cached Excel errors: #DIV/0! ...
 
 
 class XlsxPackage:
@@ -115,8 +118,9 @@ class XlsxPackage:
         """Find percent-formatted cells (when asked) and formulas without cached values."""
         xml = self.read_part(sheet.path)
         check_formulas = _HAS_FORMULA.search(xml) is not None
+        check_errors = _ERROR_TYPE.search(xml) is not None
         percent = self.percent_styles if want_percent else frozenset()
-        if not check_formulas and not percent:
+        if not check_formulas and not check_errors and not percent:
             return sheet
         for m in _CELL.finditer(xml):
             attrs, body = m.group(1), m.group(2) or b""
@@ -130,6 +134,9 @@ class XlsxPackage:
                     sheet.percent_cells.add(pos)
             if check_formulas and _HAS_FORMULA.search(body) and not _HAS_VALUE.search(body):
                 sheet.formulas_without_value.add(pos)
+            if check_errors and _ERROR_TYPE.search(attrs):
+                text = _VALUE_TEXT.search(body)
+                sheet.error_cells[pos] = text.group(1).decode("utf-8", "replace") if text else "#ERROR"
         return sheet
 
 

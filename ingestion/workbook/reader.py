@@ -6,6 +6,7 @@ cells. Tests hold the engines to identical output on every fixture.
 """
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 import warnings
@@ -22,6 +23,7 @@ class SheetGrid:
     rows: list[tuple[int, list[object]]]  # (Excel row number, cells by 0-based column)
     percent_cells: set[tuple[int, int]] = field(default_factory=set)
     formulas_without_value: set[tuple[int, int]] = field(default_factory=set)
+    error_cells: dict[tuple[int, int], str] = field(default_factory=dict)
 
     def is_percent(self, row: int, col: int) -> bool:
         return (row, col) in self.percent_cells
@@ -65,7 +67,8 @@ def _read_calamine(pkg: XlsxPackage) -> list[SheetGrid]:
         # Like openpyxl, a percent format matters only on a cell holding a number.
         numeric = {(r, c) for r, cells in rows for c, v in enumerate(cells)
                    if isinstance(v, (int, float)) and not isinstance(v, bool)}
-        grids.append(SheetGrid(part.name, rows, part.percent_cells & numeric, part.formulas_without_value))
+        grids.append(SheetGrid(part.name, rows, part.percent_cells & numeric, part.formulas_without_value,
+                               part.error_cells))
     return grids
 
 
@@ -97,6 +100,8 @@ def _read_openpyxl(pkg: XlsxPackage) -> list[SheetGrid]:
                     value = cell.value
                     if isinstance(value, str) and value == "":
                         value = None
+                    elif isinstance(value, dt.datetime) and value.time() == dt.time(0):
+                        value = value.date()  # calamine returns date-only cells as dates
                     while len(cells) < col:
                         cells.append(None)
                     cells.append(value)
@@ -106,7 +111,7 @@ def _read_openpyxl(pkg: XlsxPackage) -> list[SheetGrid]:
                 if cells and r is not None:
                     _check_size(part.name, r, len(cells))
                     rows.append((r, cells))
-            grids.append(SheetGrid(part.name, rows, percent, part.formulas_without_value))
+            grids.append(SheetGrid(part.name, rows, percent, part.formulas_without_value, part.error_cells))
     finally:
         wb.close()
     return grids

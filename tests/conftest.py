@@ -1,0 +1,113 @@
+"""Shared fixtures: one embedded PostgreSQL per test session, a fresh database per test."""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import uuid
+import warnings
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).parent / "fixtures"
+SEED_REGISTRY = FIXTURES / "registry"
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """An embedded PostgreSQL 16 (pgserver) for the session; its maintenance DSN.
+
+    Its data lives outside pytest's temporary tree: as root, the server runs as the user
+    "pgserver", and any pytest session starting later (an xdist worker too) resets
+    /tmp/pytest-of-root to mode 0700, which would lock the server out of its own files.
+    """
+    import pgserver
+
+    from ingestion.warehouse.connection import parse_url
+
+    root = Path(tempfile.mkdtemp(prefix="cchc-test-pg-"))
+    pgdata = root / "data"
+    pgdata.mkdir()
+    server = pgserver.get_server(pgdata, cleanup_mode="stop")
+    yield parse_url(server.get_uri())
+    server.cleanup()
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def warehouse(pg_cluster):
+    """A fresh, empty warehouse database (the bi_reader role is cluster-wide and shared)."""
+    import psycopg2
+
+    name = "t_" + uuid.uuid4().hex[:10]
+    admin = psycopg2.connect(pg_cluster.url())
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f"create database {name}")
+    yield replace(pg_cluster, dbname=name)
+    with admin.cursor() as cur:
+        cur.execute("select pg_terminate_backend(pid) from pg_stat_activity where datname = %s", (name,))
+        cur.execute(f"drop database if exists {name}")
+    admin.close()
+
+
+@pytest.fixture
+def pipeline_env(tmp_path, warehouse, monkeypatch):
+    """Point the nightly job at a temporary home, inbox and the fresh warehouse database."""
+    from ingestion import config
+
+    home = tmp_path / "home"
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    monkeypatch.setenv(config.ENV_HOME, str(home))
+    monkeypatch.setenv(config.ENV_DATABASE_URL, warehouse.url())
+    monkeypatch.setenv(config.ENV_INBOX, str(inbox))
+    for name in (config.ENV_REGISTRY, config.ENV_UNIT_MAPPING, config.ENV_REPORTS_DIR, config.ENV_PARSER):
+        monkeypatch.delenv(name, raising=False)
+    return {"home": home, "inbox": inbox, "dsn": warehouse}
+
+
+def generated_inbox(inbox: Path, **kw) -> dict:
+    """Fill an inbox with the demo generator (registry under _registry/); returns the manifest."""
+    from ingestion.demo.generator import generate
+
+    tmp = inbox.with_name(inbox.name + "_gen")
+    manifest = generate(tmp, **kw)
+    for child in tmp.iterdir():
+        shutil.move(str(child), inbox / child.name)
+    tmp.rmdir()
+    return manifest
+
+
+def query(dsn, sql: str, params=()):
+    from ingestion.warehouse.connection import connect
+
+    conn = connect(dsn)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql, params)
+            return cur.fetchall() if cur.description else None
+    finally:
+        conn.close()
+
+
+def marts_fingerprint(dsn, exclude_columns=("file_id", "gate_seq")) -> dict[str, tuple[str, int]]:
+    """md5 of every mart's rows (order-free), leaving out surrogate ids that depend on load order."""
+    out = {}
+    tables = [r[0] for r in query(dsn, "select tablename from pg_tables where schemaname = 'marts' order by 1")]
+    for table in tables:
+        cols = [r[0] for r in query(dsn, """select column_name from information_schema.columns
+                                            where table_schema = 'marts' and table_name = %s order by ordinal_position""",
+                                    (table,)) if r[0] not in exclude_columns]
+        row = query(dsn, f"""select md5(coalesce(string_agg(h, '' order by h), '')), count(*)
+                             from (select md5(row({', '.join(cols)})::text) as h from marts.{table}) x""")[0]
+        out[table] = row
+    return out
+
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")

@@ -1,0 +1,181 @@
+"""Warehouse behaviour across runs: the gate, atomic publication, kill -9, access, append-only audit."""
+from __future__ import annotations
+
+import io
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import openpyxl
+import psycopg2
+import pytest
+from conftest import generated_inbox, marts_fingerprint, query
+
+from ingestion import config
+from ingestion.pipeline import nightly
+
+pytestmark = pytest.mark.e2e
+BUSINESS_MARTS = ("fct_indicator_value", "fct_tthc_processing", "fct_staffing", "fct_finance", "fct_indicator_rollup",
+                  "dim_indicator", "dim_period")
+
+
+def _set_figure(path, label_start: str, value) -> None:
+    wb = openpyxl.load_workbook(io.BytesIO(path.read_bytes()))
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, str) and cell.value.startswith(label_start):
+                    ws.cell(row=cell.row, column=cell.column + 2).value = value
+                    wb.save(path)
+                    return
+    raise AssertionError(f"no row starting with {label_start!r} in {path}")
+
+
+def _clean_commune_file(inbox, manifest):
+    injected = {i["path"] for i in manifest["injected"]}
+    return next(p for p in sorted(inbox.rglob("*.xlsx"))
+                if p.relative_to(inbox).as_posix() not in injected and "X" in p.parent.parent.name)
+
+
+def test_held_back_correction_keeps_previous_version_published(pipeline_env):
+    inbox, dsn = pipeline_env["inbox"], pipeline_env["dsn"]
+    manifest = generated_inbox(inbox, units=12, quarters=1, error_rate=0.0, seed=21, end=(2026, 2))
+    nightly.run_all(docs=False)
+    path = _clean_commune_file(inbox, manifest)
+    unit, period = path.relative_to(inbox).parts[:2]
+    year, quarter = int(period[:4]), int(period[-1])
+    before = query(dsn, "select file_id, on_time_rate_reported from marts.fct_tthc_processing "
+                        "where unit_code = %s and year = %s and quarter = %s", (unit, year, quarter))
+    assert len(before) == 1
+
+    # The unit resubmits with an on-time rate that contradicts its own counts: an error.
+    _set_figure(path, "Tỷ lệ hồ sơ TTHC do UBND cấp xã tiếp nhận", 12)
+    summary = nightly.run_all(docs=False)
+    assert summary["submissions_held"] == 1 and summary["held"][0]["unit_code"] == unit
+    after = query(dsn, "select file_id, on_time_rate_reported from marts.fct_tthc_processing "
+                       "where unit_code = %s and year = %s and quarter = %s", (unit, year, quarter))
+    assert after == before  # the previous accepted version stays published
+    new_file = query(dsn, "select max(file_id) from raw.files where path = %s",
+                     (path.relative_to(inbox).as_posix(),))[0][0]
+    fails = query(dsn, "select rule_id, severity, message from audit.dq_results where file_id = %s and status = 'fail'",
+                  (new_file,))
+    assert [f[:2] for f in fails] == [("rate_matches_parts:tthc_ontime_rate_commune", "error")]
+    assert "12%" in fails[0][2]
+    report = next((config.load_settings().reports_dir / summary["reports_dir"]).rglob(f"{unit}/*.html"))
+    report = report.read_text(encoding="utf-8")
+    assert "Tạm giữ" in report and "12%" in report
+
+
+def test_republishing_through_the_standby_gives_identical_marts(pipeline_env):
+    inbox, dsn = pipeline_env["inbox"], pipeline_env["dsn"]
+    generated_inbox(inbox, units=12, quarters=2, error_rate=0.2, seed=4, end=(2026, 3))
+    first = nightly.run_all(docs=False)
+    assert first["marts_published"]
+    reference = marts_fingerprint(dsn, exclude_columns=())
+    # Two forced publications: the first brings the standby copy up to date, the second swaps back.
+    for _ in range(2):
+        stats = nightly.publish_stage(first["run_id"], force=True)
+        assert stats["published"]
+        assert marts_fingerprint(dsn, exclude_columns=()) == reference
+
+
+def _wait(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _start_run():
+    return subprocess.Popen([sys.executable, "-m", "ingestion.cli", "run", "--direct", "--no-docs"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+
+
+def _kill(proc) -> None:
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
+def test_kill_9_mid_ingest_and_mid_publish_leaves_no_duplicates_or_half_marts(pipeline_env):
+    inbox, dsn = pipeline_env["inbox"], pipeline_env["dsn"]
+    generated_inbox(inbox, units=140, quarters=2, error_rate=0.1, seed=9, end=(2026, 3))
+    total = sum(1 for p in inbox.rglob("*.xlsx") if "_registry" not in p.parts)
+    nightly.start("warmup")  # schema and registry in place so progress can be watched
+
+    # 1. killed while loading: some batches committed, one in flight
+    proc = _start_run()
+    loaded = _wait(lambda: query(dsn, "select count(*) from raw.files")[0][0], 120, "the first committed batch")
+    _kill(proc)
+    assert 0 < loaded < total
+    summary = nightly.run_all(docs=False)
+    assert summary["status"] == "success"
+    assert query(dsn, "select count(*), count(distinct path) from raw.files")[0] == (total, total)
+    assert query(dsn, """select count(*) from raw.files f where status = 'loaded'
+                         and n_facts <> (select count(*) from raw.facts x where x.file_id = f.file_id)""")[0][0] == 0
+    assert query(dsn, """select count(*) from raw.files f where status = 'loaded' and not exists
+                         (select 1 from audit.submission_gate g where g.file_id = f.file_id)""")[0][0] == 0
+    published = marts_fingerprint(dsn, exclude_columns=())
+
+    # 2. killed while publishing: BI must see the old marts or the new ones, never a mix
+    _set_figure(next(p for p in sorted(inbox.rglob("*.xlsx")) if "_registry" not in p.parts),
+                "Số văn bản chỉ đạo CCHC", 77)
+    proc = _start_run()
+    _wait(lambda: query(dsn, """select count(*) from audit.load_runs where run_id <> %s
+                                and stage_seconds ? 'gx_validate' and status = 'running'""",
+                        (summary["run_id"],))[0][0], 180, "the publish stage")
+    time.sleep(0.5)
+    _kill(proc)
+    during = marts_fingerprint(dsn, exclude_columns=())
+    assert set(during) == set(published)  # every mart is there
+    changed = {t for t in during if during[t] != published[t]}
+    # Old version (nothing changed) or the whole new one: the corrected figure moves these together.
+    assert not changed or {"fct_indicator_value", "fct_indicator_rollup", "fct_dq_results"} <= changed
+    final = nightly.run_all(docs=False)
+    assert final["status"] == "success"
+    value = query(dsn, "select value from marts.fct_indicator_value v join raw.files f using (file_id) "
+                       "where v.indicator_code = 'dir_directive_docs' and v.value = 77")
+    assert value == [(77,)]
+    assert query(dsn, "select count(*), count(distinct path) from raw.files")[0] == (total + 1, total)
+
+
+def test_bi_reader_reads_marts_and_nothing_else(pipeline_env):
+    inbox, dsn = pipeline_env["inbox"], pipeline_env["dsn"]
+    generated_inbox(inbox, units=12, quarters=1, error_rate=0.0, seed=2, end=(2026, 1))
+    nightly.run_all(docs=False)
+    reader = psycopg2.connect(dsn.with_user("bi_reader").url())
+    reader.autocommit = True
+    try:
+        with reader.cursor() as cur:
+            cur.execute("select count(*) from marts.fct_tthc_processing")
+            assert cur.fetchone()[0] > 0
+            cur.execute("select count(*) from marts.fct_dq_summary")
+            for statement in ("select * from raw.facts limit 1", "select * from audit.dq_results limit 1",
+                              "select * from staging.stg_raw__files limit 1", "select * from marts_next.dim_period limit 1",
+                              "delete from marts.fct_staffing", "create table marts.x (a int)",
+                              "create table public.x (a int)"):
+                with pytest.raises(psycopg2.Error) as info:
+                    cur.execute(statement)
+                assert info.value.pgcode in ("42501", "25006", "3F000"), statement  # denied / read-only
+    finally:
+        reader.close()
+
+
+def test_audit_history_is_append_only(pipeline_env):
+    inbox, dsn = pipeline_env["inbox"], pipeline_env["dsn"]
+    generated_inbox(inbox, units=12, quarters=1, error_rate=0.3, seed=8, end=(2026, 1))
+    nightly.run_all(docs=False)
+    n = query(dsn, "select count(*) from audit.dq_results")[0][0]
+    assert n > 0
+    for statement in ("update audit.dq_results set status = 'pass'", "delete from audit.dq_results",
+                      "truncate audit.dq_results", "delete from audit.submission_gate",
+                      "update audit.rejected_files set message = ''"):
+        with pytest.raises(psycopg2.Error, match="append-only"):
+            query(dsn, statement)
+    # a rerun adds evaluations for new submissions only; it never rewrites earlier ones
+    nightly.run_all(docs=False)
+    assert query(dsn, "select count(*) from audit.dq_results")[0][0] >= n
