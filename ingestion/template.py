@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .catalog import LEVEL_LETTERS, Catalog, load_catalog
 from .demo.layouts import Habits, header_rows, numbering
-from .demo.xlsx_writer import Cell, Sheet, Validation, write_workbook
+from .workbook.writer import Cell, Sheet, Validation, write_workbook
 from .workbook.extract import FORM_NAMES_VI
 
 _LEVEL_TITLE = {"province": "CẤP TỈNH (UBND TỈNH VÀ CÁC SỞ, BAN, NGÀNH)", "district": "CẤP HUYỆN",

@@ -1,6 +1,7 @@
 """Shared fixtures: one embedded PostgreSQL per test session, a fresh database per test."""
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import tempfile
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+logging.getLogger("pgserver").setLevel(logging.WARNING)  # its exit-time info lines outlive pytest's streams
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures"

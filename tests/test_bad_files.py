@@ -17,7 +17,7 @@ from ingestion.demo.bad_files import (
     _sibling_tree, cfb_container, docx_renamed, empty_workbook, huge_sheet, legacy_xls, password_protected,
     pdf_renamed, truncated_zip, xml_bomb,
 )
-from ingestion.demo.xlsx_writer import Sheet, workbook_bytes, workbook_parts, zip_parts
+from ingestion.workbook.writer import Sheet, workbook_bytes, workbook_parts, zip_parts
 from ingestion.workbook.package import MAX_ROWS, WorkbookError, open_package
 from ingestion.workbook.reader import ENGINES, read_grids
 

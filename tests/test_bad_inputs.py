@@ -14,7 +14,7 @@ from msoffcrypto.format.ooxml import OOXMLFile
 
 from ingestion.demo import bad_files
 from ingestion.demo.generator import generate
-from ingestion.demo.xlsx_writer import Cell, Sheet, workbook_bytes, workbook_parts, zip_parts
+from ingestion.workbook.writer import Cell, Sheet, workbook_bytes, workbook_parts, zip_parts
 from ingestion.workbook.read import read_workbook, read_workbook_bytes
 from seed_workbooks import build
 

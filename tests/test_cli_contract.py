@@ -12,7 +12,7 @@ import pytest
 
 from ingestion.catalog import load_catalog
 from ingestion.demo.generator import generate
-from ingestion.demo.xlsx_writer import Sheet, workbook_bytes
+from ingestion.workbook.writer import Sheet, workbook_bytes
 from seed_workbooks import build
 
 REPO = Path(__file__).resolve().parents[1]

@@ -6,7 +6,7 @@ import pytest
 
 from ingestion.catalog import LEVEL_LETTERS, load_catalog
 from ingestion.cli import main
-from ingestion.demo.xlsx_writer import workbook_bytes
+from ingestion.workbook.writer import workbook_bytes
 from ingestion.template import template_sheets
 from ingestion.workbook.read import read_workbook, read_workbook_bytes
 

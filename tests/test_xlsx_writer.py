@@ -14,7 +14,7 @@ import pytest
 from hypothesis import example, given, settings, strategies as st
 from python_calamine import CalamineWorkbook, SheetVisibleEnum
 
-from ingestion.demo.xlsx_writer import Cell, Sheet, Validation, column_letters, workbook_bytes, write_workbook
+from ingestion.workbook.writer import Cell, Sheet, Validation, column_letters, workbook_bytes, write_workbook
 from ingestion.workbook.package import open_package
 from ingestion.workbook.reader import ENGINES, read_grids
 

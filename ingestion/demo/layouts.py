@@ -16,7 +16,7 @@ from ..workbook.extract import FORM_NAMES_VI
 from ..workbook.values import format_vi
 from .figures import stable_rng
 from .hierarchy import DemoUnit
-from .xlsx_writer import Cell, Sheet
+from ..workbook.writer import Cell, Sheet
 
 LAYOUTS = ("sheet_per_form", "stacked", "single_table")
 _ROMAN = {1: "I", 2: "II", 3: "III", 4: "IV"}

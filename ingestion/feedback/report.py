@@ -17,6 +17,7 @@ from ..catalog import load_catalog
 from ..rules.catalog import load_rules
 from ..rules.messages import expectation_vi, form_title, period_vi
 from ..rules.sql import evaluation_from_row
+from ..workbook.writer import Cell, Sheet, write_workbook
 
 SEVERITY_VI = {"error": "Lỗi", "warning": "Cảnh báo", "info": "Lưu ý"}
 STATUS_VI = {"accepted": "Đã chấp nhận — số liệu được công bố",
@@ -111,40 +112,24 @@ def collect(conn, run_id: str) -> list[UnitReport]:
 
 
 def _write_xlsx(report: UnitReport, path: Path) -> None:
-    import openpyxl
-    from openpyxl.styles import Alignment, Font, PatternFill
-
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.title = "Phản hồi"
-    ws.append([f"Phản hồi kiểm tra số liệu CCHC — {report.unit_name} — Quý {report.period_vi}"])
-    ws["A1"].font = Font(bold=True, size=13)
-    ws.append([f"Tệp: {report.path}"])
-    ws.append([f"Kết quả: {report.status_vi}"])
-    ws.append([])
+    rows: list[list] = [
+        [Cell(f"Phản hồi kiểm tra số liệu CCHC — {report.unit_name} — Quý {report.period_vi}", "bold")],
+        [f"Tệp: {report.path}"],
+        [f"Kết quả: {report.status_vi}"],
+        [],
+    ]
     if report.rejections:
-        ws.append(["Lý do từ chối"])
-        ws.cell(ws.max_row, 1).font = Font(bold=True)
-        for reason in report.rejections:
-            ws.append([reason])
-        ws.append([])
-    header = ["Biểu mẫu", "Dòng", "Quy tắc", "Mức độ", "Số liệu", "Yêu cầu", "Nội dung"]
-    ws.append(header)
-    for cell in ws[ws.max_row]:
-        cell.font = Font(bold=True)
-        cell.fill = PatternFill("solid", fgColor="DDEBF7")
+        rows.append([Cell("Lý do từ chối", "bold")])
+        rows.extend([reason] for reason in report.rejections)
+        rows.append([])
+    rows.append([Cell(h, "bold") for h in ("Biểu mẫu", "Dòng", "Quy tắc", "Mức độ", "Số liệu", "Yêu cầu", "Nội dung")])
     for f in report.findings:
-        ws.append([f.form, f.row, f.rule, f.severity_vi, f.figures, f.expectation, f.message])
-        if f.severity == "error":
-            ws.cell(ws.max_row, 4).font = Font(bold=True, color="C00000")
+        rows.append([Cell(f.form, "wrap"), f.row, Cell(f.rule, "wrap"),
+                     Cell(f.severity_vi, "bold" if f.severity == "error" else None), f.figures,
+                     Cell(f.expectation, "wrap"), Cell(f.message, "wrap")])
     if not report.findings and not report.rejections:
-        ws.append(["Không phát hiện lỗi hay cảnh báo."])
-    for col, width in zip("ABCDEFG", (30, 8, 36, 10, 16, 40, 80)):
-        ws.column_dimensions[col].width = width
-    for row in ws.iter_rows(min_row=5):
-        for cell in row:
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
-    wb.save(path)
+        rows.append(["Không phát hiện lỗi hay cảnh báo."])
+    write_workbook(path, [Sheet("Phản hồi", rows, col_widths=dict(zip("ABCDEFG", (30, 8, 36, 10, 16, 40, 80))))])
 
 
 def write_run_reports(conn, run_id: str, reports_dir: Path) -> Path:

@@ -145,7 +145,10 @@ def report_stage(run_id: str, settings: Settings | None = None, *, docs: bool = 
     with _connection(settings) as (dsn, conn):
         out_dir = write_run_reports(conn, run_id, settings.reports_dir)
         docs_index = None
-        if docs:
+        with conn.cursor() as cur:
+            cur.execute("select marts_published from audit.load_runs where run_id = %s", (run_id,))
+            published = bool((cur.fetchone() or [False])[0])
+        if docs and (published or not (settings.dbt_target_dir / "catalog.json").exists()):
             run_dbt(dsn, settings.dbt_target_dir, ["docs", "generate"])
             docs_index = str(settings.dbt_target_dir / "index.html")
         _record(conn, run_id, "report", time.perf_counter() - t0, reports_dir=str(out_dir))

@@ -23,7 +23,7 @@ from .dbt import run_dbt
 log = logging.getLogger(__name__)
 LIVE, STANDBY = "marts", "marts_next"
 BI_ROLE = "bi_reader"
-PRIVATE_SCHEMAS = ("raw", "audit", "staging", "intermediate", "reference", "snapshots", STANDBY)
+PRIVATE_SCHEMAS = ("raw", "audit", "work", "staging", "intermediate", "reference", "snapshots", STANDBY)
 
 
 @dataclass

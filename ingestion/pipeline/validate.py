@@ -26,7 +26,8 @@ from ..warehouse.connection import Dsn
 from ..warehouse.copy import copy_rows
 
 log = logging.getLogger(__name__)
-BATCH_RELATION = "intermediate.int_facts_pending"
+BATCH_RELATION = "work.gate_batch"
+LEDGER_CHUNK = 20_000
 DQ_COLUMNS = ("run_id", "file_id", "content_hash", "unit_code", "year", "quarter", "rule_id", "rule_kind", "severity",
               "status", "indicator", "sheet", "row_number", "rows", "form", "observed", "expected", "details", "message")
 
@@ -51,8 +52,12 @@ class GateStats:
     held_units: list[str] = field(default_factory=list)
 
 
-def _json(value):
-    return json.loads(json.dumps(value, default=str))
+def _dq_row(r: dict, run_id: str, pending: dict, rules: RuleSet, catalog: Catalog) -> tuple:
+    content_hash = pending[r["file_id"]][1] if r["file_id"] in pending else None
+    message = render(evaluation_from_row(r), rules, catalog) if r["status"] == "fail" else None
+    return (run_id, r["file_id"], content_hash, r["unit_code"], r["year"], r["quarter"], r["rule_id"],
+            r["rule_kind"], r["severity"], r["status"], r["indicator"], r["sheet"], r["row_number"],
+            list(r["rows"] or []), r["form"], r["observed"], r["expected"], r["details"], message)
 
 
 def validate(conn, dsn: Dsn, run_id: str, gx_dir: Path, rules: RuleSet | None = None,
@@ -62,46 +67,65 @@ def validate(conn, dsn: Dsn, run_id: str, gx_dir: Path, rules: RuleSet | None = 
     engine = SqlEngine(rules, catalog)
     stats = GateStats()
     with conn.cursor() as cur:
+        # The batch is materialised from the live gate (so a rerun after a decision sees nothing)
+        # and analysed, so every rule query gets a plan made from real row counts.
+        cur.execute("analyze audit.submission_gate")
+        cur.execute(f"drop table if exists {BATCH_RELATION}")
+        cur.execute(f"""create table {BATCH_RELATION} as
+                        select candidates.* from intermediate.int_facts_candidates as candidates
+                        where not exists (select 1 from audit.submission_gate as gate
+                                          where gate.file_id = candidates.file_id)""")
+        cur.execute(f"create index on {BATCH_RELATION} (file_id, indicator_code)")
+        cur.execute(f"create index on {BATCH_RELATION} (unit_code, own_indicator_code)")
+        cur.execute(f"analyze {BATCH_RELATION}")
         cur.execute(f"""select p.file_id, f.content_hash, f.unit_code, f.year, f.quarter
                         from (select distinct file_id from {BATCH_RELATION}) p
                         join raw.files f on f.file_id = p.file_id order by p.file_id""")
         pending = {row[0]: row for row in cur.fetchall()}
+    conn.commit()  # Great Expectations reads the batch from its own connection
     if not pending:
         stats.seconds = time.perf_counter() - started
         return stats
     stats.submissions = len(pending)
 
-    outcomes = run_checkpoint(gx_dir, dsn.sqlalchemy_url(), rules, engine, run_name=run_id)
+    outcomes = run_checkpoint(gx_dir, dsn.sqlalchemy_url(), rules, engine, run_name=run_id,
+                              batch_schema="work", batch_table="gate_batch")
     stats.gx_expectations = len(outcomes)
     stats.gx_failed_expectations = sum(not o.success for o in outcomes)
     stats.data_docs = str(data_docs_index(gx_dir))
 
-    ledger = []
-    with conn.cursor(cursor_factory=RealDictCursor) as cur:
+    # The ledger streams: a server-side cursor per rule kind, rows copied in chunks, only
+    # per-submission counters kept in memory. Nothing commits unless GX and the ledger agree.
+    fails: Counter = Counter()
+    per_file: dict[int, Counter] = {fid: Counter() for fid in pending}
+    chunk: list[tuple] = []
+    with conn.cursor() as writer:
         for kind in engine.kinds():
-            cur.execute(engine.query(kind).replace("{batch}", BATCH_RELATION))
-            ledger.extend(cur.fetchall())
-    fails = Counter((r["rule_kind"], r["severity"]) for r in ledger if r["status"] == "fail")
+            with conn.cursor(name=f"ledger_{kind}", cursor_factory=RealDictCursor) as cur:
+                cur.itersize = LEDGER_CHUNK
+                cur.execute(engine.query(kind).replace("{batch}", BATCH_RELATION))
+                for r in cur:
+                    stats.evaluations += 1
+                    if r["status"] == "fail":
+                        fails[(r["rule_kind"], r["severity"])] += 1
+                        if r["file_id"] is not None:
+                            per_file[r["file_id"]][r["severity"]] += 1
+                    chunk.append(_dq_row(r, run_id, pending, rules, catalog))
+                    if len(chunk) >= LEDGER_CHUNK:
+                        copy_rows(writer, "audit.dq_results", DQ_COLUMNS, chunk)
+                        chunk.clear()
+        copy_rows(writer, "audit.dq_results", DQ_COLUMNS, chunk)
     for o in outcomes:
         if fails.get((o.kind, o.severity), 0) != o.unexpected_count:
+            conn.rollback()
             raise GateMismatch(f"{o.kind}/{o.severity}: Great Expectations found {o.unexpected_count} failures, "
                                f"the ledger {fails.get((o.kind, o.severity), 0)}")
-
-    per_file: dict[int, Counter] = {fid: Counter() for fid in pending}
-    dq_rows = []
-    for r in ledger:
-        ev = evaluation_from_row(r)
-        if r["file_id"] is not None and r["status"] == "fail":
-            per_file[r["file_id"]][r["severity"]] += 1
-        content_hash = pending[r["file_id"]][1] if r["file_id"] in pending else None
-        message = render(ev, rules, catalog) if r["status"] == "fail" else None
-        dq_rows.append((run_id, r["file_id"], content_hash, r["unit_code"], r["year"], r["quarter"], r["rule_id"],
-                        r["rule_kind"], r["severity"], r["status"], r["indicator"], r["sheet"], r["row_number"],
-                        list(r["rows"] or []), r["form"], r["observed"], r["expected"], _json(r["details"]), message))
-    stats.evaluations = len(ledger)
     stats.failed = sum(fails.values())
     stats.passed = stats.evaluations - stats.failed
-    stats.failed_by_severity = dict(Counter(sev for (_, sev), n in fails.items() for _ in range(n)))
+    by_severity: Counter = Counter()
+    for (_, severity), n in fails.items():
+        by_severity[severity] += n
+    stats.failed_by_severity = dict(by_severity)
 
     gate_rows = []
     for fid, counts in per_file.items():
@@ -109,11 +133,11 @@ def validate(conn, dsn: Dsn, run_id: str, gx_dir: Path, rules: RuleSet | None = 
         gate_rows.append((fid, run_id, decision, counts["error"], counts["warning"]))
         if decision == "held":
             stats.held += 1
-            stats.held_units.append(f"{pending[fid][2]} {pending[fid][3]}-Q{pending[fid][4]}")
+            if len(stats.held_units) < 100:  # a sample for the run's summary; audit.submission_gate has all
+                stats.held_units.append(f"{pending[fid][2]} {pending[fid][3]}-Q{pending[fid][4]}")
         else:
             stats.accepted += 1
     with conn.cursor() as cur:
-        copy_rows(cur, "audit.dq_results", DQ_COLUMNS, dq_rows)
         execute_values(cur, "insert into audit.submission_gate (file_id, run_id, decision, errors, warnings) values %s",
                        gate_rows)
         execute_values(cur, """insert into audit.gx_validations
@@ -121,6 +145,7 @@ def validate(conn, dsn: Dsn, run_id: str, gx_dir: Path, rules: RuleSet | None = 
                                values %s""",
                        [(run_id, "cchc_consistency", f"{o.kind}:{o.severity}", o.kind, o.severity, o.success,
                          o.unexpected_count, json.dumps(o.result, default=str)) for o in outcomes])
+        cur.execute("analyze audit.submission_gate")
     conn.commit()
     stats.seconds = time.perf_counter() - started
     return stats

@@ -2,7 +2,7 @@
 
 One UnexpectedRowsExpectation per rule kind and severity; its query is the set-based SQL
 of ingestion/rules/sql.py restricted to failures, over the batch of pending figures
-(intermediate.int_facts_pending). Validation results and Data Docs stay in the GX
+(work.gate_batch, materialised by the validate stage). Validation results and Data Docs stay in the GX
 project directory (CCHC_HOME/gx) across runs.
 """
 from __future__ import annotations
@@ -50,7 +50,7 @@ def build_suite(rules: RuleSet, engine: SqlEngine):
 
 
 def run_checkpoint(gx_dir: Path, sqlalchemy_url: str, rules: RuleSet, engine: SqlEngine, run_name: str,
-                   batch_table: str = "int_facts_pending", batch_schema: str = "intermediate") -> list[ExpectationOutcome]:
+                   batch_table: str = "gate_batch", batch_schema: str = "work") -> list[ExpectationOutcome]:
     os.environ[CONNECTION_VAR] = sqlalchemy_url
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     with warnings.catch_warnings():
@@ -64,6 +64,9 @@ def run_checkpoint(gx_dir: Path, sqlalchemy_url: str, rules: RuleSet, engine: Sq
     context = gx.get_context(mode="file", project_root_dir=str(gx_dir))
     datasource = context.data_sources.add_or_update_sql(name=DATASOURCE, connection_string="${" + CONNECTION_VAR + "}")
     asset = next((a for a in datasource.assets if a.name == ASSET), None)
+    if asset is not None and (asset.table_name, asset.schema_name) != (batch_table, batch_schema):
+        datasource.delete_asset(ASSET)  # a project kept from an earlier version pointed elsewhere
+        asset = None
     if asset is None:
         asset = datasource.add_table_asset(name=ASSET, table_name=batch_table, schema_name=batch_schema)
     batch_definition = next((b for b in asset.batch_definitions if b.name == "all"), None) \

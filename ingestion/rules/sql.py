@@ -335,13 +335,18 @@ where sums.n_children > 0 and sums.n_values = sums.n_children"""
         return f"""
 {self._instances(kind, ('unit_level', 'codes'), values)},
 submissions as ({self._submissions()}),
+present as (
+    select file_id, array_agg(own_indicator_code) as codes
+    from pending where own_indicator_code is not null and value is not null group by file_id
+),
 gaps as (
     select s.*, array(
         select c.code from unnest(inst.codes) with ordinality as c(code, position)
-        where not exists (select 1 from pending as o
-                          where o.file_id = s.file_id and o.own_indicator_code = c.code and o.value is not null)
+        where not c.code = any(coalesce(present.codes, array[]::text[]))
         order by c.position) as missing
-    from submissions as s join inst on inst.unit_level = s.unit_level
+    from submissions as s
+    join inst on inst.unit_level = s.unit_level
+    left join present on present.file_id = s.file_id
 )
 {_select(rule_id=lit(inst.rule_id), kind=lit(kind), severity=lit(inst.severity),
          status="case when cardinality(s.missing) > 0 then 'fail' else 'pass' end",

@@ -2,6 +2,7 @@
 -- Idempotent: applied at the start of every run.
 create schema if not exists raw;
 create schema if not exists audit;
+create schema if not exists work;  -- scratch tables of a run (the gate's batch); nothing lasting
 
 -- One row per workbook version seen in the inbox, loaded or rejected. Never deleted:
 -- a changed file adds a row that supersedes the earlier version of its unit-quarter.
@@ -50,6 +51,7 @@ create table if not exists raw.facts (
     legend      text,
     primary key (file_id, sheet, row_number)
 );
+create index if not exists facts_file_indicator_idx on raw.facts (file_id, indicator);
 
 -- Parser remarks about loaded files (unmatched rows, ambiguous labels ...).
 create table if not exists raw.parse_issues (

@@ -129,6 +129,16 @@ def _find(folded: list[str], *needles: str) -> int | None:
     return None
 
 
+def _may_be_header(cells: list[object]) -> bool:
+    """Cheap test before the full header detection: a header names the STT or 'chỉ tiêu' column."""
+    for c in cells:
+        if isinstance(c, str) and len(c) < 200:
+            folded = fold(c)
+            if "chi tieu" in folded or "noi dung" in folded or folded.strip() in ("stt", "tt", "so tt", "so thu tu"):
+                return True
+    return False
+
+
 def _header_columns(cells: list[object], next_cells: list[object] | None) -> tuple[_Columns, bool] | None:
     """Columns from a header row ('STT | Chỉ tiêu | Đơn vị tính | Số liệu | Ghi chú'), maybe on two rows.
 
@@ -224,18 +234,18 @@ class _SheetReader:
             if skip_next:
                 skip_next = False
                 continue
-            texts = [_text(c) for c in cells]
-            first_text = next((t for t in texts if t), "")
+            first_text = next((_text(c) for c in cells if c is not None), "")
             heading = _FORM_HEADING.match(fold(first_text))
             if heading and not self._value_cell(cells):
                 self._set_form(int(heading.group(1)))
                 continue
-            header = _header_columns(cells, rows[i + 1][1] if i + 1 < len(rows) else None)
-            if header is not None:
-                self.columns, skip_next = header
-                continue
+            if _may_be_header(cells):
+                header = _header_columns(cells, rows[i + 1][1] if i + 1 < len(rows) else None)
+                if header is not None:
+                    self.columns, skip_next = header
+                    continue
             if self.columns is None:
-                self._title_row(" ".join(t for t in texts if t))
+                self._title_row(" ".join(t for t in map(_text, cells) if t))
                 continue
             self._data_row(r, cells)
 

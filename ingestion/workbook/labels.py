@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 from typing import NamedTuple
 
 _SUPERSCRIPTS = "⁰¹²³⁴⁵⁶⁷⁸⁹"
+_DROP_SUPERSCRIPTS = str.maketrans("", "", _SUPERSCRIPTS)
 _TAGS = re.compile(r"<[^>]{0,40}>")
 _SUP_TAG = re.compile(r"<sup>.*?</sup>", re.I)
 _PARENS = re.compile(r"\([^()]*\)")
@@ -38,11 +40,12 @@ class LabelKey(NamedTuple):
     short: str
 
 
+@lru_cache(maxsize=262144)
 def fold(text: str) -> str:
     """Lower-case ASCII folding of Vietnamese text: 'Đơn vị tính' -> 'don vi tinh'."""
-    text = unicodedata.normalize("NFC", text).lower().replace("đ", "d")
-    text = "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c))
-    return text
+    text = text.lower().replace("đ", "d")
+    # Decomposed, the tone and vowel marks are combining characters; encoding to ASCII drops them.
+    return unicodedata.normalize("NFD", text).encode("ascii", "ignore").decode("ascii")
 
 
 def _words(text: str) -> str:
@@ -58,14 +61,15 @@ def _words(text: str) -> str:
     return _LEADING_OF_WHICH.sub("", " ".join(words))
 
 
+@lru_cache(maxsize=262144)
 def clean_text(text: str) -> str:
     """Visible text of a cell: markup and footnote markers removed, whitespace folded."""
-    text = _SUP_TAG.sub("", text)
-    text = _TAGS.sub("", text)
-    text = "".join(c for c in text if c not in _SUPERSCRIPTS)
-    return " ".join(text.split())
+    if "<" in text:
+        text = _TAGS.sub("", _SUP_TAG.sub("", text))
+    return " ".join(text.translate(_DROP_SUPERSCRIPTS).split())
 
 
+@lru_cache(maxsize=131072)
 def label_key(label: str) -> LabelKey:
     folded = fold(clean_text(label))
     short = folded

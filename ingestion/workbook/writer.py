@@ -6,7 +6,8 @@ writes the SpreadsheetML parts as strings and zips them with fixed timestamps,
 so identical input gives byte-identical files (files are identified by their
 content hash).
 
-Only what the generator and the ``cchc template`` command need is supported:
+Used by the generator, the ``cchc template`` command and the feedback reports; only what
+they need is supported:
 shared strings, numbers, booleans, formulas (with or without a cached value),
 a fixed set of cell styles, merged cells, column widths, data validation and
 hidden sheets.

@@ -1,0 +1,251 @@
+"""`cchc bench` (`make bench`): the nightly load on generated national inboxes, measured.
+
+Scenarios (each a real `cchc run --direct` process, so time and peak memory are the whole job):
+  national_quarter    one national quarter after 2025 (~4,000 files) into an empty warehouse
+  quarter_of_size     the same at a quarter of the size, to show memory does not grow with files
+  history             eight quarters across the 2025 reorganisation, loaded night by night
+  rerun_unchanged     the full history again, nothing changed
+  rerun_1pct          the full history again with 1 % of the files corrected by their units
+  parse_engines       the parse stage alone with openpyxl and with python-calamine, side by side
+Results go to bench/results.json (and a table on stdout). Generated data and warehouses
+live under bench/out/ (git-ignored).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import os
+import platform
+import random
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from . import config
+
+TARGETS = {
+    "national_quarter_seconds": ("national quarter end to end", "<", 300),
+    "parse_load_files_per_second": ("parse + load", ">=", 200),
+    "rerun_unchanged_seconds": ("rerun, nothing changed", "<", 30),
+    "rerun_1pct_seconds": ("rerun, 1 % changed", "<", 60),
+}
+END = (2026, 3)
+
+
+def _run_nightly(home: Path, inbox: Path, label: str, log_dir: Path) -> dict:
+    """One nightly run in its own process; wall time, peak memory and the run's stage figures."""
+    # Always an embedded warehouse of its own: a benchmark never writes into a configured one.
+    env = {k: v for k, v in os.environ.items() if k != config.ENV_DATABASE_URL}
+    env.update({config.ENV_HOME: str(home), config.ENV_INBOX: str(inbox)})
+    log = log_dir / f"{label}.log"
+    started = time.perf_counter()
+    with open(log, "w", encoding="utf-8") as fh:
+        proc = subprocess.Popen([sys.executable, "-m", "ingestion.cli", "run", "--direct"], env=env,
+                                stdout=fh, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - started
+    if status != 0:
+        raise RuntimeError(f"benchmark run {label} failed; see {log}")
+    row = _last_run(home)
+    stages = row.pop("stage_seconds") or {}
+    return {"label": label, "wall_seconds": round(wall, 2), "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+            "stages": stages, **row}
+
+
+def _last_run(home: Path) -> dict:
+    from psycopg2.extras import RealDictCursor
+
+    from .warehouse.connection import connect, embedded_dsn
+
+    conn = connect(embedded_dsn(home / "pgdata"))
+    try:
+        with conn.cursor(cursor_factory=RealDictCursor) as cur:
+            cur.execute("""select run_id, status, files_found, files_new, files_unchanged, files_loaded, files_rejected,
+                                  facts_staged, submissions_checked, submissions_held, rules_passed, rules_failed,
+                                  marts_published, stage_seconds
+                           from audit.load_runs order by started_at desc limit 1""")
+            return dict(cur.fetchone())
+    finally:
+        conn.close()
+
+
+def _parse_engines(files: list[Path], limit: int) -> dict:
+    from .catalog import load_catalog
+    from .workbook.package import WorkbookError
+    from .workbook.read import read_workbook_bytes
+
+    sample = files[:limit]
+    data = [p.read_bytes() for p in sample]
+    catalog = load_catalog()
+    out = {"files": len(data)}
+    for engine in ("openpyxl", "calamine"):
+        facts = 0
+        started = time.perf_counter()
+        for blob in data:
+            try:
+                facts += len(read_workbook_bytes(blob, engine, catalog).facts)
+            except WorkbookError:
+                pass
+        seconds = time.perf_counter() - started
+        out[engine] = {"seconds": round(seconds, 2), "files_per_second": round(len(data) / seconds, 1),
+                       "facts_per_second": round(facts / seconds), "facts": facts}
+    out["speedup"] = round(out["calamine"]["files_per_second"] / out["openpyxl"]["files_per_second"], 2)
+    return out
+
+
+def _correct_files(files: list[Path], share: float, seed: int) -> int:
+    """A unit corrects its workbook: one figure changed (directive documents), saved again by Excel."""
+    import openpyxl
+
+    rng = random.Random(seed)
+    chosen = rng.sample(files, max(1, round(len(files) * share)))
+    changed = 0
+    for path in chosen:
+        try:
+            wb = openpyxl.load_workbook(io.BytesIO(path.read_bytes()))
+        except Exception:
+            continue  # one of the deliberately broken files
+        done = False
+        for ws in wb.worksheets:
+            for row in ws.iter_rows():
+                for cell in row:
+                    if isinstance(cell.value, str) and cell.value.startswith("Số văn bản chỉ đạo CCHC"):
+                        ws.cell(row=cell.row, column=cell.column + 2).value = rng.randint(7, 20)
+                        done = True
+        if done:
+            wb.save(path)
+            changed += 1
+    return changed
+
+
+def _xlsx(inbox: Path) -> list[Path]:
+    return sorted(p for p in inbox.rglob("*.xlsx") if "_registry" not in p.parts)
+
+
+def _check(results: dict) -> dict:
+    verdicts = {}
+    for key, (label, op, limit) in TARGETS.items():
+        value = results["figures"].get(key)
+        ok = value is not None and (value < limit if op == "<" else value >= limit)
+        verdicts[key] = {"target": f"{label} {op} {limit}", "measured": value, "met": ok}
+    return verdicts
+
+
+def run_benchmarks(bench_dir: Path, *, units: int = 4000, history_quarters: int = 8, quick: bool = False) -> int:
+    from .demo.generator import generate
+
+    if quick:
+        units, history_quarters = max(200, units // 10), min(history_quarters, 4)
+    bench_dir = bench_dir.resolve()
+    work = bench_dir / "out"
+    shutil.rmtree(work, ignore_errors=True)
+    logs = work / "logs"
+    logs.mkdir(parents=True)
+    results: dict = {"date": dt.date.today().isoformat(), "machine": {"cpus": os.cpu_count(),
+                     "python": platform.python_version(), "platform": platform.platform()},
+                     "parameters": {"units": units, "history_quarters": history_quarters, "quick": quick},
+                     "runs": {}, "figures": {}}
+    say = lambda text: print(text, flush=True)  # noqa: E731
+
+    # 1. One national quarter into an empty warehouse, and the same at a quarter of the size.
+    for label, n in (("national_quarter", units), ("quarter_of_size", max(50, units // 4))):
+        inbox = work / f"{label}_inbox"
+        t0 = time.perf_counter()
+        manifest = generate(inbox, units=n, quarters=1, error_rate=0.05, seed=1, end=END)
+        say(f"[{label}] generated {manifest['files']} files in {time.perf_counter() - t0:.1f} s; loading ...")
+        run = _run_nightly(work / f"{label}_home", inbox, label, logs)
+        run["generated_files"], run["generate_seconds"] = manifest["files"], round(time.perf_counter() - t0, 1)
+        results["runs"][label] = run
+        say(f"[{label}] {run['wall_seconds']} s, peak {run['peak_rss_mb']} MB")
+    national = results["runs"]["national_quarter"]
+    st = national["stages"]
+    results["figures"].update({
+        "national_quarter_seconds": national["wall_seconds"],
+        "national_quarter_files": national["files_found"],
+        "parse_load_files_per_second": round(national["files_found"] / (st.get("parse", 0) + st.get("load", 0)), 1),
+        "parse_load_facts_per_second": round(national["facts_staged"] / (st.get("parse", 0) + st.get("load", 0))),
+        "end_to_end_files_per_second": round(national["files_found"] / national["wall_seconds"], 1),
+        "peak_rss_mb_national": national["peak_rss_mb"],
+        "peak_rss_mb_quarter_size": results["runs"]["quarter_of_size"]["peak_rss_mb"],
+    })
+
+    # 2. The parse stage alone, both engines on the same workbooks.
+    say("[parse_engines] openpyxl vs python-calamine ...")
+    results["parse_engines"] = _parse_engines(_xlsx(work / "national_quarter_inbox"), 1000 if not quick else 300)
+
+    # 3. History: quarters arriving night by night, then reruns on top of it.
+    staged = work / "history_all"
+    t0 = time.perf_counter()
+    manifest = generate(staged, units=units, quarters=history_quarters, error_rate=0.05, seed=2, end=END)
+    say(f"[history] generated {manifest['files']} files over {history_quarters} quarters "
+        f"in {time.perf_counter() - t0:.1f} s")
+    inbox, home = work / "history_inbox", work / "history_home"
+    inbox.mkdir()
+    shutil.copytree(staged / "_registry", inbox / "_registry")
+    history = []
+    for period in manifest["quarters"]:
+        for unit_dir in staged.iterdir():
+            src = unit_dir / period
+            if src.is_dir():
+                (inbox / unit_dir.name).mkdir(exist_ok=True)
+                shutil.move(str(src), inbox / unit_dir.name / period)
+        run = _run_nightly(home, inbox, f"history_{period}", logs)
+        history.append(run)
+        say(f"[history {period}] {run['files_new']} new files, {run['wall_seconds']} s, peak {run['peak_rss_mb']} MB")
+    results["runs"]["history"] = history
+
+    run = _run_nightly(home, inbox, "rerun_unchanged", logs)
+    results["runs"]["rerun_unchanged"] = run
+    say(f"[rerun_unchanged] {run['files_unchanged']} unchanged, {run['wall_seconds']} s")
+    changed = _correct_files(_xlsx(inbox), 0.01, seed=3)
+    run = _run_nightly(home, inbox, "rerun_1pct", logs)
+    run["files_corrected"] = changed
+    results["runs"]["rerun_1pct"] = run
+    say(f"[rerun_1pct] {changed} corrected files, {run['wall_seconds']} s")
+    results["figures"].update({
+        "history_files": sum(r["files_new"] for r in history),
+        "history_total_seconds": round(sum(r["wall_seconds"] for r in history), 1),
+        "history_max_run_seconds": max(r["wall_seconds"] for r in history),
+        "peak_rss_mb_history_max": max(r["peak_rss_mb"] for r in history),
+        "rerun_unchanged_seconds": results["runs"]["rerun_unchanged"]["wall_seconds"],
+        "rerun_1pct_seconds": results["runs"]["rerun_1pct"]["wall_seconds"],
+        "rerun_1pct_files": changed,
+    })
+    results["targets"] = _check(results)
+    from .warehouse.connection import stop_embedded
+
+    for home in ("national_quarter_home", "quarter_of_size_home", "history_home"):
+        stop_embedded(work / home / "pgdata")
+    (bench_dir / "results.json").write_text(json.dumps(results, ensure_ascii=False, indent=1, default=str) + "\n",
+                                            encoding="utf-8")
+    say("\n" + table(results))
+    return 0 if all(v["met"] for v in results["targets"].values()) else 1
+
+
+def table(results: dict) -> str:
+    f = results["figures"]
+    n = results["runs"]["national_quarter"]
+    st = n["stages"]
+    p = results["parse_engines"]
+    lines = [
+        f"| measure | figure |",
+        f"|---|---|",
+        f"| national quarter end to end ({f['national_quarter_files']} files) | {f['national_quarter_seconds']} s |",
+        f"| stages (s): discover / parse / load / dbt / GX gate / publish / report | "
+        f"{st.get('discover')} / {st.get('parse')} / {st.get('load')} / {st.get('dbt_candidates')} / "
+        f"{st.get('gx_validate')} / {st.get('publish')} / {st.get('report')} |",
+        f"| parse + load | {f['parse_load_files_per_second']} files/s, {f['parse_load_facts_per_second']} facts/s |",
+        f"| peak memory: national quarter / quarter of the size | {f['peak_rss_mb_national']} MB / {f['peak_rss_mb_quarter_size']} MB |",
+        f"| parse only, one process ({p['files']} files): openpyxl / calamine | "
+        f"{p['openpyxl']['files_per_second']} / {p['calamine']['files_per_second']} files/s (× {p['speedup']}) |",
+        f"| history: {f['history_files']} files over {results['parameters']['history_quarters']} nights | "
+        f"{f['history_total_seconds']} s in all, slowest night {f['history_max_run_seconds']} s, peak {f['peak_rss_mb_history_max']} MB |",
+        f"| rerun, nothing changed | {f['rerun_unchanged_seconds']} s |",
+        f"| rerun, 1 % changed ({f['rerun_1pct_files']} files) | {f['rerun_1pct_seconds']} s |",
+    ]
+    for key, v in results.get("targets", {}).items():
+        lines.append(f"| target: {v['target']} | {'met' if v['met'] else 'NOT met'} ({v['measured']}) |")
+    return "\n".join(lines)
