@@ -134,6 +134,10 @@ def _check(results: dict) -> dict:
     return verdicts
 
 
+def say(text: str) -> None:
+    print(text, flush=True)
+
+
 def run_benchmarks(bench_dir: Path, *, units: int = 4000, history_quarters: int = 8, quick: bool = False) -> int:
     from .demo.generator import generate
 
@@ -148,7 +152,6 @@ def run_benchmarks(bench_dir: Path, *, units: int = 4000, history_quarters: int 
                      "python": platform.python_version(), "platform": platform.platform()},
                      "parameters": {"units": units, "history_quarters": history_quarters, "quick": quick},
                      "runs": {}, "figures": {}}
-    say = lambda text: print(text, flush=True)  # noqa: E731
 
     # 1. One national quarter into an empty warehouse, and the same at a quarter of the size.
     for label, n in (("national_quarter", units), ("quarter_of_size", max(50, units // 4))):
@@ -231,8 +234,8 @@ def table(results: dict) -> str:
     st = n["stages"]
     p = results["parse_engines"]
     lines = [
-        f"| measure | figure |",
-        f"|---|---|",
+        "| measure | figure |",
+        "|---|---|",
         f"| national quarter end to end ({f['national_quarter_files']} files) | {f['national_quarter_seconds']} s |",
         f"| stages (s): discover / parse / load / dbt / GX gate / publish / report | "
         f"{st.get('discover')} / {st.get('parse')} / {st.get('load')} / {st.get('dbt_candidates')} / "

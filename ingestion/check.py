@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .catalog import Catalog, load_catalog
 from .pipeline.inbox import content_hash, unit_and_period_from_path
-from .registry import Registry
+from .registry import Registry, title_names_unit
 from .rules.catalog import RuleSet, load_rules
 from .rules.messages import render
 from .rules.model import Evaluation, Submission
@@ -20,7 +20,6 @@ from .workbook.extract import Extraction
 from .workbook.package import WorkbookError
 from .workbook.read import read_workbook_bytes
 
-STATUS_ORDER = ("ok", "warning", "error", "unreadable")
 
 
 @dataclass
@@ -105,9 +104,12 @@ def check_files(paths: list[Path], *, registry: Registry | None = None, engine: 
             year, quarter = extraction.title_period  # off the inbox convention: the title says when
             result.period = f"{year}-Q{quarter}"
         level = registry.level_of(unit) if registry is not None else None
+        registered = registry.get(unit) if registry is not None else None
         sub = Submission(key=str(path), unit_code=unit, level=level or extraction.level_hint, year=year,
                          quarter=quarter, facts=extraction.facts,
                          title_period=extraction.title_period if on_convention else None,
+                         title_unit=extraction.title_unit,
+                         title_unit_matches=title_names_unit(extraction.title_unit, registered.name if registered else None),
                          order=order, content_hash=content_hash(data), path=str(path),
                          # A file with input errors is checked for feedback, but like a file the
                          # warehouse rejects it is nobody's history or lower-level figure.

@@ -82,8 +82,8 @@ def format_summary(s: dict, settings, log_file: Path | None = None) -> str:
         f" ({s.get('marts_tables')} bảng trong schema marts)",
         f"Báo cáo phản hồi / feedback reports: {s.get('reports_dir')}",
         f"Data Docs (Great Expectations):      {settings.gx_dir / 'gx' / 'uncommitted' / 'data_docs' / 'local_site' / 'index.html'}",
-        f"Lịch sử kiểm tra / DQ history:       bảng audit.dq_results, mart marts.fct_dq_results",
-        f"Thời gian / seconds per stage:       " + ", ".join(f"{k} {v}" for k, v in stages.items()),
+        "Lịch sử kiểm tra / DQ history:       bảng audit.dq_results, mart marts.fct_dq_results",
+        "Thời gian / seconds per stage:       " + ", ".join(f"{k} {v}" for k, v in stages.items()),
     ]
     if s.get("rejected"):
         lines.append("Tệp bị từ chối / rejected files:")

@@ -113,3 +113,40 @@ def read_registry(units_csv: Path, mapping_csv: Path | None = None) -> Registry:
                                     dt.date.fromisoformat(r["effective_date"].strip()))
                         for r in csv.DictReader(fh)]
     return Registry(units, mappings)
+
+
+_ADMIN_WORDS = ("uy ban nhan dan", "ubnd", "tinh", "thanh pho", "thi xa", "thi tran", "huyen", "quan", "xa", "phuong",
+                "dac khu", "so", "ban", "nganh", "cua")
+
+
+def _name_words(name: str) -> str:
+    from .workbook.labels import fold
+
+    words = " ".join(fold(name).replace(",", " ").split())
+    for w in sorted(_ADMIN_WORDS, key=len, reverse=True):
+        words = f" {words} ".replace(f" {w} ", " ").strip()
+    return words
+
+
+def _edit_distance(a: str, b: str) -> int:
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
+
+
+def title_names_unit(title_unit: str | None, unit_name: str | None) -> bool | None:
+    """Does the unit named in the workbook's title look like the unit whose folder it is in?
+
+    Titles are typed by hand ("Ủy ban nhân dân xã Kim Phụng" for Xã Kim Phượng), so a letter or
+    two of difference is a typo, not another unit. None when there is nothing to compare.
+    """
+    if not title_unit or not unit_name:
+        return None
+    typed, registered = _name_words(title_unit), _name_words(unit_name)
+    if not typed or not registered:
+        return None  # "UBND huyện" alone names no particular unit
+    return typed == registered or registered in typed or _edit_distance(typed, registered) <= 2

@@ -179,3 +179,32 @@ def test_audit_history_is_append_only(pipeline_env):
     # a rerun adds evaluations for new submissions only; it never rewrites earlier ones
     nightly.run_all(docs=False)
     assert query(dsn, "select count(*) from audit.dq_results")[0][0] >= n
+
+
+def test_merged_communes_history_rolls_up_to_their_successor(pipeline_env):
+    inbox, dsn = pipeline_env["inbox"], pipeline_env["dsn"]
+    generated_inbox(inbox, units=14, quarters=2, error_rate=0.0, seed=6, end=(2025, 3))  # 2025-Q2 before, Q3 after
+    nightly.run_all(docs=False)
+    groups = query(dsn, """select m.new_code, array_agg(m.old_code order by m.old_code)
+                           from raw.unit_mapping m join raw.org_units u on u.unit_code = m.new_code
+                           where u.level = 'commune'
+                             and not exists (select 1 from raw.unit_mapping x where x.old_code = m.old_code
+                                             and x.new_code <> m.new_code)  -- not split
+                           group by m.new_code having count(*) >= 2 order by 1""")
+    assert groups, "the generated country has merged communes"
+    successor, predecessors = groups[0]
+    old = query(dsn, """select count(*), sum(dossiers_resolved), sum(dossiers_resolved_by_deadline),
+                               array_agg(on_time_rate_reported)
+                        from marts.fct_tthc_processing where year = 2025 and quarter = 2 and unit_code = any(%s)""",
+                (predecessors,))[0]
+    assert old[0] == len(predecessors)
+    rolled = dict(query(dsn, """select indicator_code, value from marts.fct_indicator_rollup
+                                where rollup_scope = 'current_unit' and unit_code = %s and year = 2025 and quarter = 2""",
+                        (successor,)))
+    assert rolled["tthc_dossiers_resolved"] == old[1]
+    assert rolled["tthc_dossiers_ontime"] == old[2]
+    recomputed = round(100 * old[2] / old[1], 2)
+    assert rolled["tthc_ontime_rate"] == recomputed  # from the summed counts, not an average of the rates
+    province = query(dsn, """select value from marts.fct_indicator_rollup where rollup_scope = 'province'
+                             and year = 2025 and quarter = 2 and indicator_code = 'tthc_dossiers_resolved'""")
+    assert len(province) == 1 and province[0][0] >= old[1]

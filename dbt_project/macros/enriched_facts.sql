@@ -11,6 +11,8 @@ select
     s.quarter,
     s.title_year,
     s.title_quarter,
+    s.title_unit,
+    s.title_unit_matches,
     f.sheet,
     f.row_number,
     f.form,

@@ -16,3 +16,15 @@
     where gate_seq > (select coalesce(max(gate_seq), 0) from {{ this }})
     {% endif %}
 {%- endmacro %}
+
+{#- The unit's own figures pivoted to one row per changed unit-quarter: {column: indicator}. -#}
+{% macro own_figures_by_unit_quarter(columns) -%}
+    select
+        facts.unit_code, facts.year, facts.quarter, facts.period_key, facts.file_id, facts.gate_seq,
+        {%- for column, code in columns.items() %}
+        {{ own_value(code) }} as {{ column }}{{ "," if not loop.last }}
+        {%- endfor %}
+    from {{ ref('int_facts_published') }} as facts
+    where facts.file_id in (select file_id from ({{ changed_publications() }}) as changed)
+    group by facts.unit_code, facts.year, facts.quarter, facts.period_key, facts.file_id, facts.gate_seq
+{%- endmacro %}

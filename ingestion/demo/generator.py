@@ -31,7 +31,7 @@ from ..workbook.writer import Cell, workbook_bytes
 
 BREAKS = ("rate_mismatch", "percent_over_100", "total_mismatch", "part_above_whole", "coded_out_of_legend",
           "period_conflict", "staff_above_quota", "public_units_disagree", "cumulative_decrease", "jump",
-          "required_missing", "levels_mismatch")
+          "required_missing", "levels_mismatch", "unit_conflict")
 BAD_INPUTS = ("truncated_zip", "legacy_xls", "password_protected", "xml_bomb", "pdf_renamed", "empty_workbook",
               "no_table", "text_in_figure", "formula_without_value", "negative_count")
 REJECT_CODES = {"truncated_zip": "corrupt_zip", "legacy_xls": "legacy_xls", "password_protected": "password_protected",
@@ -79,7 +79,9 @@ class _Injector:
 
     def apply(self, kind: str, f: dict, r, ctx: dict) -> Injection | None:
         """Change the figures in place; None when the break does not apply to this file."""
-        has = lambda *codes: all(f.get(c) is not None for c in codes)  # noqa: E731
+        def has(*codes: str) -> bool:
+            return all(f.get(c) is not None for c in codes)
+
         if kind == "rate_mismatch":
             for code in ("egov_online_dossier_rate", "egov_payment_rate", "egov_dvc_l3_rate"):
                 ind = self.catalog[code]
@@ -104,6 +106,8 @@ class _Injector:
             return Injection(kind, ["coded_in_legend:dir_survey_method"], "error")
         elif kind == "period_conflict":
             return Injection(kind, ["period_matches_path"], "error")
+        elif kind == "unit_conflict" and ctx.get("other_unit_name"):
+            return Injection(kind, ["unit_matches_path"], "warning", detail=ctx["other_unit_name"])
         elif kind == "staff_above_quota" and has("org_cs_present", "org_cs_quota"):
             f["org_cs_present"] = f["org_cs_quota"] + r.randint(1, 8)
             return Injection(kind, ["part_not_above_whole:org_cs_present"], "warning")
@@ -241,7 +245,10 @@ def generate(out: Path, *, units: int, quarters: int, error_rate: float = 0.1, s
                     ctx = {"previous_clean": bool(prev and prev[0] == year and clean.get((unit.code, prev[0], prev[1]))),
                            "previous_done": prev[2] if prev else None, "previous_rate": prev[3] if prev else None,
                            "clean_history": sum(1 for y, q in history.get(unit.code, []) if clean.get((unit.code, y, q))),
-                           "children_clean": bool(communes) and all(clean.get((c.code, year, quarter)) for c in communes)}
+                           "children_clean": bool(communes) and all(clean.get((c.code, year, quarter)) for c in communes),
+                           # a neighbour's name: the unit reused a copy of another unit's workbook
+                           "other_unit_name": next((u.name for u in active if u.level == unit.level and u.code != unit.code
+                                                    and u.name.split()[-1] != unit.name.split()[-1]), None)}
                     # The jump needs four clean quarters of history; when a unit has them, try it first.
                     order = r.sample(BREAKS, len(BREAKS))
                     if ctx["clean_history"] >= 4 and r.random() < 0.5:
@@ -254,8 +261,9 @@ def generate(out: Path, *, units: int, quarters: int, error_rate: float = 0.1, s
             title_q = (year, quarter)
             if injection and injection.kind == "period_conflict":
                 title_q = (year, quarter - 1) if quarter > 1 else (year - 1, 4)
+            title_unit = injection.detail if injection and injection.kind == "unit_conflict" else None
             rendered = render(unit, parent.name if parent else None, year, quarter, figures, catalog, habits, seed,
-                              title_quarter=title_q)
+                              title_quarter=title_q, title_unit=title_unit)
             if bad_kind:
                 data = _bad_bytes(bad_kind, rendered.sheets, rendered.cells, r)
                 injection = Injection(bad_kind, [], "error", reject_code=REJECT_CODES[bad_kind])

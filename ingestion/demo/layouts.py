@@ -137,10 +137,12 @@ def numbering(codes: list[str], catalog: Catalog, habits: Habits, form_prefix: s
     return styled
 
 
-def title_rows(unit: DemoUnit, parent_name: str | None, year: int, quarter: int, habits: Habits) -> list[list[Cell]]:
+def title_rows(unit: DemoUnit, parent_name: str | None, year: int, quarter: int, habits: Habits,
+               unit_name: str | None = None) -> list[list[Cell]]:
     period = {0: f"QUÝ {_ROMAN[quarter]} NĂM {year}", 1: f"QUÝ {_ROMAN[quarter]}/{year}",
               2: f"quý {quarter} năm {year}"}[habits.title_style]
-    committee = "UBND " + unit.name if unit.level in ("commune", "district", "province") else unit.name
+    name = unit_name or unit.name
+    committee = "UBND " + name if unit.level in ("commune", "district", "province") else name
     return [
         [Cell((parent_name or "").upper() or committee.upper(), style="bold")],
         [Cell(f"BIỂU MẪU THỐNG KÊ SỐ LIỆU BÁO CÁO CẢI CÁCH HÀNH CHÍNH {period}", style="bold")],
@@ -165,7 +167,8 @@ def header_rows(habits: Habits) -> tuple[list[list[Cell]], list[str]]:
 
 
 def render(unit: DemoUnit, parent_name: str | None, year: int, quarter: int, figures: dict[str, Decimal | None],
-           catalog: Catalog, habits: Habits, seed: int, *, title_quarter: tuple[int, int] | None = None) -> Rendered:
+           catalog: Catalog, habits: Habits, seed: int, *, title_quarter: tuple[int, int] | None = None,
+           title_unit: str | None = None) -> Rendered:
     r = stable_rng(seed, "render", unit.code, year, quarter)
     ty, tq = title_quarter or (year, quarter)
     codes = list(figures)
@@ -221,7 +224,7 @@ def render(unit: DemoUnit, parent_name: str | None, year: int, quarter: int, fig
                 sheet.rows.append(pad + [Cell(None), Cell(None), Cell(spill), Cell(None)])
 
     forms = sorted(by_form)
-    top = title_rows(unit, parent_name, ty, tq, habits)
+    top = title_rows(unit, parent_name, ty, tq, habits, title_unit)
     if habits.layout == "sheet_per_form":
         for form in forms:
             name = r.choice((f"Biểu mẫu {form}", f"BM{form}", f"Bieu {form:02d}"))

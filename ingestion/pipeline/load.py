@@ -18,7 +18,7 @@ from pathlib import Path
 from psycopg2.extras import execute_values
 
 from ..catalog import load_catalog
-from ..registry import Registry
+from ..registry import Registry, title_names_unit
 from ..warehouse.copy import copy_rows
 from ..workbook.package import WorkbookError
 from ..workbook.read import read_workbook_bytes
@@ -61,6 +61,7 @@ class Parsed:
     title_year: int | None = None
     title_quarter: int | None = None
     title_unit: str | None = None
+    title_unit_matches: bool | None = None
     reject_code: str | None = None
     reject_message: str | None = None
     errors: list[str] = field(default_factory=list)
@@ -107,13 +108,13 @@ def plan_files(conn, inbox: Path) -> FilePlan:
     return FilePlan(found=len(files), new=new, unchanged=unchanged)
 
 
-def parse_file(f: InboxFile, digest: str, parser: str, known_units: frozenset[str] | None) -> Parsed:
+def parse_file(f: InboxFile, digest: str, parser: str, unit_names: dict[str, str] | None) -> Parsed:
     started = time.perf_counter()
     p = Parsed(f.rel, digest, f.size, f.mtime, f.unit_code, f.year, f.quarter, parser)
     try:
         if f.problem:
             raise WorkbookError("bad_path", f.problem)
-        if known_units is not None and f.unit_code not in known_units:
+        if unit_names is not None and f.unit_code not in unit_names:
             raise WorkbookError("unknown_unit", f"mã đơn vị “{f.unit_code}” không có trong danh mục đơn vị; "
                                                 "bổ sung vào danh mục rồi tệp sẽ được nạp lại")
         ex = read_workbook_bytes(f.path.read_bytes(), parser, load_catalog())
@@ -126,6 +127,7 @@ def parse_file(f: InboxFile, digest: str, parser: str, known_units: frozenset[st
         p.errors = [p.reject_message]
     else:
         p.title, p.title_unit = ex.title, ex.title_unit
+        p.title_unit_matches = title_names_unit(ex.title_unit, (unit_names or {}).get(f.unit_code))
         if ex.title_period:
             p.title_year, p.title_quarter = ex.title_period
         if ex.errors:
@@ -141,11 +143,21 @@ def parse_file(f: InboxFile, digest: str, parser: str, known_units: frozenset[st
     return p
 
 
-def _parse_all(batch: list[tuple[InboxFile, str]], parser: str, known: frozenset[str] | None, pool) -> list[Parsed]:
+_WORKER: dict = {}  # set once per worker process: the parser and the registry's unit names
+
+
+def _init_worker(parser: str, unit_names: dict[str, str] | None) -> None:
+    _WORKER.update(parser=parser, unit_names=unit_names)
+
+
+def _parse_task(item: tuple[InboxFile, str]) -> Parsed:
+    return parse_file(item[0], item[1], _WORKER["parser"], _WORKER["unit_names"])
+
+
+def _parse_all(batch: list[tuple[InboxFile, str]], pool) -> list[Parsed]:
     if pool is None:
-        return [parse_file(f, h, parser, known) for f, h in batch]
-    return list(pool.map(parse_file, [f for f, _ in batch], [h for _, h in batch],
-                         [parser] * len(batch), [known] * len(batch), chunksize=16))
+        return [_parse_task(item) for item in batch]
+    return list(pool.map(_parse_task, batch, chunksize=16))
 
 
 def _store(conn, run_id: str, parsed: list[Parsed]) -> tuple[int, int, int, list[dict]]:
@@ -153,13 +165,14 @@ def _store(conn, run_id: str, parsed: list[Parsed]) -> tuple[int, int, int, list
     loaded = rejected = facts = 0
     rejections = []
     with conn.cursor() as cur:
-        rows = [(p.rel, p.content_hash, p.size, dt.datetime.fromtimestamp(p.mtime, dt.timezone.utc), p.unit_code,
+        rows = [(p.rel, p.content_hash, p.size, dt.datetime.fromtimestamp(p.mtime, dt.UTC), p.unit_code,
                  p.year, p.quarter, "rejected" if p.reject_code else "loaded", run_id, p.parser, len(p.facts),
-                 p.title, p.title_year, p.title_quarter, p.title_unit, p.reject_code, p.reject_message) for p in parsed]
+                 p.title, p.title_year, p.title_quarter, p.title_unit, p.title_unit_matches, p.reject_code,
+                 p.reject_message) for p in parsed]
         ids = execute_values(cur, """
             insert into raw.files (path, content_hash, size_bytes, modified_at, unit_code, year, quarter, status,
                                    run_id, parser, n_facts, title, title_year, title_quarter, title_unit,
-                                   reject_code, reject_message)
+                                   title_unit_matches, reject_code, reject_message)
             values %s returning file_id""", rows, page_size=len(rows), fetch=True)
         fact_rows, issue_rows, reject_rows = [], [], []
         for (file_id,), p in zip(ids, parsed):
@@ -185,14 +198,16 @@ def ingest(conn, run_id: str, inbox: Path, *, parser: str = "calamine", registry
            workers: int | None = None, batch_size: int = BATCH_SIZE) -> IngestStats:
     plan = plan_files(conn, inbox)
     stats = IngestStats(found=plan.found, new=len(plan.new), unchanged=plan.unchanged)
-    known = frozenset(registry.units) if registry is not None else None
+    names = {code: unit.name for code, unit in registry.units.items()} if registry is not None else None
     workers = workers if workers is not None else (os.cpu_count() or 1)
-    pool = ProcessPoolExecutor(max_workers=workers) if workers > 1 and len(plan.new) >= PARALLEL_FROM else None
+    _init_worker(parser, names)
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(parser, names)) \
+        if workers > 1 and len(plan.new) >= PARALLEL_FROM else None
     try:
         for start in range(0, len(plan.new), batch_size):
             batch = plan.new[start:start + batch_size]
             t0 = time.perf_counter()
-            parsed = _parse_all(batch, parser, known, pool)
+            parsed = _parse_all(batch, pool)
             t1 = time.perf_counter()
             loaded, rejected, facts, rejections = _store(conn, run_id, parsed)
             stats.parse_seconds += t1 - t0

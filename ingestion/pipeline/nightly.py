@@ -28,7 +28,7 @@ STAGES = ("discover", "ingest", "build_candidates", "validate", "publish", "repo
 
 
 def new_run_id() -> str:
-    return "manual__" + dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S") + "_" + uuid.uuid4().hex[:6]
+    return "manual__" + dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S") + "_" + uuid.uuid4().hex[:6]
 
 
 def inbox_path(settings: Settings) -> Path:

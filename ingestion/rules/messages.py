@@ -75,6 +75,7 @@ def render(ev: Evaluation, rules: RuleSet, catalog: Catalog, unit_name: str | No
         "unit": unit_name or d.get("unit_name") or ev.unit_code or "",
         "period": period_vi(ev.period),
         "observed_period": period_vi(d.get("observed_period")),
+        "observed_unit": d.get("observed_unit", ""),
         "expected_period": period_vi(d.get("expected_period")),
         "label": d.get("label", ""),
     }

@@ -28,6 +28,8 @@ class Submission:
     quarter: int | None
     facts: list[Fact]
     title_period: tuple[int, int] | None = None
+    title_unit: str | None = None
+    title_unit_matches: bool | None = None  # registry.title_names_unit, computed once where the file is read
     pending: bool = True  # being evaluated now
     held: bool = False  # an earlier submission held back by the gate
     order: int = 0  # later submissions of a unit-quarter supersede earlier ones

@@ -214,6 +214,11 @@ class OfflineEngine:
         return [_ev(inst, s, "pass" if ok else "fail", None,
                     observed_period=f"{s.title_period[0]}-Q{s.title_period[1]}", expected_period=s.period)]
 
+    def _unit_matches_path(self, inst, s):
+        if s.title_unit_matches is None:
+            return []
+        return [_ev(inst, s, "pass" if s.title_unit_matches else "fail", None, observed_unit=s.title_unit)]
+
     def _reporting_completeness(self, submissions: list[Submission], reported: set[tuple[str, int, int]] | None):
         inst = self.rules.of_kind("unit_reported")[0]
         sent = {(s.unit_code, s.year, s.quarter) for s in submissions if s.unit_code and s.year} | (reported or set())

@@ -224,15 +224,18 @@ from totals as s
 where s.left_complete and s.right_complete"""
 
     # -- history and other units ---------------------------------------------------------------
-    def _cumulative_not_decreasing(self, kind):
-        insts = self.rules.of_kind(kind)
-        values = [(lit(i.rule_id), lit(i.severity), lit(i.subject)) for i in insts]
+    def _own_values(self, kind: str) -> str:
+        """The rule instances of a history kind and the pending submissions' own figures they check."""
+        values = [(lit(i.rule_id), lit(i.severity), lit(i.subject)) for i in self.rules.of_kind(kind)]
         return f"""
 {self._instances(kind, ('rule_id', 'severity', 'subject'), values)},
 current_values as (
     select inst.rule_id, inst.severity, s.*
     from inst join pending as s on s.own_indicator_code = inst.subject and s.value is not null
-),
+)"""
+
+    def _cumulative_not_decreasing(self, kind):
+        return f"""{self._own_values(kind)},
 previous as (
     select c.rule_id, c.file_id, b.value as previous_value, b.year as previous_year, b.quarter as previous_quarter,
            row_number() over (partition by c.rule_id, c.file_id order by b.quarter desc) as recency
@@ -249,14 +252,7 @@ from current_values as s
 join previous as p on p.rule_id = s.rule_id and p.file_id = s.file_id and p.recency = 1"""
 
     def _jump_within_history(self, kind):
-        insts = self.rules.of_kind(kind)
-        values = [(lit(i.rule_id), lit(i.severity), lit(i.subject)) for i in insts]
-        return f"""
-{self._instances(kind, ('rule_id', 'severity', 'subject'), values)},
-current_values as (
-    select inst.rule_id, inst.severity, s.*
-    from inst join pending as s on s.own_indicator_code = inst.subject and s.value is not null
-),
+        return f"""{self._own_values(kind)},
 history as (
     select c.rule_id, c.file_id, b.value::float8 as x
     from current_values as c
@@ -323,7 +319,8 @@ where sums.n_children > 0 and sums.n_values = sums.n_children"""
     # -- whole submissions ----------------------------------------------------------------------
     def _submissions(self) -> str:
         return ("select file_id, min(unit_code) as unit_code, min(unit_level) as unit_level, min(year) as year, "
-                "min(quarter) as quarter, min(title_year) as title_year, min(title_quarter) as title_quarter "
+                "min(quarter) as quarter, min(title_year) as title_year, min(title_quarter) as title_quarter, "
+                "min(title_unit) as title_unit, bool_and(title_unit_matches) as title_unit_matches "
                 "from pending group by file_id")
 
     def _required_present(self, kind):
@@ -365,6 +362,17 @@ submissions as ({self._submissions()})
                  "'expected_period', s.year || '-Q' || s.quarter)")}
 from submissions as s
 where s.title_year is not null and s.year is not null"""
+
+    def _unit_matches_path(self, kind):
+        inst = self.rules.of_kind(kind)[0]
+        return f"""
+submissions as ({self._submissions()})
+{_select(rule_id=lit(inst.rule_id), kind=lit(kind), severity=lit(inst.severity),
+         status="case when s.title_unit_matches then 'pass' else 'fail' end",
+         indicator="null", sheet="null", row="null", rows="array[]::integer[]", form="null", observed="null",
+         details="jsonb_build_object('observed_unit', s.title_unit)")}
+from submissions as s
+where s.title_unit_matches is not null"""
 
     def _unit_reported(self, kind):
         inst = self.rules.of_kind(kind)[0]

@@ -24,9 +24,11 @@ create table if not exists raw.files (
     title_year     smallint,
     title_quarter  smallint,
     title_unit     text,
+    title_unit_matches boolean,  -- does the title name the unit of the folder? (registry.title_names_unit)
     reject_code    text,
     reject_message text
 );
+alter table raw.files add column if not exists title_unit_matches boolean;
 create index if not exists files_path_idx on raw.files (path, file_id desc);
 create index if not exists files_unit_period_idx on raw.files (unit_code, year, quarter, file_id desc);
 

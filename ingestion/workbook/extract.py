@@ -218,7 +218,6 @@ class _SheetReader:
         self.columns: _Columns | None = None
         self.recent: list[str] = []
         self.last: Fact | None = None
-        self.facts_before = len(out.facts)
 
     def _set_form(self, form: int) -> None:
         if form != self.form:

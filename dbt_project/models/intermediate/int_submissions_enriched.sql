@@ -19,6 +19,8 @@ select
     loaded.year || '-Q' || loaded.quarter as period_key,
     loaded.title_year,
     loaded.title_quarter,
+    loaded.title_unit,
+    loaded.title_unit_matches,
     loaded.loaded_in_run,
     loaded.loaded_at,
     loaded.modified_at,

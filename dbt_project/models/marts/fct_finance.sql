@@ -4,28 +4,21 @@
 
 -- Public finance per unit-quarter: investment disbursement (million VND, rate recomputed
 -- beside the reported one) and public service units by financial autonomy.
-with changed as (
-    {{ changed_publications() }}
-),
-
-own as (
-    select
-        facts.unit_code, facts.year, facts.quarter, facts.period_key, facts.file_id, facts.gate_seq,
-        {{ own_value('fin_investment_plan') }}       as investment_plan_mvnd,
-        {{ own_value('fin_investment_disbursed') }}  as investment_disbursed_mvnd,
-        {{ own_value('fin_disbursement_rate') }}     as disbursement_rate_reported,
-        {{ own_value('fin_units_total') }}           as public_service_units,
-        {{ own_value('fin_units_self_full') }}       as units_self_financed_incl_investment,
-        {{ own_value('fin_units_self_recurrent') }}  as units_self_financed_recurrent,
-        {{ own_value('fin_units_partly') }}          as units_partly_self_financed,
-        {{ own_value('fin_units_partly_70_100') }}   as units_partly_70_100,
-        {{ own_value('fin_units_partly_30_70') }}    as units_partly_30_70,
-        {{ own_value('fin_units_partly_10_30') }}    as units_partly_10_30,
-        {{ own_value('fin_units_state') }}           as units_state_financed,
-        {{ own_value('fin_units_equitised') }}       as units_equitised
-    from {{ ref('int_facts_published') }} as facts
-    where facts.file_id in (select file_id from changed)
-    group by facts.unit_code, facts.year, facts.quarter, facts.period_key, facts.file_id, facts.gate_seq
+with own as (
+    {{ own_figures_by_unit_quarter({
+        'investment_plan_mvnd': 'fin_investment_plan',
+        'investment_disbursed_mvnd': 'fin_investment_disbursed',
+        'disbursement_rate_reported': 'fin_disbursement_rate',
+        'public_service_units': 'fin_units_total',
+        'units_self_financed_incl_investment': 'fin_units_self_full',
+        'units_self_financed_recurrent': 'fin_units_self_recurrent',
+        'units_partly_self_financed': 'fin_units_partly',
+        'units_partly_70_100': 'fin_units_partly_70_100',
+        'units_partly_30_70': 'fin_units_partly_30_70',
+        'units_partly_10_30': 'fin_units_partly_10_30',
+        'units_state_financed': 'fin_units_state',
+        'units_equitised': 'fin_units_equitised'
+    }) }}
 )
 
 select

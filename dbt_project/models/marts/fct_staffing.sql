@@ -3,26 +3,19 @@
           indexes=[{'columns': ['gate_seq']}]) }}
 
 -- Staffing per unit-quarter: civil servants (biên chế công chức) and public-service employees.
-with changed as (
-    {{ changed_publications() }}
-),
-
-own as (
-    select
-        facts.unit_code, facts.year, facts.quarter, facts.period_key, facts.file_id, facts.gate_seq,
-        {{ own_value('org_cs_quota') }}                   as civil_servant_quota,
-        {{ own_value('org_cs_present') }}                 as civil_servants_present,
-        {{ own_value('org_cs_contracts') }}               as labour_contracts,
-        {{ own_value('org_cs_streamlined') }}             as civil_servants_streamlined,
-        {{ own_value('org_cs_streamlined_rate_2015') }}   as civil_servant_streamlining_rate_vs_2015,
-        {{ own_value('org_pse_quota') }}                  as public_employee_quota,
-        {{ own_value('org_pse_present') }}                as public_employees_present,
-        {{ own_value('org_pse_streamlined') }}            as public_employees_streamlined,
-        {{ own_value('org_pse_streamlined_rate_2015') }}  as public_employee_streamlining_rate_vs_2015,
-        {{ own_value('org_public_units_total') }}         as public_service_units
-    from {{ ref('int_facts_published') }} as facts
-    where facts.file_id in (select file_id from changed)
-    group by facts.unit_code, facts.year, facts.quarter, facts.period_key, facts.file_id, facts.gate_seq
+with own as (
+    {{ own_figures_by_unit_quarter({
+        'civil_servant_quota': 'org_cs_quota',
+        'civil_servants_present': 'org_cs_present',
+        'labour_contracts': 'org_cs_contracts',
+        'civil_servants_streamlined': 'org_cs_streamlined',
+        'civil_servant_streamlining_rate_vs_2015': 'org_cs_streamlined_rate_2015',
+        'public_employee_quota': 'org_pse_quota',
+        'public_employees_present': 'org_pse_present',
+        'public_employees_streamlined': 'org_pse_streamlined',
+        'public_employee_streamlining_rate_vs_2015': 'org_pse_streamlined_rate_2015',
+        'public_service_units': 'org_public_units_total'
+    }) }}
 )
 
 select

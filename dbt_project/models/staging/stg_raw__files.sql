@@ -16,6 +16,7 @@ select
     title_year::integer    as title_year,
     title_quarter::integer as title_quarter,
     title_unit,
+    title_unit_matches,
     reject_code,
     reject_message
 from {{ source('raw', 'files') }}
