@@ -25,7 +25,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/cchc bench
 
-# Airflow UI on http://localhost:8080 with the project's DAG (credentials are printed at start).
+# Airflow UI on http://localhost:8080 with the project's DAG (local use: no login).
 airflow: $(STAMP)
 	$(BIN)/cchc airflow standalone
 

@@ -27,7 +27,8 @@ def airflow_env(settings: Settings) -> dict[str, str]:
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__DEFAULT_TIMEZONE": "Asia/Ho_Chi_Minh",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
+        # One person on their own machine: no login for the local UI (the compose stack has real users).
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
         "CCHC_HOME": str(settings.home),
         "PYTHONPATH": os.pathsep.join(filter(None, [str(config.PROJECT_DIR), env.get("PYTHONPATH", "")])),
