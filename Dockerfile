@@ -17,7 +17,7 @@ RUN pip install --no-cache-dir -r /opt/cchc/requirements.lock
 # The ingestion package and the `cchc` console script. --no-deps: everything is pinned above.
 # Editable, because docker-compose.yml bind-mounts ./ingestion over /opt/cchc/ingestion: the
 # running code is then the mounted one, and ingestion.config.PROJECT_DIR resolves to /opt/cchc.
-COPY --chown=airflow:0 pyproject.toml /opt/cchc/pyproject.toml
+COPY --chown=airflow:0 pyproject.toml README.md /opt/cchc/
 COPY --chown=airflow:0 ingestion /opt/cchc/ingestion
 RUN pip install --no-cache-dir --no-deps -e /opt/cchc \
     && python -c "import ingestion.config" \
