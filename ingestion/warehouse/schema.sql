@@ -166,6 +166,9 @@ create table if not exists audit.dq_results (
 );
 create index if not exists dq_results_run_idx on audit.dq_results (run_id);
 create index if not exists dq_results_file_idx on audit.dq_results (file_id);
+-- The marts flag figures with failed warnings: a small slice of a history that only grows.
+create index if not exists dq_results_failed_warnings_idx on audit.dq_results (file_id)
+    where severity = 'warning' and status = 'fail';
 
 -- Great Expectations' own verdicts, one row per expectation per run (append-only).
 create table if not exists audit.gx_validations (
