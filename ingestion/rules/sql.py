@@ -251,14 +251,22 @@ previous as (
 from current_values as s
 join previous as p on p.rule_id = s.rule_id and p.file_id = s.file_id and p.recency = 1"""
 
+    # History is read unit by unit through LATERAL (OFFSET 0 keeps PostgreSQL from flattening it
+    # into a hash join): only the pending units' own series is touched, not the whole warehouse.
     def _jump_within_history(self, kind):
         return f"""{self._own_values(kind)},
+units_history as (
+    select b.*
+    from (select distinct unit_code from current_values) as units
+    cross join lateral (select * from {self.rel.basis} as b where b.unit_code = units.unit_code offset 0) as b
+    where b.value is not null
+),
 history as (
     select c.rule_id, c.file_id, b.value::float8 as x
     from current_values as c
-    join {self.rel.basis} as b
+    join units_history as b
       on b.unit_code = c.unit_code and (b.year, b.quarter) < (c.year, c.quarter)
-     and b.own_indicator_code = c.own_indicator_code and b.value is not null
+     and b.own_indicator_code = c.own_indicator_code
 ),
 medians as (
     select rule_id, file_id, count(*) as n, percentile_cont(0.5) within group (order by x) as median
@@ -295,15 +303,27 @@ current_values as (
     from inst join pending as s on s.indicator_code = inst.subject and s.value is not null
     where {rank.format('s.unit_level')} > {rank.format('inst.child_level')}
 ),
-children as (
-    select c.rule_id, c.file_id, d.descendant_code, b.value as child_value
+child_quarters as (
+    select c.rule_id, c.file_id, c.year, c.quarter, c.canonical, d.descendant_code
     from current_values as c
     join {self.rel.descendants} as d
       on d.unit_code = c.unit_code and d.descendant_level = c.child_level
      and (d.valid_from is null or d.valid_from <= c.quarter_end) and (d.valid_to is null or d.valid_to >= c.quarter_end)
-    left join {self.rel.basis} as b
-      on b.unit_code = d.descendant_code and b.year = c.year and b.quarter = c.quarter
-     and b.own_indicator_code = c.canonical and b.value is not null
+),
+children_basis as (
+    select b.*
+    from (select distinct descendant_code, year, quarter from child_quarters) as keys
+    cross join lateral (select * from {self.rel.basis} as b
+                        where b.unit_code = keys.descendant_code and b.year = keys.year and b.quarter = keys.quarter
+                        offset 0) as b
+    where b.value is not null
+),
+children as (
+    select c.rule_id, c.file_id, c.descendant_code, b.value as child_value
+    from child_quarters as c
+    left join children_basis as b
+      on b.unit_code = c.descendant_code and b.year = c.year and b.quarter = c.quarter
+     and b.own_indicator_code = c.canonical
 ),
 sums as (
     select rule_id, file_id, count(*) as n_children, count(child_value) as n_values, sum(child_value) as total

@@ -52,7 +52,10 @@ rates as (
            max(numerators.gate_seq)                      as gate_seq
     from indicators
     join scoped as numerators on numerators.indicator_code = indicators.numerator_code
-    join scoped as denominators
+    -- Only denominator rows take part: the merge join then sorts a tenth of the scoped figures.
+    join (select * from scoped
+          where indicator_code in (select denominator_code from indicators
+                                   where kind = 'percent' and canonical_code is null)) as denominators
         on denominators.indicator_code = indicators.denominator_code
        and denominators.unit_code = numerators.unit_code
        and denominators.year = numerators.year
