@@ -251,16 +251,20 @@ previous as (
 from current_values as s
 join previous as p on p.rule_id = s.rule_id and p.file_id = s.file_id and p.recency = 1"""
 
-    # History is read unit by unit through LATERAL (OFFSET 0 keeps PostgreSQL from flattening it
-    # into a hash join): only the pending units' own series is touched, not the whole warehouse.
+    def _basis_by(self, keys: str, match: dict[str, str]) -> str:
+        """Basis figures (with a value) for each row of `keys`, read key by key through LATERAL.
+
+        OFFSET 0 keeps PostgreSQL from flattening it into a hash join over the whole warehouse
+        history: only the pending units' own series is touched, through the basis view's index.
+        """
+        on = " and ".join(f"b.{column} = keys.{key}" for column, key in match.items())
+        return (f"select b.* from ({keys}) as keys "
+                f"cross join lateral (select * from {self.rel.basis} as b where {on} offset 0) as b "
+                f"where b.value is not null")
+
     def _jump_within_history(self, kind):
         return f"""{self._own_values(kind)},
-units_history as (
-    select b.*
-    from (select distinct unit_code from current_values) as units
-    cross join lateral (select * from {self.rel.basis} as b where b.unit_code = units.unit_code offset 0) as b
-    where b.value is not null
-),
+units_history as ({self._basis_by("select distinct unit_code from current_values", {"unit_code": "unit_code"})}),
 history as (
     select c.rule_id, c.file_id, b.value::float8 as x
     from current_values as c
@@ -310,14 +314,8 @@ child_quarters as (
       on d.unit_code = c.unit_code and d.descendant_level = c.child_level
      and (d.valid_from is null or d.valid_from <= c.quarter_end) and (d.valid_to is null or d.valid_to >= c.quarter_end)
 ),
-children_basis as (
-    select b.*
-    from (select distinct descendant_code, year, quarter from child_quarters) as keys
-    cross join lateral (select * from {self.rel.basis} as b
-                        where b.unit_code = keys.descendant_code and b.year = keys.year and b.quarter = keys.quarter
-                        offset 0) as b
-    where b.value is not null
-),
+children_basis as ({self._basis_by("select distinct descendant_code, year, quarter from child_quarters",
+                                     {"unit_code": "descendant_code", "year": "year", "quarter": "quarter"})}),
 children as (
     select c.rule_id, c.file_id, c.descendant_code, b.value as child_value
     from child_quarters as c
@@ -371,28 +369,29 @@ gaps as (
          observed="cardinality(s.missing)", details="jsonb_build_object('missing', to_jsonb(s.missing))")}
 from gaps as s"""
 
-    def _period_matches_path(self, kind):
+    def _submission_check(self, kind: str, status: str, details: str, where: str) -> str:
+        """A rule on a whole submission (title vs inbox path): no sheet, row or figure."""
         inst = self.rules.of_kind(kind)[0]
         return f"""
 submissions as ({self._submissions()})
-{_select(rule_id=lit(inst.rule_id), kind=lit(kind), severity=lit(inst.severity),
-         status="case when (s.title_year, s.title_quarter) = (s.year, s.quarter) then 'pass' else 'fail' end",
+{_select(rule_id=lit(inst.rule_id), kind=lit(kind), severity=lit(inst.severity), status=status,
          indicator="null", sheet="null", row="null", rows="array[]::integer[]", form="null", observed="null",
-         details="jsonb_build_object('observed_period', s.title_year || '-Q' || s.title_quarter, "
-                 "'expected_period', s.year || '-Q' || s.quarter)")}
+         details=details)}
 from submissions as s
-where s.title_year is not null and s.year is not null"""
+where {where}"""
+
+    def _period_matches_path(self, kind):
+        return self._submission_check(
+            kind, status="case when (s.title_year, s.title_quarter) = (s.year, s.quarter) then 'pass' else 'fail' end",
+            details="jsonb_build_object('observed_period', s.title_year || '-Q' || s.title_quarter, "
+                    "'expected_period', s.year || '-Q' || s.quarter)",
+            where="s.title_year is not null and s.year is not null")
 
     def _unit_matches_path(self, kind):
-        inst = self.rules.of_kind(kind)[0]
-        return f"""
-submissions as ({self._submissions()})
-{_select(rule_id=lit(inst.rule_id), kind=lit(kind), severity=lit(inst.severity),
-         status="case when s.title_unit_matches then 'pass' else 'fail' end",
-         indicator="null", sheet="null", row="null", rows="array[]::integer[]", form="null", observed="null",
-         details="jsonb_build_object('observed_unit', s.title_unit)")}
-from submissions as s
-where s.title_unit_matches is not null"""
+        return self._submission_check(
+            kind, status="case when s.title_unit_matches then 'pass' else 'fail' end",
+            details="jsonb_build_object('observed_unit', s.title_unit)",
+            where="s.title_unit_matches is not null")
 
     def _unit_reported(self, kind):
         inst = self.rules.of_kind(kind)[0]
