@@ -98,16 +98,16 @@ def query(dsn, sql: str, params=()):
         conn.close()
 
 
-def marts_fingerprint(dsn, exclude_columns=("file_id", "gate_seq")) -> dict[str, tuple[str, int]]:
+def marts_fingerprint(dsn, exclude_columns=("file_id", "gate_seq"), schema="marts") -> dict[str, tuple[str, int]]:
     """md5 of every mart's rows (order-free), leaving out surrogate ids that depend on load order."""
     out = {}
-    tables = [r[0] for r in query(dsn, "select tablename from pg_tables where schemaname = 'marts' order by 1")]
+    tables = [r[0] for r in query(dsn, "select tablename from pg_tables where schemaname = %s order by 1", (schema,))]
     for table in tables:
         cols = [r[0] for r in query(dsn, """select column_name from information_schema.columns
-                                            where table_schema = 'marts' and table_name = %s order by ordinal_position""",
-                                    (table,)) if r[0] not in exclude_columns]
+                                            where table_schema = %s and table_name = %s order by ordinal_position""",
+                                    (schema, table)) if r[0] not in exclude_columns]
         row = query(dsn, f"""select md5(coalesce(string_agg(h, '' order by h), '')), count(*)
-                             from (select md5(row({', '.join(cols)})::text) as h from marts.{table}) x""")[0]
+                             from (select md5(row({', '.join(cols)})::text) as h from {schema}.{table}) x""")[0]
         out[table] = row
     return out
 

@@ -28,6 +28,7 @@ class Relations:
     descendants: str = "intermediate.int_org_units_descendants"
     org_units: str = "staging.stg_raw__org_units"
     files: str = "staging.stg_raw__files"
+    dq_history: str = "audit.dq_results"
 
 
 # Great Expectations substitutes {batch} as "(select ...)" when the query text contains a JOIN
@@ -256,6 +257,7 @@ join previous as p on p.rule_id = s.rule_id and p.file_id = s.file_id and p.rece
 
         OFFSET 0 keeps PostgreSQL from flattening it into a hash join over the whole warehouse
         history: only the pending units' own series is touched, through the basis view's index.
+        Callers materialize it: inlined, the join that follows was re-run once per key.
         """
         on = " and ".join(f"b.{column} = keys.{key}" for column, key in match.items())
         return (f"select b.* from ({keys}) as keys "
@@ -264,7 +266,7 @@ join previous as p on p.rule_id = s.rule_id and p.file_id = s.file_id and p.rece
 
     def _jump_within_history(self, kind):
         return f"""{self._own_values(kind)},
-units_history as ({self._basis_by("select distinct unit_code from current_values", {"unit_code": "unit_code"})}),
+units_history as materialized ({self._basis_by("select distinct unit_code from current_values", {"unit_code": "unit_code"})}),
 history as (
     select c.rule_id, c.file_id, b.value::float8 as x
     from current_values as c
@@ -314,7 +316,7 @@ child_quarters as (
       on d.unit_code = c.unit_code and d.descendant_level = c.child_level
      and (d.valid_from is null or d.valid_from <= c.quarter_end) and (d.valid_to is null or d.valid_to >= c.quarter_end)
 ),
-children_basis as ({self._basis_by("select distinct descendant_code, year, quarter from child_quarters",
+children_basis as materialized ({self._basis_by("select distinct descendant_code, year, quarter from child_quarters",
                                      {"unit_code": "descendant_code", "year": "year", "quarter": "quarter"})}),
 children as (
     select c.rule_id, c.file_id, c.descendant_code, b.value as child_value
@@ -394,6 +396,9 @@ where {where}"""
             where="s.title_unit_matches is not null")
 
     def _unit_reported(self, kind):
+        """Recorded when a unit-quarter is first expected and whenever its outcome changes:
+        the history says when a unit was missing and when its report came in, without
+        re-recording every expected unit of every quarter a night touches."""
         inst = self.rules.of_kind(kind)[0]
         levels = text_array(self.rules.settings.get("expected_levels", []))
         return f"""
@@ -403,19 +408,27 @@ quarters as (
     from pending where year is not null
 ),
 expected as (
-    select q.year, q.quarter, u.unit_code, u.unit_name
+    select q.year, q.quarter, u.unit_code, u.unit_name,
+           case when exists (select 1 from {self.rel.files} as f where f.unit_code = u.unit_code
+                             and f.year = q.year and f.quarter = q.quarter) then 'pass' else 'fail' end as status
     from quarters as q
     join {self.rel.org_units} as u
       on u.unit_level = any({levels})
      and (u.valid_from is null or u.valid_from <= q.quarter_end) and (u.valid_to is null or u.valid_to >= q.quarter_end)
 )
-{_select(rule_id=lit(inst.rule_id), kind=lit(kind), severity=lit(inst.severity),
-         status=f"case when exists (select 1 from {self.rel.files} as f where f.unit_code = s.unit_code "
-                "and f.year = s.year and f.quarter = s.quarter) then 'pass' else 'fail' end",
+{_select(rule_id=lit(inst.rule_id), kind=lit(kind), severity=lit(inst.severity), status="s.status",
          file_id="null", unit="s.unit_code", year="s.year", quarter="s.quarter", indicator="null", sheet="null",
          row="null", rows="array[]::integer[]", form="null", observed="null",
          details="jsonb_build_object('unit_name', s.unit_name)")}
-from expected as s"""
+from expected as s
+left join lateral (
+    select recorded.status from {self.rel.dq_history} as recorded
+    where recorded.rule_kind = {lit(kind)} and recorded.unit_code = s.unit_code
+      and recorded.year = s.year and recorded.quarter = s.quarter
+    order by recorded.dq_result_id desc
+    limit 1
+) as last_recorded on true
+where last_recorded.status is distinct from s.status"""
 
 
 def evaluation_from_row(row: dict):

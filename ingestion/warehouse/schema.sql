@@ -169,6 +169,9 @@ create index if not exists dq_results_file_idx on audit.dq_results (file_id);
 -- The marts flag figures with failed warnings: a small slice of a history that only grows.
 create index if not exists dq_results_failed_warnings_idx on audit.dq_results (file_id)
     where severity = 'warning' and status = 'fail';
+-- unit_reported is recorded only when a unit-quarter's outcome changes: its last record, by index.
+create index if not exists dq_results_unit_reported_idx on audit.dq_results (unit_code, year, quarter, dq_result_id)
+    where rule_kind = 'unit_reported';
 
 -- Great Expectations' own verdicts, one row per expectation per run (append-only).
 create table if not exists audit.gx_validations (

@@ -1,76 +1,204 @@
 {{ config(materialized='incremental', incremental_strategy='delete+insert',
-          unique_key=['year', 'quarter'], on_schema_change='fail',
+          unique_key=['rollup_scope', 'unit_code', 'year', 'quarter'], on_schema_change='fail',
           indexes=[{'columns': ['gate_seq']}, {'columns': ['rollup_scope', 'unit_code', 'year', 'quarter']}]) }}
 
 -- Figures rolled up to today's units (through the 2025 reorganisation) and to provinces.
 -- Counts are summed (weighted where a unit was split); rates are recomputed from the summed
 -- numerators and denominators of units that reported both, never averaged.
-with changed_quarters as (
-    select distinct year, quarter from ({{ changed_publications() }}) as changed
-),
-
-own as (
-    select facts.unit_code, facts.year, facts.quarter, facts.period_key, facts.own_indicator_code as indicator_code,
-           facts.value, facts.gate_seq
-    from {{ ref('int_facts_published') }} as facts
-    join changed_quarters on changed_quarters.year = facts.year and changed_quarters.quarter = facts.quarter
-    where facts.own_indicator_code is not null and facts.value is not null
-),
-
-scoped as (
-    select 'current_unit'::text as rollup_scope, lineage.current_unit_code as rollup_unit_code, lineage.weight, own.*
-    from own join {{ ref('int_org_units_lineage') }} as lineage on lineage.unit_code = own.unit_code
-    union all
-    select 'province'::text, lineage.current_province_code, lineage.weight, own.*
-    from own join {{ ref('int_org_units_lineage') }} as lineage on lineage.unit_code = own.unit_code
-    where lineage.current_province_code is not null
+-- Incremental per group: only today's units fed by a changed submission are recomputed from
+-- figures; their provinces are re-summed from today's-unit rows, so a correction touches a
+-- handful of units, not every figure of its quarter.
+with lineage as (
+    select * from {{ ref('int_org_units_lineage') }}
 ),
 
 indicators as (
     select * from {{ ref('stg_reference__indicators') }}
 ),
 
+published as (
+    select * from {{ ref('int_submissions_published') }}
+),
+
+changed_groups as (
+    select distinct lineage.current_unit_code, lineage.current_province_code, changed.year, changed.quarter
+    from ({{ changed_publications() }}) as changed
+    join lineage on lineage.unit_code = changed.unit_code
+),
+
+-- The published submission of every unit that flows into a changed group, with its share.
+source_submissions as (
+    select lineage.current_unit_code, lineage.weight, published.file_id
+    from (select distinct current_unit_code, year, quarter from changed_groups) as groups
+    join lineage on lineage.current_unit_code = groups.current_unit_code
+    join published
+        on published.unit_code = lineage.unit_code
+       and published.year = groups.year
+       and published.quarter = groups.quarter
+),
+
+own as (
+    select source_submissions.current_unit_code, source_submissions.weight,
+           facts.unit_code, facts.year, facts.quarter, facts.period_key,
+           facts.own_indicator_code as indicator_code, facts.value, facts.gate_seq
+    from {{ ref('int_facts_published') }} as facts
+    join source_submissions on source_submissions.file_id = facts.file_id
+    where facts.own_indicator_code is not null and facts.value is not null
+),
+
 counts as (
-    select scoped.rollup_scope, scoped.rollup_unit_code, scoped.year, scoped.quarter, scoped.period_key,
-           scoped.indicator_code,
-           sum(scoped.value * scoped.weight) as value,
+    select own.current_unit_code, own.year, own.quarter, own.period_key, own.indicator_code,
+           sum(own.value * own.weight) as value,
            null::numeric as numerator_value,
            null::numeric as denominator_value,
-           count(distinct scoped.unit_code) as source_units,
-           max(scoped.gate_seq) as gate_seq
-    from scoped
-    join indicators on indicators.indicator_code = scoped.indicator_code and indicators.is_additive
-    group by 1, 2, 3, 4, 5, 6
+           count(distinct own.unit_code) as source_units,
+           max(own.gate_seq) as gate_seq
+    from own
+    join indicators on indicators.indicator_code = own.indicator_code and indicators.is_additive
+    group by 1, 2, 3, 4, 5
 ),
 
 rates as (
-    select numerators.rollup_scope, numerators.rollup_unit_code, numerators.year, numerators.quarter,
-           numerators.period_key, indicators.indicator_code,
+    select numerators.current_unit_code, numerators.year, numerators.quarter, numerators.period_key,
+           indicators.indicator_code,
            sum(numerators.value * numerators.weight)     as numerator_value,
            sum(denominators.value * denominators.weight) as denominator_value,
            count(distinct numerators.unit_code)          as source_units,
            max(numerators.gate_seq)                      as gate_seq
     from indicators
-    join scoped as numerators on numerators.indicator_code = indicators.numerator_code
-    -- Only denominator rows take part: the merge join then sorts a tenth of the scoped figures.
-    join (select * from scoped
-          where indicator_code in (select denominator_code from indicators
-                                   where kind = 'percent' and canonical_code is null)) as denominators
+    join own as numerators on numerators.indicator_code = indicators.numerator_code
+    join own as denominators
         on denominators.indicator_code = indicators.denominator_code
        and denominators.unit_code = numerators.unit_code
        and denominators.year = numerators.year
        and denominators.quarter = numerators.quarter
-       and denominators.rollup_scope = numerators.rollup_scope
-       and denominators.rollup_unit_code = numerators.rollup_unit_code
+       and denominators.current_unit_code = numerators.current_unit_code
     where indicators.kind = 'percent' and indicators.canonical_code is null
-    group by 1, 2, 3, 4, 5, 6
+    group by 1, 2, 3, 4, 5
+),
+
+current_units as (
+    select 'current_unit'::text as rollup_scope, current_unit_code as unit_code, year, quarter, period_key,
+           indicator_code, value, numerator_value, denominator_value, source_units, gate_seq
+    from counts
+    union all
+    select 'current_unit'::text, current_unit_code, year, quarter, period_key, indicator_code,
+           {{ recomputed_rate('numerator_value', 'denominator_value') }}, numerator_value, denominator_value,
+           source_units, gate_seq
+    from rates
+),
+
+changed_provinces as (
+    select distinct current_province_code as province_code, year, quarter
+    from changed_groups
+    where current_province_code is not null
+),
+
+province_of_current_unit as (
+    select distinct current_unit_code, current_province_code as province_code
+    from lineage
+    where current_province_code is not null
+),
+
+-- Today's-unit rows a changed province is summed from: the recomputed ones, and the rest as built.
+province_inputs as (
+    select * from current_units
+    {% if is_incremental() %}
+    union all
+    select kept.rollup_scope, kept.unit_code, kept.year, kept.quarter, kept.period_key, kept.indicator_code,
+           kept.value, kept.numerator_value, kept.denominator_value, kept.source_units, kept.gate_seq
+    from {{ this }} as kept
+    join province_of_current_unit on province_of_current_unit.current_unit_code = kept.unit_code
+    join changed_provinces
+        on changed_provinces.province_code = province_of_current_unit.province_code
+       and changed_provinces.year = kept.year
+       and changed_provinces.quarter = kept.quarter
+    where kept.rollup_scope = 'current_unit'
+      and not exists (select 1 from changed_groups
+                      where changed_groups.current_unit_code = kept.unit_code
+                        and changed_groups.year = kept.year
+                        and changed_groups.quarter = kept.quarter)
+    {% endif %}
+),
+
+-- A unit split between two of today's units in one province reaches the province twice;
+-- count it once: subtract its extra successors wherever it contributed.
+split_units as (
+    select unit_code, current_province_code as province_code, count(*) - 1 as extra_successors
+    from lineage
+    where current_province_code is not null
+    group by unit_code, current_province_code
+    having count(*) > 1
+),
+
+split_own as (
+    select split_units.province_code, split_units.extra_successors,
+           facts.unit_code, facts.year, facts.quarter, facts.own_indicator_code as indicator_code
+    from split_units
+    join published on published.unit_code = split_units.unit_code
+    join changed_provinces
+        on changed_provinces.province_code = split_units.province_code
+       and changed_provinces.year = published.year
+       and changed_provinces.quarter = published.quarter
+    join {{ ref('int_facts_published') }} as facts on facts.file_id = published.file_id
+    where facts.own_indicator_code is not null and facts.value is not null
+),
+
+split_overlap as (
+    select split_own.province_code, split_own.year, split_own.quarter, split_own.indicator_code,
+           sum(split_own.extra_successors) as extra_units
+    from split_own
+    join indicators on indicators.indicator_code = split_own.indicator_code and indicators.is_additive
+    group by 1, 2, 3, 4
+    union all
+    select numerators.province_code, numerators.year, numerators.quarter, indicators.indicator_code,
+           sum(numerators.extra_successors)
+    from indicators
+    join split_own as numerators on numerators.indicator_code = indicators.numerator_code
+    join split_own as denominators
+        on denominators.indicator_code = indicators.denominator_code
+       and denominators.unit_code = numerators.unit_code
+       and denominators.year = numerators.year
+       and denominators.quarter = numerators.quarter
+       and denominators.province_code = numerators.province_code
+    where indicators.kind = 'percent' and indicators.canonical_code is null
+    group by 1, 2, 3, 4
+),
+
+province_sums as (
+    select province_of_current_unit.province_code, inputs.year, inputs.quarter, inputs.period_key,
+           inputs.indicator_code,
+           sum(inputs.value)             as value,
+           sum(inputs.numerator_value)   as numerator_value,
+           sum(inputs.denominator_value) as denominator_value,
+           sum(inputs.source_units)      as source_units,
+           max(inputs.gate_seq)          as gate_seq
+    from province_inputs as inputs
+    join province_of_current_unit on province_of_current_unit.current_unit_code = inputs.unit_code
+    join changed_provinces
+        on changed_provinces.province_code = province_of_current_unit.province_code
+       and changed_provinces.year = inputs.year
+       and changed_provinces.quarter = inputs.quarter
+    group by 1, 2, 3, 4, 5
+),
+
+provinces as (
+    select 'province'::text as rollup_scope, sums.province_code as unit_code, sums.year, sums.quarter,
+           sums.period_key, sums.indicator_code,
+           case when indicators.is_additive then sums.value
+                else {{ recomputed_rate('sums.numerator_value', 'sums.denominator_value') }} end as value,
+           sums.numerator_value, sums.denominator_value,
+           (sums.source_units - coalesce(split_overlap.extra_units, 0))::bigint as source_units,
+           sums.gate_seq
+    from province_sums as sums
+    join indicators on indicators.indicator_code = sums.indicator_code
+    left join split_overlap
+        on split_overlap.province_code = sums.province_code
+       and split_overlap.year = sums.year
+       and split_overlap.quarter = sums.quarter
+       and split_overlap.indicator_code = sums.indicator_code
 )
 
-select rollup_scope, rollup_unit_code as unit_code, year, quarter, period_key, indicator_code,
-       value, numerator_value, denominator_value, source_units, gate_seq
-from counts
+select * from current_units
 union all
-select rollup_scope, rollup_unit_code, year, quarter, period_key, indicator_code,
-       {{ recomputed_rate('numerator_value', 'denominator_value') }}, numerator_value, denominator_value,
-       source_units, gate_seq
-from rates
+select * from provinces
