@@ -43,3 +43,17 @@
     where facts.file_id in (select file_id from ({{ changed_publications() }}) as changed)
     group by facts.unit_code, facts.year, facts.quarter, facts.period_key, facts.file_id, facts.gate_seq
 {%- endmacro %}
+
+{#- Each unit's numerator figure beside its denominator figure for every recomputed rate,
+    within the same `group_column` (a roll-up unit or province): FROM and WHERE of a rate query. -#}
+{% macro rate_pairs(indicators, figures, group_column) -%}
+    from {{ indicators }} as indicators
+    join {{ figures }} as numerators on numerators.indicator_code = indicators.numerator_code
+    join {{ figures }} as denominators
+        on denominators.indicator_code = indicators.denominator_code
+       and denominators.unit_code = numerators.unit_code
+       and denominators.year = numerators.year
+       and denominators.quarter = numerators.quarter
+       and denominators.{{ group_column }} = numerators.{{ group_column }}
+    where indicators.kind = 'percent' and indicators.canonical_code is null
+{%- endmacro %}

@@ -65,15 +65,7 @@ rates as (
            sum(denominators.value * denominators.weight) as denominator_value,
            count(distinct numerators.unit_code)          as source_units,
            max(numerators.gate_seq)                      as gate_seq
-    from indicators
-    join own as numerators on numerators.indicator_code = indicators.numerator_code
-    join own as denominators
-        on denominators.indicator_code = indicators.denominator_code
-       and denominators.unit_code = numerators.unit_code
-       and denominators.year = numerators.year
-       and denominators.quarter = numerators.quarter
-       and denominators.current_unit_code = numerators.current_unit_code
-    where indicators.kind = 'percent' and indicators.canonical_code is null
+    {{ rate_pairs('indicators', 'own', 'current_unit_code') }}
     group by 1, 2, 3, 4, 5
 ),
 
@@ -100,7 +92,8 @@ province_of_current_unit as (
     where current_province_code is not null
 ),
 
--- Today's-unit rows a changed province is summed from: the recomputed ones, and the rest as built.
+-- Today's-unit rows a changed province is summed from: the recomputed ones (all in changed
+-- provinces), and the rest of those provinces as built.
 province_inputs as (
     select * from current_units
     {% if is_incremental() %}
@@ -153,15 +146,7 @@ split_overlap as (
     union all
     select numerators.province_code, numerators.year, numerators.quarter, indicators.indicator_code,
            sum(numerators.extra_successors)
-    from indicators
-    join split_own as numerators on numerators.indicator_code = indicators.numerator_code
-    join split_own as denominators
-        on denominators.indicator_code = indicators.denominator_code
-       and denominators.unit_code = numerators.unit_code
-       and denominators.year = numerators.year
-       and denominators.quarter = numerators.quarter
-       and denominators.province_code = numerators.province_code
-    where indicators.kind = 'percent' and indicators.canonical_code is null
+    {{ rate_pairs('indicators', 'split_own', 'province_code') }}
     group by 1, 2, 3, 4
 ),
 
@@ -175,10 +160,6 @@ province_sums as (
            max(inputs.gate_seq)          as gate_seq
     from province_inputs as inputs
     join province_of_current_unit on province_of_current_unit.current_unit_code = inputs.unit_code
-    join changed_provinces
-        on changed_provinces.province_code = province_of_current_unit.province_code
-       and changed_provinces.year = inputs.year
-       and changed_provinces.quarter = inputs.quarter
     group by 1, 2, 3, 4, 5
 ),
 
