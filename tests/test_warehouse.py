@@ -233,3 +233,49 @@ def test_incremental_marts_equal_a_full_rebuild_after_corrections(pipeline_env):
     rebuilt = marts_fingerprint(dsn, exclude_columns=(), schema="marts_rebuilt")
     assert set(rebuilt) == set(incremental)
     assert {t: v for t, v in incremental.items() if v != rebuilt[t]} == {}
+
+
+def _declared_primary_keys() -> dict[str, list[str]]:
+    import yaml
+
+    spec = yaml.safe_load((config.DBT_PROJECT_DIR / "models" / "marts" / "_marts__models.yml").read_text(encoding="utf-8"))
+    return {m["name"]: c["columns"] for m in spec["models"] for c in m.get("constraints", [])
+            if c["type"] == "primary_key"}
+
+
+def _primary_keys(dsn, schema: str) -> dict[str, list[str]]:
+    rows = query(dsn, """select t.relname, array_agg(a.attname order by k.ord)
+                         from pg_constraint c
+                         join pg_class t on t.oid = c.conrelid
+                         join pg_namespace n on n.oid = t.relnamespace
+                         cross join lateral unnest(c.conkey) with ordinality as k(attnum, ord)
+                         join pg_attribute a on a.attrelid = t.oid and a.attnum = k.attnum
+                         where c.contype = 'p' and n.nspname = %s
+                         group by t.relname""", (schema,))
+    return {table: list(columns) for table, columns in rows}
+
+
+def test_incremental_marts_are_guarded_by_their_declared_primary_keys(pipeline_env):
+    inbox, dsn = pipeline_env["inbox"], pipeline_env["dsn"]
+    generated_inbox(inbox, units=12, quarters=1, error_rate=0.0, seed=8, end=(2026, 2))
+    first = nightly.run_all(docs=False)
+    declared = _declared_primary_keys()
+    assert {"fct_indicator_value", "fct_indicator_rollup"} <= set(declared)
+    assert _primary_keys(dsn, "marts") == declared
+    assert _primary_keys(dsn, "marts_next") == declared
+
+    # A mart built before its key was declared (an older warehouse) is given the key on its next build.
+    conn = psycopg2.connect(dsn.url())
+    with conn, conn.cursor() as cur:
+        cur.execute("alter table marts_next.fct_indicator_value drop constraint fct_indicator_value_pkey")
+    conn.close()
+    assert "fct_indicator_value" not in _primary_keys(dsn, "marts_next")
+    assert nightly.publish_stage(first["run_id"], force=True)["published"]
+    assert _primary_keys(dsn, "marts") == declared
+
+    # The key, not a nightly full-table test, is what stops a figure from being published twice.
+    row = query(dsn, "select unit_code, year, quarter, indicator_code from marts.fct_indicator_value limit 1")[0]
+    with pytest.raises(psycopg2.errors.UniqueViolation):
+        query(dsn, """insert into marts.fct_indicator_value
+                      select * from marts.fct_indicator_value
+                      where unit_code = %s and year = %s and quarter = %s and indicator_code = %s""", row)

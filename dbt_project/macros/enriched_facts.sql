@@ -39,3 +39,31 @@ from {{ submissions }} as s
 join {{ ref('stg_raw__facts') }} as f on f.file_id = s.file_id
 left join {{ ref('stg_reference__indicators') }} as c on c.indicator_code = f.indicator_code
 {% endmacro %}
+
+{#- Figures of a set of submissions (a relation or CTE with int_submissions_published's
+    columns) as BI sees them: enriched, with the warning rules that flagged each row.
+    Callers pass the few submissions they rebuild, as a materialized CTE: PostgreSQL then
+    reads their figures through the facts' primary key instead of hashing every figure. -#}
+{% macro published_facts(submissions, extra_columns=[]) %}
+select
+    facts.*,
+    coalesce(warnings.dq_warnings, array[]::text[]) as dq_warnings
+from ({{ enriched_facts(submissions, extra_columns) }}) as facts
+left join (
+    -- Failed warnings are few: aggregate those of these files once and hash-join.
+    select
+        dq.file_id,
+        dq.sheet,
+        checked.row_number,
+        array_agg(distinct dq.rule_id order by dq.rule_id) as dq_warnings
+    from {{ ref('stg_audit__dq_results') }} as dq
+    cross join lateral unnest(dq.checked_rows) as checked (row_number)
+    where dq.severity = 'warning'
+      and dq.status = 'fail'
+      and dq.file_id in (select file_id from {{ submissions }})
+    group by dq.file_id, dq.sheet, checked.row_number
+) as warnings
+    on warnings.file_id = facts.file_id
+   and warnings.sheet = facts.sheet
+   and warnings.row_number = facts.row_number
+{% endmacro %}

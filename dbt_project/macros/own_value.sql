@@ -12,7 +12,8 @@
     the table was last built (its highest gate decision). The gate decisions are filtered
     before the latest-version view, with the watermark as a literal: PostgreSQL then sizes the
     changed set from the gate's index (hundreds of rows) instead of guessing a third of all
-    submissions, which sent the roll-up into full scans of every figure. -#}
+    submissions, which sent the roll-up into full scans of every figure. Callers keep the
+    result in a materialized CTE and read its figures with published_facts(). -#}
 {% macro changed_publications() -%}
     {%- set gate = ref('stg_audit__submission_gate') %}{# outside the if: dbt records the dependency at parse time #}
     select * from {{ ref('int_submissions_published') }}
@@ -32,15 +33,15 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- The unit's own figures pivoted to one row per changed unit-quarter: {column: indicator}. -#}
-{% macro own_figures_by_unit_quarter(columns) -%}
+{#- The unit's own figures of `submissions` pivoted to one row per unit-quarter:
+    {column: indicator}. -#}
+{% macro own_figures_by_unit_quarter(submissions, columns) -%}
     select
         facts.unit_code, facts.year, facts.quarter, facts.period_key, facts.file_id, facts.gate_seq,
         {%- for column, code in columns.items() %}
         {{ own_value(code) }} as {{ column }}{{ "," if not loop.last }}
         {%- endfor %}
-    from {{ ref('int_facts_published') }} as facts
-    where facts.file_id in (select file_id from ({{ changed_publications() }}) as changed)
+    from ({{ published_facts(submissions, ['gate_seq', 'period_key']) }}) as facts
     group by facts.unit_code, facts.year, facts.quarter, facts.period_key, facts.file_id, facts.gate_seq
 {%- endmacro %}
 

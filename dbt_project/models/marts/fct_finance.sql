@@ -4,8 +4,12 @@
 
 -- Public finance per unit-quarter: investment disbursement (million VND, rate recomputed
 -- beside the reported one) and public service units by financial autonomy.
-with own as (
-    {{ own_figures_by_unit_quarter({
+with changed as materialized (
+    {{ changed_publications() }}
+),
+
+own as (
+    {{ own_figures_by_unit_quarter('changed', {
         'investment_plan_mvnd': 'fin_investment_plan',
         'investment_disbursed_mvnd': 'fin_investment_disbursed',
         'disbursement_rate_reported': 'fin_disbursement_rate',

@@ -1,6 +1,6 @@
 {{ config(materialized='incremental', incremental_strategy='delete+insert',
           unique_key=['rollup_scope', 'unit_code', 'year', 'quarter'], on_schema_change='fail',
-          indexes=[{'columns': ['gate_seq']}, {'columns': ['rollup_scope', 'unit_code', 'year', 'quarter']}]) }}
+          indexes=[{'columns': ['gate_seq']}]) }}
 
 -- Figures rolled up to today's units (through the 2025 reorganisation) and to provinces.
 -- Counts are summed (weighted where a unit was split); rates are recomputed from the summed
@@ -26,22 +26,67 @@ changed_groups as (
     join lineage on lineage.unit_code = changed.unit_code
 ),
 
--- The published submission of every unit that flows into a changed group, with its share.
-source_submissions as (
-    select lineage.current_unit_code, lineage.weight, published.file_id
+-- Every unit that flows into a changed group, with its share. Materialized so its published
+-- submission is then looked up on the whole key: joined on the quarter alone first, the
+-- groups met every submission of their quarter (millions of rows).
+group_sources as materialized (
+    select groups.current_unit_code, groups.year, groups.quarter, lineage.unit_code, lineage.weight
     from (select distinct current_unit_code, year, quarter from changed_groups) as groups
     join lineage on lineage.current_unit_code = groups.current_unit_code
+),
+
+source_submissions as (
+    select group_sources.current_unit_code, group_sources.weight, published.file_id
+    from group_sources
     join published
-        on published.unit_code = lineage.unit_code
-       and published.year = groups.year
-       and published.quarter = groups.quarter
+        on published.unit_code = group_sources.unit_code
+       and published.year = group_sources.year
+       and published.quarter = group_sources.quarter
+),
+
+changed_provinces as (
+    select distinct current_province_code as province_code, year, quarter
+    from changed_groups
+    where current_province_code is not null
+),
+
+-- A unit split between two of today's units in one province reaches the province twice;
+-- count it once: subtract its extra successors wherever it contributed.
+split_units as (
+    select unit_code, current_province_code as province_code, count(*) - 1 as extra_successors
+    from lineage
+    where current_province_code is not null
+    group by unit_code, current_province_code
+    having count(*) > 1
+),
+
+split_submissions as (
+    select split_units.province_code, split_units.extra_successors, published.file_id
+    from split_units
+    join published on published.unit_code = split_units.unit_code
+    join changed_provinces
+        on changed_provinces.province_code = split_units.province_code
+       and changed_provinces.year = published.year
+       and changed_provinces.quarter = published.quarter
+),
+
+-- Every figure the groups above need, read once per file through the facts' key.
+needed_publications as materialized (
+    select * from published
+    where file_id in (select file_id from source_submissions
+                      union all
+                      select file_id from split_submissions)
+),
+
+needed_facts as (
+    {{ published_facts('needed_publications', ['gate_seq', 'period_key']) }}
 ),
 
 own as (
     select source_submissions.current_unit_code, source_submissions.weight,
            facts.unit_code, facts.year, facts.quarter, facts.period_key,
            facts.own_indicator_code as indicator_code, facts.value, facts.gate_seq
-    from {{ ref('int_facts_published') }} as facts
+    from needed_facts as facts
     join source_submissions on source_submissions.file_id = facts.file_id
     where facts.own_indicator_code is not null and facts.value is not null
 ),
@@ -80,12 +125,6 @@ current_units as (
     from rates
 ),
 
-changed_provinces as (
-    select distinct current_province_code as province_code, year, quarter
-    from changed_groups
-    where current_province_code is not null
-),
-
 province_of_current_unit as (
     select distinct current_unit_code, current_province_code as province_code
     from lineage
@@ -114,26 +153,11 @@ province_inputs as (
     {% endif %}
 ),
 
--- A unit split between two of today's units in one province reaches the province twice;
--- count it once: subtract its extra successors wherever it contributed.
-split_units as (
-    select unit_code, current_province_code as province_code, count(*) - 1 as extra_successors
-    from lineage
-    where current_province_code is not null
-    group by unit_code, current_province_code
-    having count(*) > 1
-),
-
 split_own as (
-    select split_units.province_code, split_units.extra_successors,
+    select split_submissions.province_code, split_submissions.extra_successors,
            facts.unit_code, facts.year, facts.quarter, facts.own_indicator_code as indicator_code
-    from split_units
-    join published on published.unit_code = split_units.unit_code
-    join changed_provinces
-        on changed_provinces.province_code = split_units.province_code
-       and changed_provinces.year = published.year
-       and changed_provinces.quarter = published.quarter
-    join {{ ref('int_facts_published') }} as facts on facts.file_id = published.file_id
+    from needed_facts as facts
+    join split_submissions on split_submissions.file_id = facts.file_id
     where facts.own_indicator_code is not null and facts.value is not null
 ),
 

@@ -1,11 +1,14 @@
 {{ config(materialized='incremental', incremental_strategy='delete+insert',
           unique_key=['unit_code', 'year', 'quarter'], on_schema_change='fail',
-          indexes=[{'columns': ['gate_seq']}, {'columns': ['unit_code', 'year', 'quarter']},
-                   {'columns': ['indicator_code', 'year', 'quarter']}]) }}
+          indexes=[{'columns': ['gate_seq']}, {'columns': ['indicator_code', 'year', 'quarter']}]) }}
 
 -- Every accepted figure, one row each, with its lineage back to the file, sheet and row.
-with changed as (
+with changed as materialized (
     {{ changed_publications() }}
+),
+
+facts as (
+    {{ published_facts('changed', ['gate_seq', 'period_key', 'content_hash', 'source_path']) }}
 )
 
 select
@@ -31,6 +34,5 @@ select
     facts.row_number,
     facts.note,
     facts.gate_seq
-from {{ ref('int_facts_published') }} as facts
-where facts.file_id in (select file_id from changed)
-  and facts.indicator_code is not null
+from facts
+where facts.indicator_code is not null

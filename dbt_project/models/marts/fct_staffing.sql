@@ -3,8 +3,12 @@
           indexes=[{'columns': ['gate_seq']}]) }}
 
 -- Staffing per unit-quarter: civil servants (biên chế công chức) and public-service employees.
-with own as (
-    {{ own_figures_by_unit_quarter({
+with changed as materialized (
+    {{ changed_publications() }}
+),
+
+own as (
+    {{ own_figures_by_unit_quarter('changed', {
         'civil_servant_quota': 'org_cs_quota',
         'civil_servants_present': 'org_cs_present',
         'labour_contracts': 'org_cs_contracts',

@@ -4,8 +4,12 @@
 
 -- Administrative-procedure processing per unit-quarter (the unit's own figures), with the
 -- on-time and online rates recomputed from counts beside the reported ones.
-with own as (
-    {{ own_figures_by_unit_quarter({
+with changed as materialized (
+    {{ changed_publications() }}
+),
+
+own as (
+    {{ own_figures_by_unit_quarter('changed', {
         'procedures_in_force': 'tthc_in_force',
         'procedures_in_force_province_level': 'tthc_in_force_province',
         'procedures_in_force_district_level': 'tthc_in_force_district',
