@@ -133,7 +133,7 @@ def publish_stage(run_id: str, settings: Settings | None = None, *, force: bool 
     settings = settings or load_settings()
     with _connection(settings) as (dsn, conn):
         stats = publish(conn, dsn, run_id, settings.dbt_target_dir, force=force)
-        _record(conn, run_id, "publish", stats.seconds - stats.standby_seconds, marts_published=stats.published)
+        _record(conn, run_id, "publish", stats.seconds, marts_published=stats.published)
         if stats.standby_seconds:
             _record(conn, run_id, "standby", stats.standby_seconds)
     return stats.__dict__

@@ -32,9 +32,9 @@ class PublishStats:
     published: bool
     reason: str
     marts: list[str]
-    seconds: float = 0.0
+    seconds: float = 0.0  # until the new marts are live
     dbt_nodes: int = 0
-    standby_seconds: float = 0.0
+    standby_seconds: float = 0.0  # bringing the previous version up to date afterwards
 
 
 def _schema_exists(cur, name: str) -> bool:
@@ -128,13 +128,12 @@ def publish(conn, dsn: Dsn, run_id: str, target_dir: Path, *, force: bool = Fals
         cur.execute("insert into audit.publish_log (run_id, submissions, details) values (%s, %s, %s)",
                     (run_id, submissions, json.dumps({"fingerprint": current, "marts": marts, "first": first})))
     conn.commit()
-    standby_started = time.perf_counter()
+    swapped = time.perf_counter()
     if first:
         _clone_standby(conn)
     else:
         refresh_standby(dsn, target_dir)
-    finished = time.perf_counter()
-    return PublishStats(True, "đã công bố", marts, finished - started, result.nodes, finished - standby_started)
+    return PublishStats(True, "đã công bố", marts, swapped - started, result.nodes, time.perf_counter() - swapped)
 
 
 def refresh_standby(dsn: Dsn, target_dir: Path) -> None:
