@@ -1,46 +1,50 @@
 # Two commands do everything on a fresh machine:
 #   make run   - install, start the embedded PostgreSQL, run the nightly job once, print a summary
-#   make test  - the whole test suite
-PYTHON ?= python3
+#   make test  - the linters and the whole test suite
+# Dependencies come from uv.lock (Python 3.11, 3.12 and 3.13), installed by uv; uv itself is fetched
+# from PyPI by scripts/bootstrap.py, which also picks the interpreter (make run PYTHON=python3.12).
+BOOT   := python3 scripts/bootstrap.py $(if $(PYTHON),--python $(PYTHON))
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+UV     := .tools/bin/uv
 
-.PHONY: run test bench airflow install lock clean db-stop
+.PHONY: run test lint bench airflow install install-dev lock clean db-stop
 
-$(STAMP): requirements.lock pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
-	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
-	@touch $(STAMP)
+install:
+	@$(BOOT)
 
-install: $(STAMP)
+install-dev:
+	@$(BOOT) --dev
 
-run: $(STAMP)
-	$(BIN)/cchc run
+run: install
+	@$(BIN)/cchc run
 
-test: $(STAMP)
+# ruff (Python) and sqlfluff (the dbt models' SQL); their rules are in pyproject.toml and .sqlfluff.
+LINT = $(BIN)/ruff check . && $(BIN)/sqlfluff lint dbt_project/models dbt_project/macros --processes 2
+
+test: install-dev
+	@bash scripts/ensure-system-deps.sh
+	$(LINT)
 	$(BIN)/python -m pytest
 
-bench: $(STAMP)
+lint: install-dev
+	$(LINT)
+
+bench: install
 	$(BIN)/cchc bench
 
 # Airflow UI on http://localhost:8080 with the project's DAG (local use: no login).
-airflow: $(STAMP)
+airflow: install
 	$(BIN)/cchc airflow standalone
 
-db-stop: $(STAMP)
+db-stop: install
 	$(BIN)/cchc db stop
 
-# Re-pin every dependency after editing pyproject.toml.
+# Re-resolve uv.lock after editing pyproject.toml (for 3.11-3.13 at once); `uv lock --upgrade` moves pins.
 lock:
-	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
-	.lock-venv/bin/pip install --quiet -e '.[dev]'
-	{ echo "# Exact versions of every dependency (pip freeze of a working environment)."; \
-	  echo "# Regenerate with 'make lock' after changing pyproject.toml."; \
-	  .lock-venv/bin/pip freeze --exclude-editable | grep -v -i '^cchc-warehouse'; } > requirements.lock
-	rm -rf .lock-venv
+	@$(BOOT) --uv-only
+	$(UV) lock
 
 clean:
 	-$(BIN)/cchc db stop
-	rm -rf .cchc dbt_project/target dbt_project/logs
+	rm -rf .cchc dbt_project/target dbt_project/logs .tools
