@@ -2,7 +2,7 @@
 
 No Docker engine is needed: the compose file is validated against the vendored Compose
 Specification schema, then checked for consistency with itself, with the repository layout,
-with ingestion/config.py and with requirements.lock.
+with ingestion/config.py and with uv.lock.
 """
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from ingestion import config  # noqa: E402
 COMPOSE_FILE = REPO / "docker-compose.yml"
 DOCKERFILE = REPO / "Dockerfile"
 DOCKERIGNORE = REPO / ".dockerignore"
-LOCK_FILE = REPO / "requirements.lock"
+LOCK_FILE = REPO / "uv.lock"
 SCHEMA_FILE = Path(__file__).resolve().parent / "vendor" / "compose-spec.json"
 
 AIRFLOW_SERVICES = (
@@ -510,11 +510,12 @@ def test_airflow_env_vars_name_real_options(services):
 # --------------------------------------------------------------------------- Dockerfile
 
 def _lock_version(package: str) -> str:
-    for line in LOCK_FILE.read_text(encoding="utf-8").splitlines():
-        name, sep, version = line.strip().partition("==")
-        if sep and name.lower() == package:
-            return version
-    raise AssertionError(f"{package} not pinned in requirements.lock")
+    import tomllib
+
+    versions = {p["version"] for p in tomllib.loads(LOCK_FILE.read_text(encoding="utf-8"))["package"]
+                if p["name"] == package}
+    assert len(versions) == 1, f"{package}: {sorted(versions) or 'not pinned'} in uv.lock"
+    return versions.pop()
 
 
 def _dockerfile_from() -> re.Match:
@@ -544,7 +545,10 @@ def test_dockerfile_python_matches_pyproject():
 
 def test_dockerfile_installs_lock_and_project():
     text = DOCKERFILE.read_text(encoding="utf-8")
-    assert re.search(r"pip install[^\n]*-r\s+\S*requirements\.lock", text)
+    # the universal lock exported for the image's Python, then installed with its hashes
+    assert re.search(r"uv export[^\n]*--frozen[^\n]*--no-dev[^\n]*-o\s+(\S+)", text)
+    exported = re.search(r"uv export[^\n]*-o\s+(\S+)", text)[1]
+    assert re.search(r"pip install[^\n]*-r\s+" + re.escape(exported), text)
     assert re.search(r"pip install[^\n]*--no-deps[^\n]*-e\s+/opt/cchc\b", text)
 
 
@@ -567,7 +571,7 @@ def test_dockerfile_copies_files_that_reach_the_build_context():
     copies = re.findall(r"^COPY\s+(?:--\S+\s+)*(.+?)\s+\S+\s*$",
                         DOCKERFILE.read_text(encoding="utf-8"), re.MULTILINE)
     sources = [s for line in copies for s in line.split()]
-    assert {"requirements.lock", "pyproject.toml", "ingestion"} <= set(sources), sources
+    assert {"uv.lock", "pyproject.toml", "ingestion"} <= set(sources), sources
     for src in sources:
         assert (REPO / src).exists(), f"COPY {src}: not in the repository"
         assert not any(fnmatch.fnmatch(src, p) for p in patterns), f"COPY {src} is dockerignored"
