@@ -5,12 +5,14 @@ passes any airflow command with the same settings (e.g. `cchc airflow standalone
 """
 from __future__ import annotations
 
+import datetime as dt
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
-from . import config
+from . import config, progress
 from .config import Settings
 
 DAG_ID = "cchc_nightly"
@@ -21,6 +23,10 @@ def airflow_env(settings: Settings) -> dict[str, str]:
     home = settings.airflow_home
     home.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
+    port = env.get(config.ENV_AIRFLOW_PORT, "8080")
+    # Airflow's components start each other as `airflow ...` by name: this environment's bin first.
+    bin_dir = str(Path(sys.executable).parent)
+    env["PATH"] = os.pathsep.join([bin_dir, *[p for p in env.get("PATH", "").split(os.pathsep) if p and p != bin_dir]])
     env.update({
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(config.DAGS_DIR),
@@ -29,7 +35,12 @@ def airflow_env(settings: Settings) -> dict[str, str]:
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
         # One person on their own machine: no login for the local UI (the compose stack has real users).
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
-        "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+        # The local UI, for this machine only.
+        "AIRFLOW__API__HOST": "127.0.0.1",
+        "AIRFLOW__API__PORT": port,
+        "AIRFLOW__API__BASE_URL": f"http://localhost:{port}",
+        # INFO: each task's progress and stage figures reach its log in the UI.
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
         "CCHC_HOME": str(settings.home),
         "PYTHONPATH": os.pathsep.join(filter(None, [str(config.PROJECT_DIR), env.get("PYTHONPATH", "")])),
     })
@@ -53,20 +64,51 @@ def ensure_metadata_db(settings: Settings, log: Path) -> None:
     stamp.touch()
 
 
-def run_dag_once(settings: Settings) -> tuple[str | None, bool, Path]:
-    """Run cchc_nightly once with dag.test(); returns (run id, succeeded, log file)."""
-    log = settings.airflow_home / "logs" / "cchc_run.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    log.write_text("", encoding="utf-8")
+def run_log_path(settings: Settings) -> Path:
+    """A new log file for this run (kept: one per run, never overwritten)."""
+    folder = settings.home / "logs"
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    path = folder / f"run-{stamp}.log"
+    n = 1
+    while path.exists():
+        n += 1
+        path = folder / f"run-{stamp}-{n}.log"
+    return path
+
+
+def _echo(line: str, out) -> None:
+    """A progress line of the run's log, shortened for the terminal: local time and the message."""
+    if progress.PREFIX in line:
+        message = line[line.index(progress.PREFIX):]
+        message = re.sub(r"\s+\[cchc\.progress\].*$", "", message.rstrip())  # structlog's trailing fields
+        print(f"{dt.datetime.now():%H:%M:%S} {message}", file=out, flush=True)
+    elif re.search(r"\[(error|critical)\s*\]|^Traceback|^\S*Error: ", line):
+        print(f"{dt.datetime.now():%H:%M:%S} {line.rstrip()}", file=out, flush=True)
+
+
+def run_dag_once(settings: Settings, out=None) -> tuple[str | None, bool, Path]:
+    """Run cchc_nightly once with dag.test(); returns (run id, succeeded, log file).
+
+    The whole output goes to a new log file per run; progress lines (and errors) are echoed to
+    `out` (the terminal) as they come."""
+    out = out or sys.stdout
+    log = run_log_path(settings)
+    log.touch()
     ensure_metadata_db(settings, log)
-    with open(log, "a", encoding="utf-8") as fh:
-        proc = subprocess.run([sys.executable, "-m", "ingestion.airflow_local"], env=airflow_env(settings),
-                              stdout=fh, stderr=subprocess.STDOUT)
     run_id = None
-    for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
-        if line.startswith(RUN_MARKER):
-            run_id = line[len(RUN_MARKER):].strip()
-    return run_id, proc.returncode == 0, log
+    env = airflow_env(settings) | {"CCHC_DAG_TEST": "1"}
+    with open(log, "a", encoding="utf-8") as fh:
+        proc = subprocess.Popen([sys.executable, "-m", "ingestion.airflow_local"], env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True, encoding="utf-8", errors="replace", bufsize=1)
+        for line in proc.stdout:
+            fh.write(line)
+            if line.startswith(RUN_MARKER):
+                run_id = line[len(RUN_MARKER):].strip()
+            else:
+                _echo(line, out)
+        returncode = proc.wait()
+    return run_id, returncode == 0, log
 
 
 def _test_dag() -> int:

@@ -29,9 +29,20 @@ def _vi_en(vi: str, en: str, lang: str) -> str:
 
 
 # -- run ---------------------------------------------------------------------------------------
+def _show_progress() -> None:
+    """The stages' progress lines (ingestion.progress) on the terminal, as they come."""
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+    logger = logging.getLogger("cchc.progress")
+    logger.setLevel(logging.INFO)
+    logger.addHandler(handler)
+    logger.propagate = False
+
+
 def cmd_run(args) -> int:
     from .pipeline import nightly
 
+    _show_progress()
     settings = config.load_settings()
     if args.inbox:
         os.environ[config.ENV_INBOX] = str(Path(args.inbox).resolve())

@@ -30,6 +30,7 @@ ENV_UNIT_MAPPING = "CCHC_UNIT_MAPPING"  # dated old -> new unit mapping CSV
 ENV_REPORTS_DIR = "CCHC_REPORTS_DIR"  # feedback reports and Data Docs copies
 ENV_PARSER = "CCHC_PARSER"  # calamine (default) or openpyxl
 ENV_BI_PASSWORD = "CCHC_BI_PASSWORD"  # password given to the bi_reader role
+ENV_AIRFLOW_PORT = "CCHC_AIRFLOW_PORT"  # port of the local Airflow UI (make airflow), default 8080
 
 ALL_ENV_VARS = (
     ENV_PROJECT_DIR,
@@ -41,6 +42,7 @@ ALL_ENV_VARS = (
     ENV_REPORTS_DIR,
     ENV_PARSER,
     ENV_BI_PASSWORD,
+    ENV_AIRFLOW_PORT,
 )
 
 # Folders inside an inbox whose name starts with one of these are not unit folders.

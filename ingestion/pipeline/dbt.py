@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import config
+from .. import config, progress
 from ..warehouse.connection import Dsn
 
 log = logging.getLogger(__name__)
@@ -43,6 +43,26 @@ def dbt_args(target_dir: Path) -> list[str]:
             "--target-path", str(target_dir)]
 
 
+class _NodeProgress:
+    """dbt callback: nodes done out of the command's total, as progress lines (every ~2 s)."""
+
+    RESULTS = {"LogModelResult", "LogTestResult", "LogSeedResult", "LogSnapshotResult"}
+
+    def __init__(self, label: str):
+        self.label = label
+        self.counter: progress.Counter | None = None
+
+    def __call__(self, event) -> None:
+        if event.info.name not in self.RESULTS:
+            return
+        total = int(getattr(event.data, "total", 0) or 0)
+        if total and self.counter is None:
+            self.counter = progress.Counter("dbt", total, "nút / nodes")
+            self.counter.stage = f"dbt {self.label}"
+        if self.counter is not None:
+            self.counter.add()
+
+
 def run_dbt(dsn: Dsn, target_dir: Path, args: list[str], *, quiet: bool = True) -> DbtResult:
     """Invoke dbt with the warehouse connection; raise DbtError naming the failed nodes."""
     from dbt.cli.main import dbtRunner
@@ -53,7 +73,7 @@ def run_dbt(dsn: Dsn, target_dir: Path, args: list[str], *, quiet: bool = True) 
     n = next((i for i, a in enumerate(args) if a.startswith("-")), len(args))  # "docs generate", "build" ...
     cli = [*flags, *args[:n], *dbt_args(target_dir), *args[n:]]
     with _env(env):
-        res = dbtRunner().invoke(cli)
+        res = dbtRunner(callbacks=[_NodeProgress(" ".join(args[:args.index("--vars")] if "--vars" in args else args))]).invoke(cli)
     failures = []
     nodes = 0
     if res.result is not None and hasattr(res.result, "results"):

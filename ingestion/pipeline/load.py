@@ -8,6 +8,7 @@ transaction, so a run killed half-way leaves whole files or nothing.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import logging
 import os
 import time
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from psycopg2.extras import execute_values
 
+from .. import progress
 from ..catalog import load_catalog
 from ..registry import Registry, title_names_unit
 from ..warehouse.copy import copy_rows
@@ -154,10 +156,12 @@ def _parse_task(item: tuple[InboxFile, str]) -> Parsed:
     return parse_file(item[0], item[1], _WORKER["parser"], _WORKER["unit_names"])
 
 
-def _parse_all(batch: list[tuple[InboxFile, str]], pool) -> list[Parsed]:
-    if pool is None:
-        return [_parse_task(item) for item in batch]
-    return list(pool.map(_parse_task, batch, chunksize=16))
+def _parse_all(batch: list[tuple[InboxFile, str]], pool, counter: progress.Counter) -> list[Parsed]:
+    parsed = []
+    for p in (map(_parse_task, batch) if pool is None else pool.map(_parse_task, batch, chunksize=4)):
+        parsed.append(p)
+        counter.add()
+    return parsed
 
 
 def _store(conn, run_id: str, parsed: list[Parsed]) -> tuple[int, int, int, list[dict]]:
@@ -203,11 +207,15 @@ def ingest(conn, run_id: str, inbox: Path, *, parser: str = "calamine", registry
     _init_worker(parser, names)
     pool = ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(parser, names)) \
         if workers > 1 and len(plan.new) >= PARALLEL_FROM else None
+    progress.say("parse", f"{progress.number(len(plan.new))} tệp mới hoặc đã sửa / new or changed, "
+                          f"{progress.number(plan.unchanged)} không đổi / unchanged; "
+                          f"{workers if pool else 1} tiến trình / processes, {parser}")
+    counter = progress.Counter("parse", len(plan.new), "tệp / files")
     try:
         for start in range(0, len(plan.new), batch_size):
             batch = plan.new[start:start + batch_size]
             t0 = time.perf_counter()
-            parsed = _parse_all(batch, pool)
+            parsed = _parse_all(batch, pool, counter)
             t1 = time.perf_counter()
             loaded, rejected, facts, rejections = _store(conn, run_id, parsed)
             stats.parse_seconds += t1 - t0
@@ -216,9 +224,16 @@ def ingest(conn, run_id: str, inbox: Path, *, parser: str = "calamine", registry
             stats.rejected += rejected
             stats.facts += facts
             stats.rejected_files.extend(rejections)
+            progress.say("load", f"{progress.number(stats.loaded + stats.rejected)}/{progress.number(len(plan.new))} "
+                                 f"tệp trong kho / files stored, {progress.number(stats.facts)} số liệu / figures")
     finally:
         if pool is not None:
-            pool.shutdown()
+            # Release the pool's semaphores now, not at interpreter exit: Airflow ends a task's
+            # process with os._exit(), which skips multiprocessing's finalizers, and the resource
+            # tracker then reports "leaked semaphore objects" on stderr (an ERROR line in the log).
+            pool.shutdown(wait=True)
+            pool = None
+            gc.collect()
     if stats.loaded or stats.rejected:
         with conn.cursor() as cur:  # fresh statistics for the plans of tonight's dbt and rule queries
             cur.execute("analyze raw.files")

@@ -14,6 +14,7 @@ import time
 import uuid
 from pathlib import Path
 
+from .. import progress
 from ..config import Settings, load_settings
 from ..warehouse.connection import connect, warehouse_dsn
 from ..warehouse.schema import ensure_schema
@@ -41,7 +42,11 @@ def inbox_path(settings: Settings) -> Path:
     if not (inbox / ".complete").exists():
         from ..demo.generator import write_demo_inbox
 
-        write_demo_inbox(inbox)
+        t0 = time.perf_counter()
+        progress.say("demo", f"tạo thư mục báo cáo mẫu / generating the demo inbox: {inbox}")
+        manifest = write_demo_inbox(inbox)
+        progress.figures("demo", time.perf_counter() - t0, **{"tệp / files": manifest["files"],
+                                                              "lỗi cài sẵn / injected faults": len(manifest["injected"])})
     return inbox
 
 
@@ -80,6 +85,8 @@ def start(run_id: str, settings: Settings | None = None) -> dict:
                            on conflict (run_id) do update set status = 'running', error = null""",
                         (run_id, str(inbox), settings.parser))
         conn.commit()
+    progress.say("start", f"lần chạy / run {run_id}; {progress.number(len(registry.units))} đơn vị trong danh mục / "
+                          f"units in the registry{' (danh mục đã đổi / changed)' if changed else ''}; thư mục / inbox {inbox}")
     return {"run_id": run_id, "inbox": str(inbox), "units_in_registry": len(registry.units), "registry_changed": changed}
 
 
@@ -91,6 +98,8 @@ def discover(run_id: str, settings: Settings | None = None) -> dict:
         out = {"found": plan.found, "new": len(plan.new), "unchanged": plan.unchanged}
         _record(conn, run_id, "discover", time.perf_counter() - t0, files_found=plan.found,
                 files_new=len(plan.new), files_unchanged=plan.unchanged)
+    progress.figures("discover", time.perf_counter() - t0, **{"tệp / files": plan.found, "mới hoặc đã sửa / new": len(plan.new),
+                                                               "không đổi / unchanged": plan.unchanged})
     return out
 
 
@@ -107,6 +116,11 @@ def ingest_stage(run_id: str, settings: Settings | None = None, workers: int | N
                 files_rejected=stats.rejected, facts_staged=stats.facts)
         _record(conn, run_id, "parse", stats.parse_seconds)
         _record(conn, run_id, "load", stats.load_seconds)
+    rate = (stats.loaded + stats.rejected) / stats.parse_seconds if stats.parse_seconds else 0
+    progress.figures("ingest", time.perf_counter() - t0, **{
+        "nạp / loaded": stats.loaded, "từ chối / rejected": stats.rejected, "số liệu / figures": stats.facts,
+        "đọc / parse": f"{progress.number(stats.parse_seconds, 1)} s ({progress.number(rate, 1)} tệp/s)",
+        "ghi / load": f"{progress.number(stats.load_seconds, 1)} s"})
     return stats.as_dict()
 
 
@@ -114,8 +128,10 @@ def build_candidates(run_id: str, settings: Settings | None = None) -> dict:
     settings = settings or load_settings()
     t0 = time.perf_counter()
     with _connection(settings) as (dsn, conn):
+        progress.say("dbt", "dbt build --selector pre_gate: staging, intermediate, dữ liệu chờ kiểm tra / pending figures")
         result = run_dbt(dsn, settings.dbt_target_dir, ["build", "--selector", "pre_gate"])
         _record(conn, run_id, "dbt_candidates", time.perf_counter() - t0)
+    progress.figures("dbt", time.perf_counter() - t0, **{"nút / nodes": result.nodes})
     return {"dbt_nodes": result.nodes}
 
 
@@ -126,6 +142,10 @@ def validate_stage(run_id: str, settings: Settings | None = None) -> dict:
         _record(conn, run_id, "gx_validate", stats.seconds, submissions_checked=stats.submissions,
                 submissions_accepted=stats.accepted, submissions_held=stats.held,
                 rules_passed=stats.passed, rules_failed=stats.failed)
+    progress.figures("gate", stats.seconds, **{
+        "báo cáo / submissions": stats.submissions, "chấp nhận / accepted": stats.accepted, "tạm giữ / held": stats.held,
+        "quy tắc đạt / rules passed": stats.passed, "không đạt / failed": stats.failed,
+        "kỳ vọng GX không đạt / GX expectations failed": f"{stats.gx_failed_expectations}/{stats.gx_expectations}"})
     return stats.__dict__
 
 
@@ -136,6 +156,9 @@ def publish_stage(run_id: str, settings: Settings | None = None, *, force: bool 
         _record(conn, run_id, "publish", stats.seconds, marts_published=stats.published)
         if stats.standby_seconds:
             _record(conn, run_id, "standby", stats.standby_seconds)
+    progress.figures("publish", stats.seconds, **{"kết quả / outcome": stats.reason, "bảng / tables": len(stats.marts)})
+    if stats.standby_seconds:
+        progress.figures("standby", stats.standby_seconds)
     return stats.__dict__
 
 
@@ -146,15 +169,22 @@ def report_stage(run_id: str, settings: Settings | None = None, *, docs: bool = 
 
     with _connection(settings) as (dsn, conn):
         out_dir = write_run_reports(conn, run_id, settings.reports_dir)
+        progress.figures("report", time.perf_counter() - t0, **{"thư mục / folder": str(out_dir)})
         docs_index = None
         with conn.cursor() as cur:
             cur.execute("select marts_published from audit.load_runs where run_id = %s", (run_id,))
             published = bool((cur.fetchone() or [False])[0])
         if docs and (published or not (settings.dbt_target_dir / "catalog.json").exists()):
-            run_dbt(dsn, settings.dbt_target_dir, ["docs", "generate"])
-            docs_index = str(settings.dbt_target_dir / "index.html")
+            progress.say("docs", "dbt docs generate --static")
+            # --static: one page with the manifest and catalog inside, so it opens from disk
+            run_dbt(dsn, settings.dbt_target_dir, ["docs", "generate", "--static"])
+            docs_index = str(dbt_docs_page(settings))
         _record(conn, run_id, "report", time.perf_counter() - t0, reports_dir=str(out_dir))
     return {"reports_dir": str(out_dir), "dbt_docs": docs_index}
+
+
+def dbt_docs_page(settings: Settings) -> Path:
+    return settings.dbt_target_dir / "static_index.html"
 
 
 def finish(run_id: str, settings: Settings | None = None, *, failed: str | None = None) -> dict:

@@ -17,9 +17,10 @@ from pathlib import Path
 
 from psycopg2.extras import RealDictCursor, execute_values
 
+from .. import progress
 from ..catalog import Catalog, load_catalog
 from ..rules.catalog import RuleSet, load_rules
-from ..rules.gx_suite import data_docs_index, run_checkpoint
+from ..rules.gx_suite import run_checkpoint
 from ..rules.messages import render
 from ..rules.sql import SqlEngine, evaluation_from_row
 from ..warehouse.connection import Dsn
@@ -48,7 +49,6 @@ class GateStats:
     gx_expectations: int = 0
     gx_failed_expectations: int = 0
     seconds: float = 0.0
-    data_docs: str | None = None
     held_units: list[str] = field(default_factory=list)
 
 
@@ -87,12 +87,15 @@ def validate(conn, dsn: Dsn, run_id: str, gx_dir: Path, rules: RuleSet | None = 
         stats.seconds = time.perf_counter() - started
         return stats
     stats.submissions = len(pending)
-
+    progress.say("gate", f"{progress.number(len(pending))} báo cáo chờ kiểm tra / submissions pending; "
+                         "Great Expectations chạy bộ quy tắc / runs the rule suite")
     outcomes = run_checkpoint(gx_dir, dsn.sqlalchemy_url(), rules, engine, run_name=run_id,
                               batch_schema="work", batch_table="gate_batch")
     stats.gx_expectations = len(outcomes)
     stats.gx_failed_expectations = sum(not o.success for o in outcomes)
-    stats.data_docs = str(data_docs_index(gx_dir))
+    progress.say("gate", f"Great Expectations: {stats.gx_expectations - stats.gx_failed_expectations}/"
+                         f"{stats.gx_expectations} kỳ vọng đạt / expectations met "
+                         f"({progress.number(time.perf_counter() - started, 1)} s); ghi sổ kiểm tra / writing audit.dq_results")
 
     # The ledger streams: a server-side cursor per rule kind, rows copied in chunks, only
     # per-submission counters kept in memory. Nothing commits unless GX and the ledger agree.
