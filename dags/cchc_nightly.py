@@ -1,19 +1,41 @@
-"""cchc_nightly — the nightly load of the units' CCHC statistical appendices.
+"""
+### cchc_nightly — nạp báo cáo CCHC hằng đêm
 
-discover new and changed workbooks in the inbox → ingest them (figures with file/sheet/row
-provenance into raw.*) → dbt build of the candidates → Great Expectations checks every
-consistency rule (the gate) → publish the marts atomically → per-unit feedback reports.
+Mỗi đêm lúc 01:00 (giờ Việt Nam, Asia/Ho_Chi_Minh) tác vụ này đọc các bảng tính phụ lục
+thống kê CCHC mới hoặc đã sửa trong thư mục nhận báo cáo, đưa từng số liệu vào kho kèm nguồn
+gốc (tệp, trang, dòng), kiểm tra các quy tắc nhất quán bằng Great Expectations **trước khi**
+công bố, rồi công bố các bảng phân tích (marts) cho công cụ BI và viết báo cáo phản hồi cho
+từng đơn vị.
 
-All logic lives in ingestion.pipeline.nightly; this file only wires the stages. Every
-stage takes the run id and can be retried or rerun safely. Only transient failures
-(database connection, disk) are retried; anything else fails the run at once.
+| bước | việc |
+|---|---|
+| `start` | kiểm tra kho, đồng bộ danh mục đơn vị; lần chạy bị ngắt trước đó được ghi là *interrupted* |
+| `discover` | tìm tệp mới hoặc đã sửa (tệp không đổi được bỏ qua) |
+| `ingest` | đọc từng tệp, nạp số liệu vào `raw.*`; tệp hỏng bị từ chối kèm lý do, phần còn lại vẫn nạp |
+| `build_candidates` | dbt dựng staging/intermediate cho các báo cáo chờ kiểm tra |
+| `validate` | cổng kiểm tra: Great Expectations chạy mọi quy tắc; báo cáo có lỗi bị tạm giữ |
+| `publish` | dựng marts mới và đổi sang trong một giao dịch (BI không bao giờ thấy dữ liệu lẫn lộn) |
+| `report` | báo cáo phản hồi HTML/xlsx cho từng đơn vị, trang kết quả kiểm tra, tài liệu dbt |
+| `finish` | ghi kết quả lần chạy; tóm tắt hiện ở **ghi chú (note)** của lần chạy |
+
+Mỗi bước ghi số liệu của mình (tệp, số liệu, quy tắc, giây) vào nhật ký của bước. Chỉ lỗi tạm
+thời (mất kết nối CSDL, đĩa) được thử lại; lỗi khác dừng lần chạy ngay và được ghi vào
+`audit.load_runs`. Chạy lại luôn an toàn.
+
+---
+
+**English.** The nightly load of the units' CCHC statistical appendices: discover new and changed
+workbooks → ingest them (figures with file/sheet/row provenance into raw.*) → dbt build of the
+candidates → Great Expectations checks every consistency rule (the gate) → publish the marts
+atomically → per-unit feedback reports → finish (the run's summary becomes the DAG-run note).
+All logic lives in `ingestion.pipeline.nightly`; this file only wires the stages. Only transient
+failures (database connection, disk) are retried; anything else fails the run at once.
 """
 from __future__ import annotations
 
 import datetime as dt
 
-import pendulum
-from airflow.sdk import dag, get_current_context, task
+from airflow.sdk import CronTriggerTimetable, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 
 SCHEDULE = "0 1 * * *"  # 01:00 every night
@@ -32,6 +54,22 @@ def _run(stage: str, *args):
         raise AirflowFailException(f"{type(exc).__name__}: {exc}") from exc
 
 
+TASK_DOCS = {
+    "start": "Kiểm tra lược đồ kho, vai trò `bi_reader`, đồng bộ danh mục đơn vị. / Schema, BI role, registry.",
+    "discover": "Tìm tệp mới hoặc đã sửa trong thư mục nhận báo cáo; ghi số tệp tìm thấy, mới, không đổi. "
+                "/ New and changed workbooks.",
+    "ingest": "Đọc từng tệp (tiến độ: tệp đã đọc/tổng, tệp/giây), nạp số liệu vào `raw.facts`; tệp không đọc "
+              "được bị từ chối kèm lý do. / Parse and load, with progress.",
+    "build_candidates": "dbt build (selector `pre_gate`): staging và intermediate của các báo cáo chờ kiểm tra. "
+                        "/ dbt models before the gate.",
+    "validate": "Cổng kiểm tra Great Expectations: mọi quy tắc của `expectations/rules.yml`; kết quả vào "
+                "`audit.dq_results`; báo cáo có lỗi bị tạm giữ. / The data-quality gate.",
+    "publish": "Dựng marts vào `marts_next`, kiểm thử, đổi sang `marts` trong một giao dịch. / Atomic publication.",
+    "report": "Báo cáo phản hồi cho đơn vị (HTML, xlsx), trang kết quả kiểm tra, tài liệu dbt tĩnh. / Reports, docs.",
+    "finish": "Ghi kết quả lần chạy vào `audit.load_runs`; tóm tắt thành ghi chú của lần chạy. / Run summary and note.",
+}
+
+
 def _mark_failed(context) -> None:
     from ingestion.pipeline import nightly
 
@@ -41,8 +79,9 @@ def _mark_failed(context) -> None:
 
 @dag(
     dag_id="cchc_nightly",
-    schedule=SCHEDULE,
-    start_date=pendulum.datetime(2025, 1, 1, tz=TIMEZONE),
+    # No start date and run_immediately=False: starting the scheduler (make airflow, a restart of the
+    # stack) never launches a catch-up run at an odd hour; the first scheduled run is the next 01:00.
+    schedule=CronTriggerTimetable(SCHEDULE, timezone=TIMEZONE, run_immediately=False),
     catchup=False,
     max_active_runs=1,
     is_paused_upon_creation=False,
@@ -56,39 +95,43 @@ def _mark_failed(context) -> None:
     },
 )
 def cchc_nightly():
-    @task
+    @task(doc_md=TASK_DOCS["start"])
     def start() -> str:
         run = get_current_context()["run_id"]
         _run("start", run)
         return run
 
-    @task
+    @task(doc_md=TASK_DOCS["discover"])
     def discover(run: str) -> dict:
         return _run("discover", run)
 
-    @task
+    @task(doc_md=TASK_DOCS["ingest"])
     def ingest(run: str, discovered: dict) -> dict:
         return _run("ingest_stage", run)
 
-    @task
+    @task(doc_md=TASK_DOCS["build_candidates"])
     def build_candidates(run: str, ingested: dict) -> dict:
         return _run("build_candidates", run)
 
-    @task
+    @task(doc_md=TASK_DOCS["validate"])
     def validate(run: str, built: dict) -> dict:
         return _run("validate_stage", run)
 
-    @task
+    @task(doc_md=TASK_DOCS["publish"])
     def publish(run: str, validated: dict) -> dict:
         return _run("publish_stage", run)
 
-    @task
+    @task(doc_md=TASK_DOCS["report"])
     def report(run: str, published: dict) -> dict:
         return _run("report_stage", run)
 
-    @task
+    @task(doc_md=TASK_DOCS["finish"])
     def finish(run: str, reported: dict) -> dict:
-        return _run("finish", run)
+        from ingestion.airflow_note import post_run_note
+
+        summary = _run("finish", run)
+        post_run_note("cchc_nightly", run, summary)
+        return summary
 
     run = start()
     discovered = discover(run)

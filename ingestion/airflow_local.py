@@ -58,6 +58,7 @@ def ensure_metadata_db(settings: Settings, log: Path) -> None:
     stamp = settings.airflow_home / f".migrated-{airflow.__version__}"
     if stamp.exists():
         return
+    progress.say("start", "tạo cơ sở dữ liệu Airflow cục bộ / creating the local Airflow metadata database (airflow db migrate)")
     with open(log, "a", encoding="utf-8") as fh:
         subprocess.run([_airflow_bin(), "db", "migrate"], env=airflow_env(settings), stdout=fh, stderr=subprocess.STDOUT,
                        check=True)
@@ -119,11 +120,32 @@ def _test_dag() -> int:
         for path, err in bag.import_errors.items():
             print(f"DAG import error in {path}: {err}")
         return 2
+    print(f"{progress.PREFIX}airflow: dag.test() — {DAG_ID}", flush=True)
     dag_run = bag.get_dag(DAG_ID).test()
     print(f"{RUN_MARKER}{dag_run.run_id}", flush=True)
     state = str(getattr(dag_run.state, "value", dag_run.state))
+    _set_note(dag_run.run_id)
     print(f"CCHC_DAG_STATE={state}", flush=True)
     return 0 if state == "success" else 1
+
+
+def _set_note(run_id: str) -> None:
+    """The run's summary as its DAG-run note (this process may use the metadata database)."""
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+
+    from .airflow_note import note_markdown
+    from .pipeline import nightly
+    from .warehouse.connection import connect, warehouse_dsn
+
+    conn = connect(warehouse_dsn(config.load_settings()))
+    try:
+        summary = nightly.summary(conn, run_id)
+    finally:
+        conn.close()
+    with create_session() as session:
+        run = session.query(DagRun).filter(DagRun.dag_id == DAG_ID, DagRun.run_id == run_id).one()
+        run.note = note_markdown(summary)
 
 
 if __name__ == "__main__":

@@ -105,8 +105,13 @@ def test_dag_file_is_thin_and_schedules_nightly(tmp_path, monkeypatch):
     assert bag.import_errors == {}
     dag = bag.dags.get("cchc_nightly")
     assert dag is not None
-    assert dag.schedule == "0 1 * * *" or str(getattr(dag, "timetable", "")).find("0 1 * * *") >= 0
-    assert str(dag.timezone) in ("Asia/Ho_Chi_Minh", "Timezone('Asia/Ho_Chi_Minh')")
+    assert dag.timetable.expression == "0 1 * * *"
+    assert str(dag.timetable.timezone) in ("Asia/Ho_Chi_Minh", "Timezone('Asia/Ho_Chi_Minh')")
+    # starting the scheduler must not launch a run for the night that has passed
+    assert dag.start_date is None and dag.timetable.run_immediately is False
+    # documented, Vietnamese first, every task too
+    assert dag.doc_md.lstrip().startswith("### cchc_nightly — nạp báo cáo CCHC hằng đêm")
+    assert all(t.doc_md and len(t.doc_md) > 40 for t in dag.tasks)
     assert dag.catchup is False and dag.max_active_runs == 1
     order = ["start", "discover", "ingest", "build_candidates", "validate", "publish", "report", "finish"]
     assert sorted(dag.task_ids) == sorted(order)
@@ -116,4 +121,3 @@ def test_dag_file_is_thin_and_schedules_nightly(tmp_path, monkeypatch):
     source = (config.DAGS_DIR / "cchc_nightly.py").read_text()
     assert "from airflow.sdk import" in source
     assert "psycopg2" not in source and "select " not in source.lower()  # logic lives in ingestion/, not here
-    json.dumps(dag.doc_md)  # documented

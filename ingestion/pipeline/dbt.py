@@ -63,6 +63,22 @@ class _NodeProgress:
             self.counter.add()
 
 
+def _release_adapters() -> None:
+    """Drop dbt's adapters (and their locks) now that the command is done.
+
+    dbt's locks are spawn-context semaphores, registered with multiprocessing's resource
+    tracker and released only when garbage-collected or at a normal interpreter exit. Airflow
+    ends a task's process with os._exit(), so without this the tracker reports "leaked
+    semaphore objects" on stderr, which the task log shows as an ERROR line.
+    """
+    import gc
+
+    from dbt.adapters.factory import reset_adapters
+
+    reset_adapters()
+    gc.collect()
+
+
 def run_dbt(dsn: Dsn, target_dir: Path, args: list[str], *, quiet: bool = True) -> DbtResult:
     """Invoke dbt with the warehouse connection; raise DbtError naming the failed nodes."""
     from dbt.cli.main import dbtRunner
@@ -73,7 +89,11 @@ def run_dbt(dsn: Dsn, target_dir: Path, args: list[str], *, quiet: bool = True) 
     n = next((i for i, a in enumerate(args) if a.startswith("-")), len(args))  # "docs generate", "build" ...
     cli = [*flags, *args[:n], *dbt_args(target_dir), *args[n:]]
     with _env(env):
-        res = dbtRunner(callbacks=[_NodeProgress(" ".join(args[:args.index("--vars")] if "--vars" in args else args))]).invoke(cli)
+        try:
+            res = dbtRunner(callbacks=[_NodeProgress(" ".join(args[:args.index("--vars")] if "--vars" in args else args))]
+                            ).invoke(cli)
+        finally:
+            _release_adapters()
     failures = []
     nodes = 0
     if res.result is not None and hasattr(res.result, "results"):

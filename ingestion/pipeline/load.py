@@ -8,7 +8,6 @@ transaction, so a run killed half-way leaves whole files or nothing.
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import logging
 import os
 import time
@@ -228,12 +227,7 @@ def ingest(conn, run_id: str, inbox: Path, *, parser: str = "calamine", registry
                                  f"tệp trong kho / files stored, {progress.number(stats.facts)} số liệu / figures")
     finally:
         if pool is not None:
-            # Release the pool's semaphores now, not at interpreter exit: Airflow ends a task's
-            # process with os._exit(), which skips multiprocessing's finalizers, and the resource
-            # tracker then reports "leaked semaphore objects" on stderr (an ERROR line in the log).
-            pool.shutdown(wait=True)
-            pool = None
-            gc.collect()
+            pool.shutdown()
     if stats.loaded or stats.rejected:
         with conn.cursor() as cur:  # fresh statistics for the plans of tonight's dbt and rule queries
             cur.execute("analyze raw.files")

@@ -194,7 +194,11 @@ def finish(run_id: str, settings: Settings | None = None, *, failed: str | None 
             cur.execute("""update audit.load_runs set finished_at = now(), status = %s, error = %s
                            where run_id = %s""", ("failed" if failed else "success", failed, run_id))
         conn.commit()
-        return summary(conn, run_id)
+        out = summary(conn, run_id)
+    progress.say("finish", f"{out.get('status')}: {out.get('files_loaded')} tệp nạp / loaded, {out.get('files_rejected')} "
+                           f"từ chối / rejected, {out.get('submissions_held')} tạm giữ / held; giây / seconds "
+                           + ", ".join(f"{k} {v}" for k, v in (out.get("stage_seconds") or {}).items()))
+    return out
 
 
 def summary(conn, run_id: str) -> dict:
