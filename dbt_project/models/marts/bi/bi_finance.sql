@@ -1,0 +1,3 @@
+{{ config(post_hook="{{ copy_column_comments(ref('fct_finance')) }}") }}
+
+{{ bi_view('fct_finance') }}

@@ -1,0 +1,3 @@
+{{ config(post_hook="{{ copy_column_comments(ref('fct_indicator_rollup')) }}") }}
+
+{{ bi_view('fct_indicator_rollup') }}
