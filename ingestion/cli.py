@@ -91,8 +91,6 @@ def format_summary(s: dict, settings, log_file: Path | None = None) -> str:
         f"Quy tắc không đạt / rules failed:    {s.get('rules_failed')}",
         f"Marts công bố / marts published:     {'có / yes' if s.get('marts_published') else 'không đổi / unchanged'}"
         f" ({s.get('marts_tables')} bảng trong schema marts)",
-        f"Báo cáo phản hồi / feedback reports: {s.get('reports_dir')}",
-        f"Data Docs (Great Expectations):      {settings.gx_dir / 'gx' / 'uncommitted' / 'data_docs' / 'local_site' / 'index.html'}",
         "Lịch sử kiểm tra / DQ history:       bảng audit.dq_results, mart marts.fct_dq_results",
         "Thời gian / seconds per stage:       " + ", ".join(f"{k} {v}" for k, v in stages.items()),
     ]
@@ -105,10 +103,28 @@ def format_summary(s: dict, settings, log_file: Path | None = None) -> str:
                   for h in s["held"][:10]]
     if s.get("error"):
         lines.append(f"LỖI / ERROR: {s['error']}")
-    if log_file:
-        lines.append(f"Nhật ký Airflow / Airflow log:      {log_file}")
+    lines.append("Mở trong trình duyệt / open in a browser (tệp trên máy / files on disk):")
+    for label, path in summary_pages(s, settings, log_file):
+        lines.append(f"  {label:34} {path}")
     lines.append("Xem dữ liệu / open the warehouse:    psql \"$(.venv/bin/cchc db url)\"")
+    lines.append("Giao diện Airflow / Airflow UI:      make airflow → http://localhost:8080/dags/cchc_nightly")
     return "\n".join(lines)
+
+
+def summary_pages(s: dict, settings, log_file: Path | None = None) -> list[tuple[str, Path]]:
+    """The files a run's summary points people to; each opens from disk, without a network."""
+    from .pipeline.nightly import dbt_docs_page
+
+    pages = []
+    if s.get("reports_dir"):
+        reports = Path(s["reports_dir"])
+        pages += [("Phản hồi cho đơn vị / feedback:", reports / "index.html"),
+                  ("Kết quả kiểm tra / DQ results:", reports / "dq.html")]
+    if dbt_docs_page(settings).exists():
+        pages.append(("Tài liệu dbt / dbt docs:", dbt_docs_page(settings)))
+    if log_file:
+        pages.append(("Nhật ký lần chạy / run log:", log_file))
+    return pages
 
 
 # -- db ----------------------------------------------------------------------------------------

@@ -132,6 +132,27 @@ def _write_xlsx(report: UnitReport, path: Path) -> None:
     write_workbook(path, [Sheet("Phản hồi", rows, col_widths=dict(zip("ABCDEFG", (30, 8, 36, 10, 16, 40, 80))))])
 
 
+def _dq_page(conn, run_id: str, env: Environment) -> str:
+    """The run's data-quality results (the gate's GX expectations and the ledger's tallies), offline."""
+    rules = load_rules()
+
+    def title(kind: str) -> str:
+        return rules.kinds.get(kind, {}).get("title_vi", kind)
+
+    with conn.cursor(cursor_factory=RealDictCursor) as cur:
+        cur.execute("""select rule_kind, severity, success, unexpected_count from audit.gx_validations
+                       where run_id = %s order by success, rule_kind, severity""", (run_id,))
+        expectations = [dict(r, title=title(r["rule_kind"]), severity_vi=SEVERITY_VI.get(r["severity"], r["severity"]))
+                        for r in cur.fetchall()]
+        cur.execute("""select rule_kind, severity, count(*) filter (where status = 'pass') as passed,
+                              count(*) filter (where status = 'fail') as failed
+                       from audit.dq_results where run_id = %s group by rule_kind, severity
+                       order by failed desc, rule_kind, severity""", (run_id,))
+        tallies = [dict(r, title=title(r["rule_kind"]), severity_vi=SEVERITY_VI.get(r["severity"], r["severity"]))
+                   for r in cur.fetchall()]
+    return env.get_template("dq.html").render(run_id=run_id, expectations=expectations, tallies=tallies)
+
+
 def write_run_reports(conn, run_id: str, reports_dir: Path) -> Path:
     reports = collect(conn, run_id)
     out = reports_dir / re.sub(r"[^0-9A-Za-z_.+-]+", "_", run_id)
@@ -145,4 +166,5 @@ def write_run_reports(conn, run_id: str, reports_dir: Path) -> Path:
         _write_xlsx(report, unit_dir / f"{report.file_stem}.xlsx")
     (out / "index.html").write_text(env.get_template("index.html").render(run_id=run_id, reports=reports),
                                     encoding="utf-8")
+    (out / "dq.html").write_text(_dq_page(conn, run_id, env), encoding="utf-8")
     return out
