@@ -20,7 +20,7 @@ run: install
 	@$(BIN)/cchc run
 
 # ruff (Python) and sqlfluff (the dbt models' SQL); their rules are in pyproject.toml and .sqlfluff.
-LINT = $(BIN)/ruff check . && $(BIN)/sqlfluff lint dbt_project/models dbt_project/macros --processes 2
+LINT = $(BIN)/ruff check . && $(BIN)/sqlfluff lint dbt_project/models dbt_project/macros --processes 1
 
 test: install-dev
 	@bash scripts/ensure-system-deps.sh

@@ -256,6 +256,6 @@ def table(results: dict) -> str:
         f"| rerun, 1 % changed ({f['rerun_1pct_files']} files) | {f['rerun_1pct_seconds']} s |",
         f"| rerun 1 % stages (s): {STAGE_TITLES} | {_stages(results['runs']['rerun_1pct']['stages'])} |",
     ]
-    for key, v in results.get("targets", {}).items():
+    for v in results.get("targets", {}).values():
         lines.append(f"| target: {v['target']} | {'met' if v['met'] else 'NOT met'} ({v['measured']}) |")
     return "\n".join(lines)

@@ -69,7 +69,7 @@ def test_country_has_the_shape_of_the_2025_reform():
     assert 3300 <= after["commune"] <= 3500 and before["commune"] > 2.5 * after["commune"]
     assert 3900 <= sum(after.values()) <= 4100
     weights = {}
-    for old, new, weight, _ in country.mappings:
+    for old, _new, weight, _ in country.mappings:
         weights[old] = weights.get(old, 0) + float(weight)
     assert all(abs(w - 1) < 1e-9 for w in weights.values())  # counts roll up exactly
 

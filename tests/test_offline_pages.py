@@ -67,12 +67,12 @@ def test_summary_pages_open_offline(pipeline_env, browser, capsys):
         assert path.is_file(), f"{path} named in the summary does not exist"
         page = browser.new_page()
         remote: list[str] = []
-        page.route("**/*", lambda route: (remote.append(route.request.url), route.abort())
+        page.route("**/*", lambda route, remote=remote: (remote.append(route.request.url), route.abort())
                    if not route.request.url.startswith(LOCAL) else route.continue_())
         failed: list[str] = []
         # dbt docs asks for unrendered template URLs ("{{ getIcon(..) }}", "${require(favicon)}"): its own
         # quirk, not a missing file
-        page.on("requestfailed", lambda req: failed.append(req.url)
+        page.on("requestfailed", lambda req, failed=failed: failed.append(req.url)
                 if req.url.startswith("file:") and "%7B" not in req.url else None)
         page.goto(path.as_uri(), wait_until="load")
         page.wait_for_timeout(1500)  # dbt docs renders with Angular after load

@@ -119,7 +119,7 @@ def build_country(units: int, seed: int) -> Country:
         # The old provinces this new one was formed from share the old communes between them.
         old_groups = _split(len(old_communes), old_per_new[p], rng)
         start = 0
-        for g, group_size in enumerate(old_groups):
+        for group_size in old_groups:
             old_code = f"T{old_index + 1:02d}"
             old_index += 1
             if merged:

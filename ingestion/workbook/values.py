@@ -9,6 +9,7 @@ A dash or an empty cell means "not reported", never zero.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -121,7 +122,7 @@ def parse_figure(cell: object, kind: str, *, percent_format: bool = False,
     if isinstance(cell, bool):
         return ParsedValue(None, error=f"ô số liệu chứa giá trị logic {cell!r}, không phải số")
     if isinstance(cell, (int, float)):
-        if isinstance(cell, float) and cell != cell:  # NaN
+        if isinstance(cell, float) and math.isnan(cell):
             return ParsedValue(None)
         return ParsedValue(_clean_decimal(cell, 100 if percent_format else 1))
     if isinstance(cell, (dt.date, dt.time, dt.timedelta)):

@@ -26,5 +26,5 @@ select
     dq.content_hash
 from {{ ref('stg_audit__dq_results') }} as dq
 {% if is_incremental() %}
-where dq.dq_result_id > (select coalesce(max(dq_result_id), 0) from {{ this }})
+where dq.dq_result_id > (select coalesce(max(existing.dq_result_id), 0) from {{ this }} as existing)
 {% endif %}

@@ -9,7 +9,7 @@ with touched as (
     from {{ ref('fct_dq_results') }}
     where unit_code is not null and year is not null
     {% if is_incremental() %}
-      and dq_result_id > (select coalesce(max(last_dq_result_id), 0) from {{ this }})
+      and dq_result_id > (select coalesce(max(existing.last_dq_result_id), 0) from {{ this }} as existing)
     {% endif %}
 ),
 

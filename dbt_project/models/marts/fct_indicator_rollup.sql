@@ -73,9 +73,9 @@ split_submissions as (
 -- Every figure the groups above need, read once per file through the facts' key.
 needed_publications as materialized (
     select * from published
-    where file_id in (select file_id from source_submissions
+    where file_id in (select source_submissions.file_id from source_submissions
                       union all
-                      select file_id from split_submissions)
+                      select split_submissions.file_id from split_submissions)
 ),
 
 needed_facts as (
