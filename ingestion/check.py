@@ -59,13 +59,14 @@ class CheckResult:
         return doc
 
 
-def _violation(ev: Evaluation, rules: RuleSet, catalog: Catalog) -> dict:
+def _violation(ev: Evaluation, rules: RuleSet, catalog: Catalog, lang: str = "vi") -> dict:
     return {"rule": ev.rule_id, "severity": ev.severity, "sheet": ev.sheet, "rows": list(ev.rows),
-            "message": render(ev, rules, catalog)}
+            "message": render(ev, rules, catalog, lang=lang)}
 
 
 def check_files(paths: list[Path], *, registry: Registry | None = None, engine: str = "calamine",
-                completeness: bool = False, rules: RuleSet | None = None, catalog: Catalog | None = None) -> CheckResult:
+                completeness: bool = False, rules: RuleSet | None = None, catalog: Catalog | None = None,
+                lang: str = "vi") -> CheckResult:
     rules, catalog = rules or load_rules(), catalog or load_catalog()
     results: list[FileResult] = []
     submissions: list[Submission] = []
@@ -123,12 +124,12 @@ def check_files(paths: list[Path], *, registry: Registry | None = None, engine: 
         if ev.submission is None:
             if ev.status == "fail":
                 out.completeness.append({"rule": ev.rule_id, "severity": ev.severity, "unit": ev.unit_code,
-                                         "period": ev.period, "message": render(ev, rules, catalog)})
+                                         "period": ev.period, "message": render(ev, rules, catalog, lang=lang)})
             continue
         result = by_key[ev.submission]
         result.evaluations.append(ev)
         if ev.status == "fail":
-            result.violations.append(_violation(ev, rules, catalog))
+            result.violations.append(_violation(ev, rules, catalog, lang))
     for result in results:
         if result.status == "unreadable":
             continue

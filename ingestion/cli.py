@@ -20,6 +20,7 @@ import warnings
 from pathlib import Path
 
 from . import config
+from .argparse_vi import vietnamese
 
 warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
 
@@ -136,7 +137,9 @@ def cmd_db(args) -> int:
         dsn = warehouse_dsn(settings)
         if args.bi:
             dsn = dsn.with_user("bi_reader", settings.bi_password if not dsn.is_socket else "")
-        print(dsn.url())
+        print(dsn.url())  # libpq URI: psql, and SQLAlchemy/pandas (psycopg driver) as it is
+        if args.bi and sys.stdout.isatty():
+            print(bi_connection_help(dsn), file=sys.stderr)
     elif args.action == "start":
         print(warehouse_dsn(settings).url())
     elif args.action == "stop":
@@ -145,6 +148,19 @@ def cmd_db(args) -> int:
         else:
             print("Đã dừng PostgreSQL nhúng." if stop_embedded(settings.pgdata) else "PostgreSQL nhúng không chạy.")
     return 0
+
+
+def bi_connection_help(dsn) -> str:
+    """The same connection in the forms BI tools ask for."""
+    where = (f"thư mục socket / socket directory {dsn.host} (chỉ trên máy này / this machine only)"
+             if dsn.is_socket else dsn.host)
+    return "\n".join([
+        "Kết nối BI / BI connection (schema marts, chỉ đọc / read-only):",
+        f"  psql:        psql \"{dsn.url()}\"",
+        f"  SQLAlchemy:  sqlalchemy.create_engine(\"{dsn.url()}\")   # pandas.read_sql(..., engine)",
+        f"  Superset:    {dsn.url().replace('postgresql://', 'postgresql+psycopg://', 1)}",
+        f"  Metabase / Power BI: host {where}, port {dsn.port}, database {dsn.dbname}, user {dsn.user}",
+    ])
 
 
 # -- extract / check ---------------------------------------------------------------------------
@@ -202,7 +218,7 @@ def cmd_check(args) -> int:
         mapping = Path(args.registry).with_name("unit_mapping.csv") if args.registry else settings.unit_mapping
         registry = read_registry(registry_csv, mapping)
     result = check_files([Path(p) for p in args.files], registry=registry, engine=args.engine,
-                         completeness=args.completeness)
+                         completeness=args.completeness, lang=args.lang)
     if args.json:
         print(json.dumps(result.as_json(args.completeness), ensure_ascii=False, indent=1))
         return result.exit_code
@@ -284,73 +300,109 @@ def cmd_bench(args) -> int:
     return run_benchmarks(Path(args.out), units=args.units, history_quarters=args.history_quarters, quick=args.quick)
 
 
+CHECK_EPILOG = """mã thoát / exit codes:
+  0  không có lỗi (có thể có cảnh báo) / no error (warnings allowed)
+  1  ít nhất một vi phạm mức lỗi / at least one error-severity violation
+  2  có tệp không đọc được / a file could not be read
+"""
+ENGINES = ["calamine", "openpyxl"]
+ENGINE_HELP = "bộ đọc tệp Excel: calamine (nhanh) hoặc openpyxl / workbook reader (default: CCHC_PARSER or calamine)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="cchc", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = p.add_subparsers(dest="command", required=True)
+    sub = p.add_subparsers(dest="command", required=True, metavar="LỆNH",
+                           title="các lệnh / commands")
 
     run = sub.add_parser("run", help="chạy tác vụ hằng đêm một lần / run the nightly job once")
-    run.add_argument("--inbox", help="thư mục nhận báo cáo (mặc định CCHC_INBOX hoặc dữ liệu mẫu)")
-    run.add_argument("--direct", action="store_true", help="chạy các bước trực tiếp, không qua Airflow")
-    run.add_argument("--no-docs", action="store_true", help="bỏ qua dbt docs generate (chỉ với --direct)")
+    run.add_argument("--inbox", help="thư mục nhận báo cáo (mặc định CCHC_INBOX hoặc dữ liệu mẫu) / the inbox")
+    run.add_argument("--direct", action="store_true",
+                     help="chạy các bước trực tiếp, không qua Airflow / run the stages without Airflow")
+    run.add_argument("--no-docs", action="store_true",
+                     help="bỏ qua dbt docs generate (chỉ với --direct) / skip the dbt docs (with --direct)")
     run.set_defaults(func=cmd_run)
 
     db = sub.add_parser("db", help="kho dữ liệu PostgreSQL / the warehouse")
-    db.add_argument("action", choices=["url", "start", "stop"])
-    db.add_argument("--bi", action="store_true", help="URL cho vai trò chỉ đọc bi_reader")
+    db.add_argument("action", choices=["url", "start", "stop"],
+                    help="url: in URL kết nối; start: khởi động PostgreSQL nhúng; stop: dừng nó "
+                         "/ print the URL, start or stop the embedded server")
+    db.add_argument("--bi", action="store_true",
+                    help="URL và thông số cho vai trò chỉ đọc bi_reader (psql, SQLAlchemy, công cụ BI) "
+                         "/ the read-only BI role's URL and connection fields")
     db.set_defaults(func=cmd_db)
 
     ex = sub.add_parser("extract", help="đọc mọi số liệu của một tệp / every figure of a workbook")
-    ex.add_argument("file")
-    ex.add_argument("--json", action="store_true")
-    ex.add_argument("--detail", action="store_true", help="thêm các trường chi tiết (tử số, mẫu số, ghi chú ...)")
-    ex.add_argument("--engine", choices=["calamine", "openpyxl"], default=os.environ.get(config.ENV_PARSER, "calamine"))
+    ex.add_argument("file", help="tệp báo cáo .xlsx / the workbook")
+    ex.add_argument("--json", action="store_true", help="in JSON cho chương trình khác / machine-readable output")
+    ex.add_argument("--detail", action="store_true",
+                    help="thêm các trường chi tiết (tử số, mẫu số, ghi chú ...) / numerator, denominator, note ...")
+    ex.add_argument("--engine", choices=ENGINES, default=os.environ.get(config.ENV_PARSER, "calamine"), help=ENGINE_HELP)
     ex.set_defaults(func=cmd_extract)
 
-    ck = sub.add_parser("check", help="kiểm tra quy tắc nhất quán, không cần CSDL / check the rules offline")
-    ck.add_argument("files", nargs="+")
-    ck.add_argument("--json", action="store_true")
-    ck.add_argument("--registry", help="danh mục đơn vị org_units.csv (để biết cấp của đơn vị)")
-    ck.add_argument("--completeness", action="store_true", help="báo các đơn vị chưa gửi báo cáo (cần --registry)")
-    ck.add_argument("--engine", choices=["calamine", "openpyxl"], default=os.environ.get(config.ENV_PARSER, "calamine"))
-    ck.add_argument("--lang", choices=["vi", "en"], default="vi")
-    ck.add_argument("-v", "--verbose", action="store_true", help="cả các dòng chưa khớp danh mục")
+    ck = sub.add_parser("check", help="kiểm tra quy tắc nhất quán, không cần CSDL / check the rules offline",
+                        description="Kiểm tra các quy tắc nhất quán của một hay nhiều tệp báo cáo, không cần CSDL. "
+                                    "/ Check the consistency rules of one or more workbooks, offline.",
+                        epilog=CHECK_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ck.add_argument("files", nargs="+", metavar="FILE",
+                    help="tệp .xlsx; các tệp đưa cùng nhau được kiểm tra cùng nhau (quy tắc giữa các quý, các cấp) "
+                         "/ workbooks, checked together")
+    ck.add_argument("--json", action="store_true", help="in JSON cho chương trình khác / machine-readable output")
+    ck.add_argument("--registry", help="danh mục đơn vị org_units.csv (để biết cấp của đơn vị) / the unit registry")
+    ck.add_argument("--completeness", action="store_true",
+                    help="báo các đơn vị chưa gửi báo cáo (cần --registry) / units that sent nothing")
+    ck.add_argument("--engine", choices=ENGINES, default=os.environ.get(config.ENV_PARSER, "calamine"), help=ENGINE_HELP)
+    ck.add_argument("--lang", choices=["vi", "en"], default="vi",
+                    help="ngôn ngữ của kết quả: vi (mặc định) hoặc en / language of the output and messages")
+    ck.add_argument("-v", "--verbose", action="store_true",
+                    help="cả các dòng chưa khớp danh mục / also rows not matched to the catalog")
     ck.set_defaults(func=cmd_check)
 
     tp = sub.add_parser("template", help="mẫu biểu trống có kiểm tra dữ liệu nhập / blank official workbook")
-    tp.add_argument("--level", choices=["province", "district", "commune"], required=True)
-    tp.add_argument("-o", "--output", required=True)
+    tp.add_argument("--level", choices=["province", "district", "commune"], required=True,
+                    help="cấp đơn vị: tỉnh, huyện hoặc xã / the unit's level")
+    tp.add_argument("-o", "--output", required=True, help="tệp .xlsx sẽ ghi / the workbook to write")
     tp.set_defaults(func=cmd_template)
 
     dd = sub.add_parser("demo-data", help="sinh thư mục báo cáo mẫu / generate a realistic inbox")
-    dd.add_argument("--units", type=int, default=30, help="số đơn vị hiện nay (sau sắp xếp 2025)")
-    dd.add_argument("--quarters", type=int, default=4)
-    dd.add_argument("--error-rate", type=float, default=0.1, help="tỷ lệ tệp có lỗi cài sẵn (0–1)")
-    dd.add_argument("--seed", type=int, default=1)
-    dd.add_argument("--end", default=None, help="quý cuối, ví dụ 2026-Q3 (mặc định: quý vừa kết thúc)")
-    dd.add_argument("--truth", action="store_true", help="ghi giá trị đúng của từng tệp vào _truth/")
-    dd.add_argument("--out", required=True)
+    dd.add_argument("--units", type=int, default=30, help="số đơn vị hiện nay (sau sắp xếp 2025) / units today")
+    dd.add_argument("--quarters", type=int, default=4, help="số quý sinh dữ liệu / number of quarters")
+    dd.add_argument("--error-rate", type=float, default=0.1,
+                    help="tỷ lệ tệp có lỗi cài sẵn (0–1) / share of files with injected faults")
+    dd.add_argument("--seed", type=int, default=1, help="hạt giống ngẫu nhiên (cùng hạt, cùng dữ liệu) / random seed")
+    dd.add_argument("--end", default=None,
+                    help="quý cuối, ví dụ 2026-Q3 (mặc định: quý vừa kết thúc) / last quarter")
+    dd.add_argument("--truth", action="store_true",
+                    help="ghi giá trị đúng của từng tệp vào _truth/ / write each file's true figures")
+    dd.add_argument("--out", required=True, help="thư mục sẽ ghi / output folder")
     dd.set_defaults(func=cmd_demo_data)
 
     bn = sub.add_parser("bench", help="đo hiệu năng tác vụ hằng đêm / benchmark the nightly load")
-    bn.add_argument("--out", default="bench")
-    bn.add_argument("--units", type=int, default=4000)
-    bn.add_argument("--history-quarters", type=int, default=8)
-    bn.add_argument("--quick", action="store_true", help="bản thu nhỏ để thử nhanh")
+    bn.add_argument("--out", default="bench", help="thư mục kết quả (results.json) / output folder")
+    bn.add_argument("--units", type=int, default=4000, help="số đơn vị mỗi quý / units per quarter")
+    bn.add_argument("--history-quarters", type=int, default=8, help="số quý lịch sử / quarters of history")
+    bn.add_argument("--quick", action="store_true", help="bản thu nhỏ để thử nhanh / a small, quick run")
     bn.set_defaults(func=cmd_bench)
 
     dbt = sub.add_parser("dbt", help="dbt với kết nối kho dữ liệu / dbt with the warehouse connection")
-    dbt.add_argument("args", nargs=argparse.REMAINDER)
+    dbt.add_argument("args", nargs=argparse.REMAINDER, help="tham số của dbt, ví dụ build / dbt's own arguments")
     dbt.set_defaults(func=cmd_dbt)
 
     af = sub.add_parser("airflow", help="airflow với cấu hình cục bộ / airflow with the local settings")
-    af.add_argument("args", nargs=argparse.REMAINDER)
+    af.add_argument("args", nargs=argparse.REMAINDER,
+                    help="tham số của airflow, ví dụ standalone / airflow's own arguments")
     af.set_defaults(func=cmd_airflow)
     return p
 
 
+def wants_english(argv: list[str]) -> bool:
+    return "--lang=en" in argv or any(a == "--lang" and b == "en" for a, b in zip(argv, argv[1:]))
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    with vietnamese(enabled=not wants_english(argv)):  # argparse's own texts ("usage", errors) too
+        args = build_parser().parse_args(argv)
     return args.func(args)
 
 

@@ -4,6 +4,7 @@
 # One Debian package per line.
 PACKAGES=(
   chromium
+  postgresql-client
 )
 
 set -euo pipefail

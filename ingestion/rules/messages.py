@@ -1,4 +1,4 @@
-"""Vietnamese sentences for evaluations, from the templates in expectations/rules.yml.
+"""Vietnamese (or English) sentences for evaluations, from the templates in expectations/rules.yml.
 
 Both engines' results go through ``render``, so a failure reads the same in
 `cchc check`, in audit.dq_results and in the feedback report sent to the unit.
@@ -22,61 +22,68 @@ def _strip_remarks(text: str) -> str:
     return re.sub(r"\s*\([^)]*\)", "", text).strip().rstrip(".")
 
 
-def short_name(catalog: Catalog, code: str | None) -> str:
+def short_name(catalog: Catalog, code: str | None, lang: str = "vi") -> str:
     if not code or code not in catalog:
         return code or ""
-    return _strip_remarks(catalog[code].name_vi)
+    entry = catalog[code]
+    return _strip_remarks(entry.name_en if lang == "en" and entry.name_en else entry.name_vi)
 
 
-def period_vi(period: str | None) -> str:
-    """'2024-Q1' -> 'I/2024'."""
+def period_vi(period: str | None, lang: str = "vi") -> str:
+    """'2024-Q1' -> 'I/2024' (English: 'Q1 2024')."""
     if not period or "-Q" not in period:
         return period or ""
     year, quarter = period.split("-Q")
-    return f"{_ROMAN.get(int(quarter), quarter)}/{year}"
+    return f"Q{quarter} {year}" if lang == "en" else f"{_ROMAN.get(int(quarter), quarter)}/{year}"
 
 
-def where_vi(form: int | None, sheet: str | None, row: int | None) -> str:
+def where_vi(form: int | None, sheet: str | None, row: int | None, lang: str = "vi") -> str:
     if row is None:
         return ""
+    if lang == "en":
+        return f"Form {form}, row {row}" if form else f"Sheet “{sheet}”, row {row}"
     if form:
         return f"Biểu mẫu {form}, dòng {row}"
     return f"Trang “{sheet}”, dòng {row}"
 
 
-def _num(value: Any) -> str:
+def _num(value: Any, lang: str = "vi") -> str:
     if value is None:
-        return "(trống)"
+        return "(empty)" if lang == "en" else "(trống)"
     d = Decimal(str(value))
-    return format_vi(d, 0) if d == d.to_integral_value() else format_vi(d, 2)
+    text = format_vi(d, 0) if d == d.to_integral_value() else format_vi(d, 2)
+    if lang == "en":  # 1.234,5 -> 1,234.5
+        text = text.replace(".", "\x00").replace(",", ".").replace("\x00", ",")
+    return text
 
 
-def render(ev: Evaluation, rules: RuleSet, catalog: Catalog, unit_name: str | None = None) -> str:
-    """The Vietnamese message for a failed (or passed) evaluation."""
+def render(ev: Evaluation, rules: RuleSet, catalog: Catalog, unit_name: str | None = None, lang: str = "vi") -> str:
+    """The message for a failed (or passed) evaluation: Vietnamese, or English with lang="en"."""
     d = ev.detail
+    en = lang == "en" and ev.indicator in catalog  # the label typed in the workbook is Vietnamese
     fields: dict[str, Any] = {
-        "where": where_vi(ev.form, ev.sheet, ev.row),
-        "name": _strip_remarks(d["label"]) if d.get("label") else short_name(catalog, ev.indicator),
-        "observed": _num(ev.observed),
-        "expected": _num(ev.expected),
-        "tolerance": _num(rules.settings.get("rate_tolerance_pp", 1)),
-        "threshold": _num(rules.settings.get("zscore_threshold", 3.5)),
-        "numerator": _num(d.get("numerator")),
-        "denominator": _num(d.get("denominator")),
-        "parts": ", ".join(f"{short_name(catalog, c)} {_num(v)}" for c, v in d.get("parts", ())),
-        "whole_name": short_name(catalog, d.get("whole")),
+        "where": where_vi(ev.form, ev.sheet, ev.row, lang),
+        "name": short_name(catalog, ev.indicator, lang) if en or not d.get("label") else _strip_remarks(d["label"]),
+        "observed": _num(ev.observed, lang),
+        "expected": _num(ev.expected, lang),
+        "tolerance": _num(rules.settings.get("rate_tolerance_pp", 1), lang),
+        "threshold": _num(rules.settings.get("zscore_threshold", 3.5), lang),
+        "numerator": _num(d.get("numerator"), lang),
+        "denominator": _num(d.get("denominator"), lang),
+        "parts": ", ".join(f"{short_name(catalog, c, lang)} {_num(v, lang)}" for c, v in d.get("parts", ())),
+        "whole_name": short_name(catalog, d.get("whole"), lang),
         "legend": "",
         "left_names": "",
         "right_names": "",
-        "previous_period": period_vi(d.get("previous_period")),
-        "z": _num(d.get("z")),
+        "previous_period": period_vi(d.get("previous_period"), lang),
+        "z": _num(d.get("z"), lang),
         "children": d.get("children", ""),
-        "missing": "; ".join(short_name(catalog, c) for c in d.get("missing", ())),
+        "missing": "; ".join(short_name(catalog, c, lang) for c in d.get("missing", ())),
         "unit": unit_name or d.get("unit_name") or ev.unit_code or "",
-        "period": period_vi(ev.period),
-        "observed_period": period_vi(d.get("observed_period")),
+        "period": period_vi(ev.period, lang),
+        "observed_period": period_vi(d.get("observed_period"), lang),
         "observed_unit": d.get("observed_unit", ""),
-        "expected_period": period_vi(d.get("expected_period")),
+        "expected_period": period_vi(d.get("expected_period"), lang),
         "label": d.get("label", ""),
     }
     inst = next((i for i in rules.instances if i.rule_id == ev.rule_id), None)
@@ -85,9 +92,10 @@ def render(ev: Evaluation, rules: RuleSet, catalog: Catalog, unit_name: str | No
             legend = dict(catalog[ev.indicator].legend)
             fields["legend"] = ", ".join(f"{c} = {legend.get(c, '')}" for c in inst.codes)
         if inst.left:
-            fields["left_names"] = " + ".join(short_name(catalog, c) for c in inst.left)
-            fields["right_names"] = " + ".join(short_name(catalog, c) for c in inst.right)
-    template = rules.kinds[ev.kind]["message_vi"]
+            fields["left_names"] = " + ".join(short_name(catalog, c, lang) for c in inst.left)
+            fields["right_names"] = " + ".join(short_name(catalog, c, lang) for c in inst.right)
+    kind = rules.kinds[ev.kind]
+    template = kind.get("message_en", kind["message_vi"]) if lang == "en" else kind["message_vi"]
     text = template.format(**fields)
     if not fields["where"]:
         text = text.lstrip(": ")

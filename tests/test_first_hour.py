@@ -1,13 +1,16 @@
-"""Every page a run's summary names opens from disk in headless Chromium, with no network.
+"""A new user's first hour, after one run through Airflow as `make run` does it.
 
-The run goes through Airflow as `make run` does; the summary's paths are taken from the text
-it prints. Any request that is not file:, data: or blob: fails the test (no CDN may be needed),
-and each page must show its content (dbt docs: the models, not "(loading)").
+- Every page the run's summary names opens from disk in headless Chromium, with no network:
+  any request that is not file:, data: or blob: fails the test (no CDN may be needed), and each
+  page must show its content (dbt docs: the models, not "(loading)").
+- A BI tool connected with `cchc db url --bi` (SQLAlchemy/pandas, psql) reads the marts, and
+  every table, view and column there carries its Vietnamese description.
 """
 from __future__ import annotations
 
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -15,7 +18,7 @@ from conftest import generated_inbox
 
 from ingestion import config
 from ingestion.airflow_local import run_dag_once
-from ingestion.cli import format_summary
+from ingestion.cli import format_summary, main
 from ingestion.pipeline import nightly
 from ingestion.warehouse.connection import connect, warehouse_dsn
 
@@ -49,7 +52,7 @@ def browser():
         b.close()
 
 
-def test_summary_pages_open_offline(pipeline_env, browser, capsys):
+def test_summary_pages_open_offline_and_bi_reads_documented_marts(pipeline_env, browser, capsys):
     generated_inbox(pipeline_env["inbox"], units=6, quarters=1, error_rate=0.3, seed=3, end=(2025, 4))
     settings = config.load_settings()
     run_id, ok, log = run_dag_once(settings)
@@ -88,3 +91,33 @@ def test_summary_pages_open_offline(pipeline_env, browser, capsys):
             assert DBT_MODEL[1] in page.inner_text("body")
             assert remote == []
         page.close()
+
+    # BI: the printed URL works in SQLAlchemy (pandas) and psql, as the read-only role
+    capsys.readouterr()
+    assert main(["db", "url", "--bi"]) == 0
+    url = capsys.readouterr().out.strip()
+    assert url.startswith("postgresql://bi_reader")
+    import pandas as pd
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(url)
+    frame = pd.read_sql("select unit_name, quarter_start, quarter_end, on_time_rate_recomputed "
+                        "from marts.bi_tthc_processing order by quarter_start", engine)
+    assert len(frame) > 0 and frame["unit_name"].notna().all() and frame["quarter_start"].notna().all()
+    with engine.connect() as conn:  # every relation and column BI sees is described, in Vietnamese first
+        undocumented = conn.exec_driver_sql("""
+            select c.relname || '.' || coalesce(a.attname, '')
+            from pg_class c join pg_namespace n on n.oid = c.relnamespace
+            left join pg_attribute a on a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
+                                    and col_description(c.oid, a.attnum) is null
+            where n.nspname = 'marts' and c.relkind in ('r', 'v')
+              and (a.attname is not null or obj_description(c.oid, 'pg_class') is null)""").scalars().all()
+        assert undocumented == []
+        relations = conn.exec_driver_sql("""select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace
+                                            where n.nspname = 'marts' and c.relkind in ('r', 'v')""").scalar()
+        assert relations >= 17
+    engine.dispose()
+    psql = subprocess.run(["psql", url, "-c", r"\d+ marts.fct_tthc_processing"], capture_output=True, text=True,
+                          check=True).stdout
+    assert "Tỷ lệ hồ sơ TTHC được tiếp nhận trực tuyến mức độ 3 và 4" in psql  # online_rate_recomputed
+    assert "tính lại từ số đếm: 100 × dossiers_received_l34_online / dossiers_received_l34" in psql
