@@ -65,15 +65,19 @@ def template_sheets(level: str, catalog: Catalog | None = None) -> list[Sheet]:
         ]
         head, merges = header_rows(_HABITS)
         first_header_row = len(rows) + 1
-        rows.extend(head)
-        sheet = Sheet(f"Biểu mẫu {form}", rows, col_widths={"A": 9, "B": 75, "C": 24, "D": 14, "E": 28})
+        rows.extend([c if isinstance(c, Cell) and c.style == "header" else
+                     Cell(c.value if isinstance(c, Cell) else c, "header") for c in row] for row in head)
+        # Header rows stay in view; printed on A4 landscape, the table's width fitted to the page.
+        sheet = Sheet(f"Biểu mẫu {form}", rows, col_widths={"A": 9, "B": 75, "C": 24, "D": 14, "E": 28},
+                      freeze_rows=len(rows), print_a4=True, landscape=True)
         sheet.merges.extend(m.format(r0=first_header_row, r1=first_header_row + 1) for m in merges)
         for code in form_codes:
             ind = catalog[code]
             heading = ind.kind == "heading"
-            rows.append([Cell(numbers[code], "bold" if heading or not ind.parent else None),
-                         Cell(ind.name_vi, "bold" if heading or not ind.parent else None),
-                         Cell(None if heading else ind.unit_vi.replace("; ", " ")), Cell(None), Cell(None)])
+            style = "cell_bold" if heading or not ind.parent else "cell"
+            rows.append([Cell(numbers[code], style), Cell(ind.name_vi, style),
+                         Cell(None if heading else ind.unit_vi.replace("; ", " "), "cell"),
+                         Cell(None, "cell" if heading else "input"), Cell(None, "cell" if heading else "input")])
             if not heading:
                 validation = _validation(ind.kind, ind.legend, f"D{len(rows)}")
                 if validation:

@@ -160,11 +160,41 @@ def test_check_text_output_vietnamese(lam_thao):
     assert "ERROR" not in proc.stdout
 
 
-def test_check_text_output_english_labels(lam_thao):
+def test_check_text_output_english_labels_and_messages(lam_thao):
     proc = run("check", str(lam_thao), "--lang", "en")
     assert proc.returncode == 1
-    assert f"ERROR: {LAM_THAO_SENTENCE}" in proc.stdout
-    assert "LỖI" not in proc.stdout
+    assert "ERROR: Form 7, row 179: Online dossier rate 76.74% but 5,620/7,725 = 72.75%" in proc.stdout
+    assert "LỖI" not in proc.stdout and "nhưng" not in proc.stdout
+
+
+def test_argparse_framing_is_vietnamese():
+    proc = run("check", "--help")
+    assert proc.returncode == 0
+    assert proc.stdout.startswith("cách dùng: cchc check")
+    assert "tham số vị trí:" in proc.stdout and "tùy chọn:" in proc.stdout and "usage:" not in proc.stdout
+    # the exit codes are documented where people look for them
+    for line in ("0  không có lỗi", "1  ít nhất một vi phạm mức lỗi", "2  có tệp không đọc được"):
+        assert line in proc.stdout
+    proc = run("db", "nothing")
+    assert proc.returncode == 2
+    assert "cchc db: lỗi: tham số action: giá trị 'nothing' không hợp lệ" in proc.stderr
+    proc = run("check")
+    assert "thiếu các tham số bắt buộc: FILE" in proc.stderr and "error:" not in proc.stderr
+
+
+def test_every_option_is_described():
+    import argparse
+
+    from ingestion.argparse_vi import vietnamese
+    from ingestion.cli import build_parser
+
+    with vietnamese():
+        parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    undescribed = [f"{name} {action.dest}" for name, p in sub.choices.items() for action in p._actions
+                   if not (action.help or "").strip()]
+    assert undescribed == []
+    assert all(choice.help for choice in sub._choices_actions)
 
 
 def test_check_consistent_workbooks_exit_0(consistent):

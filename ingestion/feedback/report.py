@@ -6,18 +6,22 @@ audit.dq_results and audit.rejected_files, so a report can be regenerated for an
 """
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from psycopg2.extras import RealDictCursor
 
+from .. import config
 from ..catalog import load_catalog
 from ..rules.catalog import load_rules
-from ..rules.messages import expectation_vi, form_title, period_vi
+from ..rules.messages import expectation_vi, form_title, period_vi, short_name
 from ..rules.sql import evaluation_from_row
-from ..workbook.writer import Cell, Sheet, write_workbook
+from ..workbook.values import format_vi
+from ..workbook.writer import Cell, Sheet, column_letters, write_workbook
 
 SEVERITY_VI = {"error": "Lỗi", "warning": "Cảnh báo", "info": "Lưu ý"}
 STATUS_VI = {"accepted": "Đã chấp nhận — số liệu được công bố",
@@ -28,14 +32,23 @@ STATUS_VI = {"accepted": "Đã chấp nhận — số liệu được công bố
 
 @dataclass
 class Finding:
+    """One wrong cell, with every reason it is wrong (a rate both out of range and off its parts is one)."""
     form: str
-    row: str
-    rule: str
+    stt: str
+    sheet: str
+    cell: str
+    label: str
+    figure: str
     severity: str
     severity_vi: str
-    figures: str
-    expectation: str
-    message: str
+    reasons: list[str] = field(default_factory=list)  # what is wrong, one sentence each
+    requirements: list[str] = field(default_factory=list)  # what the figure must be, one per reason
+
+    @property
+    def where(self) -> str:
+        parts = [self.form, f"STT {self.stt}" if self.stt else "", f"trang “{self.sheet}”" if self.sheet else "",
+                 f"ô {self.cell}" if self.cell else ""]
+        return " · ".join(p for p in parts if p)
 
 
 @dataclass
@@ -48,6 +61,8 @@ class UnitReport:
     content_hash: str
     status: str
     status_vi: str
+    report_date: str = ""
+    deadline: str = ""
     findings: list[Finding] = field(default_factory=list)
     rejections: list[str] = field(default_factory=list)
     remarks: list[str] = field(default_factory=list)
@@ -56,14 +71,63 @@ class UnitReport:
     def file_stem(self) -> str:
         return re.sub(r"[^0-9A-Za-z_-]+", "_", f"{self.period}__{self.content_hash[:10]}")
 
+    @property
+    def errors(self) -> int:
+        return sum(f.severity == "error" for f in self.findings) + len(self.rejections)
+
+    @property
+    def warnings(self) -> int:
+        return sum(f.severity == "warning" for f in self.findings)
+
 
 def _env() -> Environment:
     return Environment(loader=PackageLoader("ingestion.feedback", "templates"),
                        autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
 
 
+def _n(value) -> str:
+    if value is None:
+        return "(trống)"
+    d = Decimal(str(value))
+    return format_vi(d, 0) if d == d.to_integral_value() else format_vi(d, 2)
+
+
+def requirement_vi(ev, rules, catalog) -> str:
+    """What the figure must be, in the unit's words: "tối đa 159", "phải bằng 30/38 = 78,95 %"."""
+    d, e = ev.detail, _n(ev.expected)
+    texts = {
+        "rate_matches_parts": f"phải bằng {_n(d.get('numerator'))}/{_n(d.get('denominator'))} = {e} % "
+                              f"(sai lệch tối đa {_n(rules.settings.get('rate_tolerance_pp', 1))} điểm %)",
+        "percent_in_range": "từ 0 đến 100 %",
+        "count_not_negative": "không được âm",
+        "count_is_whole": "phải là số nguyên",
+        "total_equals_parts": f"phải bằng tổng các thành phần = {e}",
+        "part_not_above_whole": f"tối đa {e}" + (f" ({short_name(catalog, d.get('whole'))})" if d.get("whole") else ""),
+        "same_figure": f"phải bằng {e}",
+        "cumulative_not_decreasing": f"tối thiểu {e} (số lũy kế quý {period_vi(d.get('previous_period'))})",
+        "jump_within_history": f"gần mức các quý trước (trung vị {e}); kiểm tra lại số đã nhập",
+        "levels_add_up": f"phải bằng tổng báo cáo của các đơn vị cấp dưới = {e}",
+    }
+    return texts.get(ev.kind) or expectation_vi(ev, rules, catalog)
+
+
+def _due_date(year: int, quarter: int) -> dt.date:
+    """Nghị định 09: figures to the 14th of the quarter's last month, reports due report_due_days later."""
+    import yaml
+
+    days = yaml.safe_load((config.DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))["vars"][
+        "report_due_days"]
+    return dt.date(year, 3 * quarter, 14) + dt.timedelta(days=int(days))
+
+
+def _reason(message: str) -> str:
+    """The rule's sentence without its "Biểu mẫu 3, dòng 140:" prefix (the table says where)."""
+    return re.sub(r"^(Biểu mẫu \d+|Trang “[^”]*”), dòng \d+: ", "", message or "")
+
+
 def collect(conn, run_id: str) -> list[UnitReport]:
     rules, catalog = load_rules(), load_catalog()
+    today = dt.date.today().strftime("%d/%m/%Y")
     with conn.cursor(cursor_factory=RealDictCursor) as cur:
         cur.execute("""select f.file_id, f.path, f.content_hash, f.unit_code, f.year, f.quarter, f.status,
                               coalesce(u.name, f.unit_code, '?') as unit_name, g.decision
@@ -77,10 +141,17 @@ def collect(conn, run_id: str) -> list[UnitReport]:
         fails: dict[int, list] = {}
         for r in cur.fetchall():
             fails.setdefault(r["file_id"], []).append(r)
-        cur.execute("select file_id, message from audit.rejected_files where run_id = %s", (run_id,))
-        rejected = {}
-        for r in cur.fetchall():
-            rejected.setdefault(r["file_id"], []).append(r["message"])
+        # STT, label and value column of every checked cell, for "Biểu mẫu 3 · STT 2.1 · ô D140"
+        cur.execute("""select fa.file_id, fa.sheet, fa.row_number, fa.stt, fa.label, fa.col_number
+                       from raw.facts fa
+                       where fa.file_id in (select file_id from audit.dq_results
+                                            where run_id = %s and status = 'fail' and file_id is not null)""", (run_id,))
+        cells = {(r["file_id"], r["sheet"], r["row_number"]): r for r in cur.fetchall()}
+        cur.execute("select file_id, message, details from audit.rejected_files where run_id = %s", (run_id,))
+        rejected: dict[int, list[str]] = {}
+        for r in cur.fetchall():  # each reason whole (a reason may itself contain ";")
+            errors = (r["details"] or {}).get("errors") or [r["message"]]
+            rejected.setdefault(r["file_id"], []).extend(errors)
         cur.execute("""select file_id, message from raw.parse_issues where file_id in
                        (select file_id from raw.files where run_id = %s) order by file_id, row_number""", (run_id,))
         remarks = {}
@@ -92,44 +163,63 @@ def collect(conn, run_id: str) -> list[UnitReport]:
         period = f"{f['year']}-Q{f['quarter']}" if f["year"] else "?"
         report = UnitReport(unit_code=f["unit_code"] or "?", unit_name=f["unit_name"], period=period,
                             period_vi=period_vi(period), path=f["path"], content_hash=f["content_hash"],
-                            status=status, status_vi=STATUS_VI[status],
-                            rejections=[m for msg in rejected.get(f["file_id"], []) for m in msg.split("; ")],
-                            remarks=remarks.get(f["file_id"], []))
+                            status=status, status_vi=STATUS_VI[status], report_date=today,
+                            deadline=_due_date(f["year"], f["quarter"]).strftime("%d/%m/%Y") if f["year"] else "",
+                            rejections=rejected.get(f["file_id"], []), remarks=remarks.get(f["file_id"], []))
+        by_cell: dict[tuple, Finding] = {}
         for r in fails.get(f["file_id"], []):
             if r["severity"] == "info":
                 continue
             ev = evaluation_from_row({**r, "rule_kind": r["rule_kind"], "indicator": r["indicator"]})
-            figures = "" if r["observed"] is None else f"{r['observed']}"
-            if r["expected"] is not None:
-                figures += f" (cần: {r['expected']})"
-            report.findings.append(Finding(
-                form=form_title(r["form"]) if r["form"] else "", row=str(r["row_number"] or ""),
-                rule=rules.kinds[r["rule_kind"]]["title_vi"], severity=r["severity"],
-                severity_vi=SEVERITY_VI[r["severity"]], figures=figures,
-                expectation=expectation_vi(ev, rules, catalog), message=r["message"] or ""))
+            key = (r["sheet"], r["row_number"]) if r["row_number"] is not None else ("", r["dq_result_id"])
+            finding = by_cell.get(key)
+            if finding is None:
+                fact = cells.get((f["file_id"], r["sheet"], r["row_number"]), {})
+                column = column_letters(fact["col_number"] - 1) if fact.get("col_number") else ""
+                finding = by_cell[key] = Finding(
+                    form=form_title(r["form"]).split(".")[0] if r["form"] else "", stt=str(fact.get("stt") or ""),
+                    sheet=r["sheet"] or "", cell=f"{column}{r['row_number']}" if column and r["row_number"] else "",
+                    label=fact.get("label") or short_name(catalog, r["indicator"]),
+                    figure="" if r["observed"] is None else _n(r["observed"]),
+                    severity=r["severity"], severity_vi=SEVERITY_VI[r["severity"]])
+                report.findings.append(finding)
+            elif r["severity"] == "error" and finding.severity != "error":
+                finding.severity, finding.severity_vi = "error", SEVERITY_VI["error"]
+            finding.reasons.append(_reason(r["message"]) or rules.kinds[r["rule_kind"]]["title_vi"])
+            finding.requirements.append(requirement_vi(ev, rules, catalog))
         reports.append(report)
     return reports
 
 
 def _write_xlsx(report: UnitReport, path: Path) -> None:
     rows: list[list] = [
-        [Cell(f"Phản hồi kiểm tra số liệu CCHC — {report.unit_name} — Quý {report.period_vi}", "bold")],
+        [Cell(f"Phản hồi kiểm tra số liệu CCHC — {report.unit_name} — Quý {report.period_vi}", "title")],
         [f"Tệp: {report.path}"],
         [f"Kết quả: {report.status_vi}"],
+        [f"Ngày lập: {report.report_date}" + (f" · Hạn gửi báo cáo quý: {report.deadline}" if report.deadline else "")],
         [],
     ]
     if report.rejections:
-        rows.append([Cell("Lý do từ chối", "bold")])
-        rows.extend([reason] for reason in report.rejections)
+        rows.append([Cell("Lý do từ chối", "header"), Cell(None, "header")])
+        rows.extend([Cell(str(i), "cell"), Cell(reason, "error")] for i, reason in enumerate(report.rejections, 1))
         rows.append([])
-    rows.append([Cell(h, "bold") for h in ("Biểu mẫu", "Dòng", "Quy tắc", "Mức độ", "Số liệu", "Yêu cầu", "Nội dung")])
-    for f in report.findings:
-        rows.append([Cell(f.form, "wrap"), f.row, Cell(f.rule, "wrap"),
-                     Cell(f.severity_vi, "bold" if f.severity == "error" else None), f.figures,
-                     Cell(f.expectation, "wrap"), Cell(f.message, "wrap")])
-    if not report.findings and not report.rejections:
+    freeze = 0
+    if report.findings:
+        rows.append([Cell(h, "header") for h in ("Biểu mẫu", "STT", "Ô", "Chỉ tiêu", "Số đã nhập", "Mức độ",
+                                                 "Vấn đề", "Yêu cầu")])
+        freeze = len(rows)
+        for f in report.findings:
+            rows.append([Cell(f.form, "cell"), Cell(f.stt, "cell"), Cell(f.cell or f.sheet, "cell"), Cell(f.label, "cell"),
+                         Cell(f.figure, "cell"), Cell(f.severity_vi, f.severity),
+                         Cell("\n".join(f.reasons), "cell"), Cell("\n".join(f.requirements), "cell")])
+    elif not report.rejections:
         rows.append(["Không phát hiện lỗi hay cảnh báo."])
-    write_workbook(path, [Sheet("Phản hồi", rows, col_widths=dict(zip("ABCDEFG", (30, 8, 36, 10, 16, 40, 80))))])
+    if report.errors:
+        rows += [[], [f"Sửa các ô có lỗi rồi đặt lại tệp vào thư mục {report.unit_code}/{report.period}/"
+                      + (f" trước ngày {report.deadline}" if report.deadline else "")
+                      + "; lần nạp tiếp theo sẽ tự kiểm tra lại."]]
+    widths = dict(zip("ABCDEFGH", (12, 8, 8, 46, 12, 10, 52, 36), strict=True))
+    write_workbook(path, [Sheet("Phản hồi", rows, col_widths=widths, freeze_rows=freeze, print_a4=True, landscape=True)])
 
 
 def _dq_page(conn, run_id: str, env: Environment) -> str:

@@ -187,7 +187,10 @@ def open_package(data: bytes) -> XlsxPackage:
                 with pkg.zip.open(info) as fh:
                     head = fh.read(4096)
                 if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
-                    raise WorkbookError("xml_bomb", f"{info.filename} chứa khai báo DTD/ENTITY (nghi ngờ bom XML); tệp Excel hợp lệ không có khai báo này")
+                    raise WorkbookError("xml_bomb", f"tệp chứa phần nội dung bất thường mà Excel không bao giờ tạo ra "
+                                                    f"(phần {info.filename}), có thể đã bị chỉnh sửa "
+                                                    "bằng công cụ khác hoặc chứa mã độc; hãy mở tệp gốc bằng Excel, "
+                                                    "lưu lại và gửi lại")
         pkg.sheets = _sheet_parts(pkg)
     except WorkbookError:
         raise

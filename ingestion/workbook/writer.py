@@ -9,8 +9,9 @@ content hash).
 Used by the generator, the ``cchc template`` command and the feedback reports; only what
 they need is supported:
 shared strings, numbers, booleans, formulas (with or without a cached value),
-a fixed set of cell styles, merged cells, column widths, data validation and
-hidden sheets.
+a fixed set of cell styles (plain, and bordered ones for printed tables: headers, input cells,
+severities), merged cells, column widths, data validation, hidden sheets, frozen header rows and
+an A4 page set-up that fits the width to one page.
 """
 from __future__ import annotations
 
@@ -34,6 +35,14 @@ STYLES: dict[str | None, int] = {
     "percent0": 5,   # built-in 9 "0%"
     "thousands": 6,  # built-in 3 "#,##0"
     "italic": 7,
+    # Bordered table cells for what people print (feedback reports, the blank template).
+    "header": 8,     # bold, light blue, centred, wrapped
+    "cell": 9,       # wrapped, top-aligned
+    "input": 10,     # light yellow: a cell the unit fills in
+    "error": 11,     # light red, bold: an error
+    "warning": 12,   # amber: a warning
+    "cell_bold": 13,
+    "title": 14,     # bold, larger, no border
 }
 
 _NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -93,6 +102,9 @@ class Sheet:
     col_widths: dict[str, float] = field(default_factory=dict)
     validations: list[Validation] = field(default_factory=list)
     hidden: bool = False
+    freeze_rows: int = 0  # rows kept in view when scrolling (a table's header)
+    print_a4: bool = False  # A4, columns fitted to the page width
+    landscape: bool = False
 
 
 # -- escaping ---------------------------------------------------------------------------------
@@ -270,9 +282,17 @@ def _sheet_xml(sheet: Sheet, strings: _SharedStrings, selected: bool) -> str:
         dimension = f"{column_letters(min_col)}{min_row}:{column_letters(max_col)}{max_row}"
     else:
         dimension = "A1"
+    if sheet.freeze_rows:
+        top = f"A{sheet.freeze_rows + 1}"
+        view = (f'<sheetView{_TAB_SELECTED if selected else ""} workbookViewId="0"><pane ySplit="{sheet.freeze_rows}" '
+                f'topLeftCell="{top}" activePane="bottomLeft" state="frozen"/>'
+                f'<selection pane="bottomLeft" activeCell="{top}" sqref="{top}"/></sheetView>')
+    else:
+        view = f'<sheetView{_TAB_SELECTED if selected else ""} workbookViewId="0"/>'
     out = [_XML_DECL, f'<worksheet xmlns="{_NS_MAIN}" xmlns:r="{_NS_R}">',
+           '<sheetPr><pageSetUpPr fitToPage="1"/></sheetPr>' if sheet.print_a4 else "",
            f'<dimension ref="{dimension}"/>',
-           f'<sheetViews><sheetView{_TAB_SELECTED if selected else ""} workbookViewId="0"/></sheetViews>',
+           f"<sheetViews>{view}</sheetViews>",
            '<sheetFormatPr defaultRowHeight="15"/>']
     if sheet.col_widths:
         cols = []
@@ -293,7 +313,13 @@ def _sheet_xml(sheet: Sheet, strings: _SharedStrings, selected: bool) -> str:
         out.append(_merges_xml(sheet))
     if sheet.validations:
         out.append(_validations_xml(sheet))
-    out.append('<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>')
+    if sheet.print_a4:
+        out.append('<printOptions horizontalCentered="1"/>')
+        out.append('<pageMargins left="0.4" right="0.4" top="0.5" bottom="0.5" header="0.3" footer="0.3"/>')
+        out.append(f'<pageSetup paperSize="9" orientation="{"landscape" if sheet.landscape else "portrait"}" '
+                   'fitToWidth="1" fitToHeight="0"/>')
+    else:
+        out.append('<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>')
     out.append("</worksheet>")
     return "".join(out)
 
@@ -394,15 +420,24 @@ STYLES_XML = (
     _XML_DECL
     + f'<styleSheet xmlns="{_NS_MAIN}">'
     '<numFmts count="1"><numFmt numFmtId="164" formatCode="0.0%"/></numFmts>'
-    '<fonts count="3">'
+    '<fonts count="4">'
     '<font><sz val="11"/><name val="Calibri"/><family val="2"/></font>'
     '<font><b/><sz val="11"/><name val="Calibri"/><family val="2"/></font>'
     '<font><i/><sz val="11"/><name val="Calibri"/><family val="2"/></font>'
+    '<font><b/><sz val="14"/><name val="Calibri"/><family val="2"/></font>'
     "</fonts>"
-    '<fills count="2"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/></fill></fills>'
-    '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
+    '<fills count="6"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/></fill>'
+    '<fill><patternFill patternType="solid"><fgColor rgb="FFDDEBF7"/><bgColor indexed="64"/></patternFill></fill>'
+    '<fill><patternFill patternType="solid"><fgColor rgb="FFFFF2CC"/><bgColor indexed="64"/></patternFill></fill>'
+    '<fill><patternFill patternType="solid"><fgColor rgb="FFF8CBAD"/><bgColor indexed="64"/></patternFill></fill>'
+    '<fill><patternFill patternType="solid"><fgColor rgb="FFFFE699"/><bgColor indexed="64"/></patternFill></fill>'
+    "</fills>"
+    '<borders count="2"><border><left/><right/><top/><bottom/><diagonal/></border>'
+    '<border><left style="thin"><color rgb="FF808080"/></left><right style="thin"><color rgb="FF808080"/></right>'
+    '<top style="thin"><color rgb="FF808080"/></top><bottom style="thin"><color rgb="FF808080"/></bottom><diagonal/></border>'
+    "</borders>"
     '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
-    '<cellXfs count="8">'
+    '<cellXfs count="15">'
     '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
     '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/>'
     '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0" applyAlignment="1"><alignment vertical="top" wrapText="1"/></xf>'
@@ -411,6 +446,19 @@ STYLES_XML = (
     '<xf numFmtId="9" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
     '<xf numFmtId="3" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
     '<xf numFmtId="0" fontId="2" fillId="0" borderId="0" xfId="0" applyFont="1"/>'
+    '<xf numFmtId="0" fontId="1" fillId="2" borderId="1" xfId="0" applyFont="1" applyFill="1" applyBorder="1" '
+    'applyAlignment="1"><alignment horizontal="center" vertical="center" wrapText="1"/></xf>'
+    '<xf numFmtId="0" fontId="0" fillId="0" borderId="1" xfId="0" applyBorder="1" applyAlignment="1">'
+    '<alignment vertical="top" wrapText="1"/></xf>'
+    '<xf numFmtId="0" fontId="0" fillId="3" borderId="1" xfId="0" applyFill="1" applyBorder="1" applyAlignment="1">'
+    '<alignment vertical="top"/></xf>'
+    '<xf numFmtId="0" fontId="1" fillId="4" borderId="1" xfId="0" applyFont="1" applyFill="1" applyBorder="1" '
+    'applyAlignment="1"><alignment vertical="top" wrapText="1"/></xf>'
+    '<xf numFmtId="0" fontId="0" fillId="5" borderId="1" xfId="0" applyFill="1" applyBorder="1" applyAlignment="1">'
+    '<alignment vertical="top" wrapText="1"/></xf>'
+    '<xf numFmtId="0" fontId="1" fillId="0" borderId="1" xfId="0" applyFont="1" applyBorder="1" applyAlignment="1">'
+    '<alignment vertical="top" wrapText="1"/></xf>'
+    '<xf numFmtId="0" fontId="3" fillId="0" borderId="0" xfId="0" applyFont="1"/>'
     "</cellXfs>"
     '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
     "</styleSheet>"
