@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .catalog import LEVEL_LETTERS, Catalog, load_catalog
 from .demo.layouts import Habits, header_rows, numbering
-from .workbook.writer import Cell, Sheet, Validation, write_workbook
+from .workbook.writer import Cell, Sheet, Validation, wrapped_height, write_workbook
 from .workbook.extract import FORM_NAMES_VI
 
 _LEVEL_TITLE = {"province": "CẤP TỈNH (UBND TỈNH VÀ CÁC SỞ, BAN, NGÀNH)", "district": "CẤP HUYỆN",
@@ -75,9 +75,10 @@ def template_sheets(level: str, catalog: Catalog | None = None) -> list[Sheet]:
             ind = catalog[code]
             heading = ind.kind == "heading"
             style = "cell_bold" if heading or not ind.parent else "cell"
-            rows.append([Cell(numbers[code], style), Cell(ind.name_vi, style),
-                         Cell(None if heading else ind.unit_vi.replace("; ", " "), "cell"),
+            unit = None if heading else ind.unit_vi.replace("; ", " ")
+            rows.append([Cell(numbers[code], style), Cell(ind.name_vi, style), Cell(unit, "cell"),
                          Cell(None, "cell" if heading else "input"), Cell(None, "cell" if heading else "input")])
+            sheet.row_heights[len(rows)] = wrapped_height([(ind.name_vi, 75), (unit or "", 24)])
             if not heading:
                 validation = _validation(ind.kind, ind.legend, f"D{len(rows)}")
                 if validation:

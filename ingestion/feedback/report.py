@@ -7,6 +7,7 @@ audit.dq_results and audit.rejected_files, so a report can be regenerated for an
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -21,7 +22,7 @@ from ..rules.catalog import load_rules
 from ..rules.messages import expectation_vi, form_title, period_vi, short_name
 from ..rules.sql import evaluation_from_row
 from ..workbook.values import format_vi
-from ..workbook.writer import Cell, Sheet, column_letters, write_workbook
+from ..workbook.writer import Cell, Sheet, column_letters, wrapped_height, write_workbook
 
 SEVERITY_VI = {"error": "Lỗi", "warning": "Cảnh báo", "info": "Lưu ý"}
 STATUS_VI = {"accepted": "Đã chấp nhận — số liệu được công bố",
@@ -111,13 +112,18 @@ def requirement_vi(ev, rules, catalog) -> str:
     return texts.get(ev.kind) or expectation_vi(ev, rules, catalog)
 
 
-def _due_date(year: int, quarter: int) -> dt.date:
-    """Nghị định 09: figures to the 14th of the quarter's last month, reports due report_due_days later."""
+@functools.cache
+def _report_due_days() -> int:
+    """The dbt var dim_period uses, so the feedback and the marts give the same deadline."""
     import yaml
 
-    days = yaml.safe_load((config.DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))["vars"][
-        "report_due_days"]
-    return dt.date(year, 3 * quarter, 14) + dt.timedelta(days=int(days))
+    return int(yaml.safe_load((config.DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))["vars"][
+        "report_due_days"])
+
+
+def _due_date(year: int, quarter: int) -> dt.date:
+    """Nghị định 09: figures to the 14th of the quarter's last month, reports due report_due_days later."""
+    return dt.date(year, 3 * quarter, 14) + dt.timedelta(days=_report_due_days())
 
 
 def _reason(message: str) -> str:
@@ -199,9 +205,13 @@ def _write_xlsx(report: UnitReport, path: Path) -> None:
         [f"Ngày lập: {report.report_date}" + (f" · Hạn gửi báo cáo quý: {report.deadline}" if report.deadline else "")],
         [],
     ]
+    widths = dict(zip("ABCDEFGH", (12, 8, 8, 46, 12, 10, 52, 36), strict=True))
+    heights: dict[int, float] = {}
     if report.rejections:
-        rows.append([Cell("Lý do từ chối", "header"), Cell(None, "header")])
-        rows.extend([Cell(str(i), "cell"), Cell(reason, "error")] for i, reason in enumerate(report.rejections, 1))
+        rows.append([Cell("STT", "header"), None, None, Cell("Lý do từ chối", "header")])
+        for i, reason in enumerate(report.rejections, 1):
+            rows.append([Cell(str(i), "cell"), None, None, Cell(reason, "error")])
+            heights[len(rows)] = wrapped_height([(reason, widths["D"])])
         rows.append([])
     freeze = 0
     if report.findings:
@@ -209,17 +219,20 @@ def _write_xlsx(report: UnitReport, path: Path) -> None:
                                                  "Vấn đề", "Yêu cầu")])
         freeze = len(rows)
         for f in report.findings:
+            reasons, requirements = "\n".join(f.reasons), "\n".join(f.requirements)
             rows.append([Cell(f.form, "cell"), Cell(f.stt, "cell"), Cell(f.cell or f.sheet, "cell"), Cell(f.label, "cell"),
                          Cell(f.figure, "cell"), Cell(f.severity_vi, f.severity),
-                         Cell("\n".join(f.reasons), "cell"), Cell("\n".join(f.requirements), "cell")])
+                         Cell(reasons, "cell"), Cell(requirements, "cell")])
+            heights[len(rows)] = wrapped_height([(f.label, widths["D"]), (reasons, widths["G"]),
+                                                 (requirements, widths["H"])])
     elif not report.rejections:
         rows.append(["Không phát hiện lỗi hay cảnh báo."])
     if report.errors:
         rows += [[], [f"Sửa các ô có lỗi rồi đặt lại tệp vào thư mục {report.unit_code}/{report.period}/"
                       + (f" trước ngày {report.deadline}" if report.deadline else "")
                       + "; lần nạp tiếp theo sẽ tự kiểm tra lại."]]
-    widths = dict(zip("ABCDEFGH", (12, 8, 8, 46, 12, 10, 52, 36), strict=True))
-    write_workbook(path, [Sheet("Phản hồi", rows, col_widths=widths, freeze_rows=freeze, print_a4=True, landscape=True)])
+    write_workbook(path, [Sheet("Phản hồi", rows, col_widths=widths, freeze_rows=freeze, print_a4=True, landscape=True,
+                                row_heights=heights)])
 
 
 def _dq_page(conn, run_id: str, env: Environment) -> str:

@@ -103,11 +103,23 @@ class Sheet:
     validations: list[Validation] = field(default_factory=list)
     hidden: bool = False
     freeze_rows: int = 0  # rows kept in view when scrolling (a table's header)
+    row_heights: dict[int, float] = field(default_factory=dict)  # 1-based row -> points (wrapped text)
     print_a4: bool = False  # A4, columns fitted to the page width
     landscape: bool = False
 
 
 # -- escaping ---------------------------------------------------------------------------------
+
+def wrapped_height(texts: list[tuple[str, float]], line: float = 15.0) -> float:
+    """Row height (points) for wrapped cells: the tallest of (text, column width in characters).
+
+    Spreadsheet programs do not re-measure rows they open, so a row of wrapped text needs its height."""
+    lines = 1
+    for text, width in texts:
+        chars = max(int(width * 1.1), 1)  # a width unit is about one digit; text runs a little narrower
+        lines = max(lines, sum(max(1, math.ceil(len(part) / chars)) for part in str(text or "").split("\n")))
+    return lines * line
+
 
 def _escape_text(text: str) -> str:
     """Element text: markup escaped, characters XML 1.0 cannot carry dropped.
@@ -213,6 +225,7 @@ def _sheet_xml(sheet: Sheet, strings: _SharedStrings, selected: bool) -> str:
     items = strings.items
     count = 0
     styles = STYLES
+    heights = sheet.row_heights
     body: list[str] = []
     append = body.append
     min_row = max_row = max_col = 0
@@ -265,7 +278,8 @@ def _sheet_xml(sheet: Sheet, strings: _SharedStrings, selected: bool) -> str:
                 first = c
             last = c
         if cells:
-            append(f'<row r="{rs}">')
+            height = heights.get(r)
+            append(f'<row r="{rs}" ht="{height!r}" customHeight="1">' if height else f'<row r="{rs}">')
             append("".join(cells))
             append("</row>")
             if not max_row:
