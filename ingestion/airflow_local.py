@@ -10,6 +10,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 from . import config, progress
@@ -88,15 +89,39 @@ def _echo(line: str, out) -> None:
         print(f"{dt.datetime.now():%H:%M:%S} {line.rstrip()}", file=out, flush=True)
 
 
-def run_dag_once(settings: Settings, out=None) -> tuple[str | None, bool, Path]:
+class MetadataDb(threading.Thread):
+    """ensure_metadata_db in the background: the first `airflow db migrate` (~20 s) overlaps with
+    starting the warehouse and generating the demo inbox."""
+
+    def __init__(self, settings: Settings, log: Path):
+        super().__init__(daemon=True)
+        self.settings, self.log, self.error = settings, log, None
+
+    def run(self) -> None:
+        try:
+            ensure_metadata_db(self.settings, self.log)
+        except Exception as exc:  # reported by wait(), in the caller's thread
+            self.error = exc
+
+    def wait(self) -> None:
+        self.join()
+        if self.error is not None:
+            raise self.error
+
+
+def run_dag_once(settings: Settings, out=None, log: Path | None = None,
+                 metadata: MetadataDb | None = None) -> tuple[str | None, bool, Path]:
     """Run cchc_nightly once with dag.test(); returns (run id, succeeded, log file).
 
     The whole output goes to a new log file per run; progress lines (and errors) are echoed to
     `out` (the terminal) as they come."""
     out = out or sys.stdout
-    log = run_log_path(settings)
+    log = log or run_log_path(settings)
     log.touch()
-    ensure_metadata_db(settings, log)
+    if metadata is not None:
+        metadata.wait()
+    else:
+        ensure_metadata_db(settings, log)
     run_id = None
     env = airflow_env(settings) | {"CCHC_DAG_TEST": "1"}
     with open(log, "a", encoding="utf-8") as fh:

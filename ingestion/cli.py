@@ -48,6 +48,14 @@ def cmd_run(args) -> int:
     if args.inbox:
         os.environ[config.ENV_INBOX] = str(Path(args.inbox).resolve())
         settings = config.load_settings()
+    metadata = log = None
+    if not args.direct:  # Airflow's metadata database is prepared meanwhile
+        from .airflow_local import MetadataDb, run_log_path
+
+        log = run_log_path(settings)
+        log.touch()
+        metadata = MetadataDb(settings, log)
+        metadata.start()
     where = "CCHC_DATABASE_URL" if settings.database_url else f"PostgreSQL nhúng tại {settings.pgdata}"
     print(f"Kho dữ liệu: {where}")
     inbox = nightly.inbox_path(settings)
@@ -62,7 +70,7 @@ def cmd_run(args) -> int:
 
         print("Chạy DAG cchc_nightly qua Airflow (dag.test) ...", flush=True)
         warehouse_dsn(settings)  # start the embedded server before Airflow tasks need it
-        run_id, ok, log_file = run_dag_once(settings)
+        run_id, ok, log_file = run_dag_once(settings, log=log, metadata=metadata)
         if run_id is None:
             print(f"Không chạy được DAG; xem nhật ký: {log_file}")
             return 1

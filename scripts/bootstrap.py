@@ -5,9 +5,10 @@
 1. Picks the interpreter: --python (or $PYTHON) if given, else the newest of python3.13,
    python3.12, python3.11, python3 found on PATH that actually runs and is 3.11-3.13;
    an existing .venv keeps its interpreter while it is supported.
-2. Gets uv (pinned UV_VERSION, from PyPI) into .tools/: with pip in a small venv, or, where
-   Python has no venv/pip (a fresh Debian/Ubuntu without python3-venv), by downloading the
-   uv wheel from PyPI with the standard library and checking its sha256.
+2. Gets uv (pinned UV_VERSION, from PyPI) into the user's cache (~/.cache/cchc/uv-<version>, shared
+   by every clone; .tools/bin/uv points to it): with pip in a small venv, or, where Python has no
+   venv/pip (a fresh Debian/Ubuntu without python3-venv), by downloading the uv wheel from PyPI
+   with the standard library and checking its sha256.
 3. `uv sync --frozen` (the lock is never re-resolved here; `make lock` does that).
 
 Runs on any Python 3.8+ so that it can explain what to install when the default python3 is too
@@ -32,7 +33,8 @@ from pathlib import Path
 UV_VERSION = "0.13.9"
 SUPPORTED = ((3, 11), (3, 12), (3, 13))
 ROOT = Path(__file__).resolve().parents[1]
-TOOLS = ROOT / ".tools"
+TOOLS = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "cchc" / f"uv-{UV_VERSION}"
+LINK = ROOT / ".tools" / "bin" / "uv"
 VENV = ROOT / ".venv"
 TAG = "[cài đặt / install]"
 
@@ -149,13 +151,16 @@ def _install_uv_from_pypi() -> None:
 
 def ensure_uv() -> Path:
     uv = _uv_path()
-    if _uv_ok(uv):
-        return uv
-    say(f"cài uv {UV_VERSION} từ PyPI vào .tools/ / installing uv {UV_VERSION} from PyPI")
-    if os.environ.get("CCHC_UV_BOOTSTRAP") == "download" or not _install_uv_with_pip():
-        _install_uv_from_pypi()
     if not _uv_ok(uv):
-        sys.exit(f"{TAG} Không cài được uv {UV_VERSION} / could not install uv.")
+        say(f"cài uv {UV_VERSION} từ PyPI vào {TOOLS} / installing uv {UV_VERSION} from PyPI")
+        if os.environ.get("CCHC_UV_BOOTSTRAP") == "download" or not _install_uv_with_pip():
+            _install_uv_from_pypi()
+        if not _uv_ok(uv):
+            sys.exit(f"{TAG} Không cài được uv {UV_VERSION} / could not install uv.")
+    if not LINK.is_symlink() or LINK.resolve() != uv.resolve():  # `make lock` and people use .tools/bin/uv
+        LINK.parent.mkdir(parents=True, exist_ok=True)
+        LINK.unlink(missing_ok=True)
+        LINK.symlink_to(uv)
     return uv
 
 
