@@ -6,9 +6,9 @@
    python3.12, python3.11, python3 found on PATH that actually runs and is 3.11-3.13;
    an existing .venv keeps its interpreter while it is supported.
 2. Gets uv (pinned UV_VERSION, from PyPI) into the user's cache (~/.cache/cchc/uv-<version>, shared
-   by every clone; .tools/bin/uv points to it): with pip in a small venv, or, where Python has no
-   venv/pip (a fresh Debian/Ubuntu without python3-venv), by downloading the uv wheel from PyPI
-   with the standard library and checking its sha256.
+   by every clone; .tools/bin/uv points to it): the wheel downloaded from PyPI with the standard
+   library, its sha256 checked (works without venv or pip: a fresh Debian/Ubuntu without
+   python3-venv), or else with pip in a small venv (pip follows the machine's mirrors and proxies).
 3. `uv sync --frozen` (the lock is never re-resolved here; `make lock` does that).
 
 Runs on any Python 3.8+ so that it can explain what to install when the default python3 is too
@@ -129,17 +129,19 @@ def _wheel_matches(filename: str) -> bool:
 
 
 def _install_uv_from_pypi() -> None:
-    """The uv wheel from PyPI's JSON API, its sha256 checked, its binary extracted."""
-    with urllib.request.urlopen(f"https://pypi.org/pypi/uv/{UV_VERSION}/json", timeout=60) as resp:
-        release = json.load(resp)
-    wheel = next((f for f in release["urls"] if f["packagetype"] == "bdist_wheel" and _wheel_matches(f["filename"])),
-                 None)
+    """The uv wheel from PyPI's simple index (its JSON form), its sha256 checked, its binary extracted."""
+    index = urllib.request.Request("https://pypi.org/simple/uv/",
+                                   headers={"Accept": "application/vnd.pypi.simple.v1+json"})
+    with urllib.request.urlopen(index, timeout=60) as resp:
+        files = json.load(resp)["files"]
+    wheel = next((f for f in files if f["filename"].startswith(f"uv-{UV_VERSION}-")
+                  and f["filename"].endswith(".whl") and _wheel_matches(f["filename"])), None)
     if wheel is None:
         sys.exit(f"{TAG} PyPI không có uv {UV_VERSION} cho {sys.platform}/{platform.machine()}; "
                  "hãy cài uv rồi chạy lại / install uv yourself and rerun.")
     with urllib.request.urlopen(wheel["url"], timeout=300) as resp:
         data = resp.read()
-    if hashlib.sha256(data).hexdigest() != wheel["digests"]["sha256"]:
+    if hashlib.sha256(data).hexdigest() != wheel["hashes"]["sha256"]:
         sys.exit(f"{TAG} Tệp {wheel['filename']} tải về sai mã băm sha256 / checksum mismatch.")
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         member = next(n for n in zf.namelist() if n.endswith(".data/scripts/uv"))
@@ -153,8 +155,13 @@ def ensure_uv() -> Path:
     uv = _uv_path()
     if not _uv_ok(uv):
         say(f"cài uv {UV_VERSION} từ PyPI vào {TOOLS} / installing uv {UV_VERSION} from PyPI")
-        if os.environ.get("CCHC_UV_BOOTSTRAP") == "download" or not _install_uv_with_pip():
+        # The wheel straight from PyPI (a few seconds, no venv needed); where that is blocked, pip
+        # (which follows the machine's pip configuration: mirrors, proxies) in a small venv.
+        try:
             _install_uv_from_pypi()
+        except (OSError, ValueError, KeyError, StopIteration) as exc:
+            if os.environ.get("CCHC_UV_BOOTSTRAP") == "download" or not _install_uv_with_pip():
+                sys.exit(f"{TAG} Không tải được uv từ PyPI / could not fetch uv: {exc}")
         if not _uv_ok(uv):
             sys.exit(f"{TAG} Không cài được uv {UV_VERSION} / could not install uv.")
     if not LINK.is_symlink() or LINK.resolve() != uv.resolve():  # `make lock` and people use .tools/bin/uv
