@@ -6,7 +6,10 @@ consistency rule (the gate) → publish the marts atomically → per-unit feedba
 
 All logic lives in ingestion.pipeline.nightly; this file only wires the stages. Every
 stage takes the run id and can be retried or rerun safely. Only transient failures
-(database connection, disk) are retried; anything else fails the run at once.
+(database connection, disk) are retried; anything else (a wrong setting or password, another
+run in progress) fails the run at once. ``start`` is a setup task: it claims the warehouse for
+this run (one night at a time, ingestion/pipeline/runlock.py); ``finish`` is its teardown, so
+the claim ends even when a task in between failed.
 """
 from __future__ import annotations
 
@@ -24,12 +27,14 @@ def _run(stage: str, *args):
     """Run one pipeline stage; a non-transient error fails the task without retries."""
     from ingestion.pipeline import nightly
 
+    from ingestion.errors import CchcError
+
     try:
         return getattr(nightly, stage)(*args)
     except Exception as exc:
         if nightly.is_transient(exc):
             raise
-        raise AirflowFailException(f"{type(exc).__name__}: {exc}") from exc
+        raise AirflowFailException(exc.message if isinstance(exc, CchcError) else f"{type(exc).__name__}: {exc}") from exc
 
 
 def _mark_failed(context) -> None:
@@ -87,7 +92,7 @@ def cchc_nightly():
         return _run("report_stage", run)
 
     @task
-    def finish(run: str, reported: dict) -> dict:
+    def finish(run: str) -> dict:
         return _run("finish", run)
 
     run = start()
@@ -97,7 +102,9 @@ def cchc_nightly():
     validated = validate(run, built)
     published = publish(run, validated)
     reported = report(run, published)
-    finish(run, reported)
+    done = finish(run)
+    reported >> done
+    done.as_teardown(setups=run)
 
 
 nightly_dag = cchc_nightly()

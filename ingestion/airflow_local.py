@@ -15,6 +15,7 @@ from .config import Settings
 
 DAG_ID = "cchc_nightly"
 RUN_MARKER = "CCHC_RUN_ID="
+REFUSED_MARKER = "CCHC_REFUSED="
 
 
 def airflow_env(settings: Settings) -> dict[str, str]:
@@ -77,7 +78,17 @@ def _test_dag() -> int:
         for path, err in bag.import_errors.items():
             print(f"DAG import error in {path}: {err}")
         return 2
-    dag_run = bag.get_dag(DAG_ID).test()
+    from .pipeline import runlock
+    from .warehouse import access
+
+    # All tasks run in this process: it holds the run lock from the first to the last, so a
+    # second run is refused at once and a kill -9 releases it with the connection.
+    try:
+        with runlock.whole_process(access.pipeline_dsn()):
+            dag_run = bag.get_dag(DAG_ID).test()
+    except runlock.RunInProgress as exc:
+        print(f"{REFUSED_MARKER}{exc.message}", flush=True)
+        return 3
     print(f"{RUN_MARKER}{dag_run.run_id}", flush=True)
     state = str(getattr(dag_run.state, "value", dag_run.state))
     print(f"CCHC_DAG_STATE={state}", flush=True)

@@ -30,13 +30,14 @@ def pg_cluster():
     """
     import pgserver
 
-    from ingestion.warehouse.connection import parse_url
+    from ingestion.warehouse.connection import parse_url, secure_embedded
 
     root = Path(tempfile.mkdtemp(prefix="cchc-test-pg-"))
     pgdata = root / "data"
     pgdata.mkdir()
     server = pgserver.get_server(pgdata, cleanup_mode="stop")
-    yield parse_url(server.get_uri())
+    # Locked like the project's own embedded server: every role logs in with its password.
+    yield secure_embedded(pgdata, parse_url(server.get_uri()), root / "secrets")
     server.cleanup()
     shutil.rmtree(root, ignore_errors=True)
 

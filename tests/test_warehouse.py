@@ -108,6 +108,7 @@ def test_kill_9_mid_ingest_and_mid_publish_leaves_no_duplicates_or_half_marts(pi
     generated_inbox(inbox, units=140, quarters=2, error_rate=0.1, seed=9, end=(2026, 3))
     total = sum(1 for p in inbox.rglob("*.xlsx") if "_registry" not in p.parts)
     nightly.start("warmup")  # schema and registry in place so progress can be watched
+    nightly.finish("warmup", failed="warm-up only")
 
     # 1. killed while loading: some batches committed, one in flight
     proc = _start_run()
@@ -149,7 +150,9 @@ def test_bi_reader_reads_marts_and_nothing_else(pipeline_env):
     inbox, dsn = pipeline_env["inbox"], pipeline_env["dsn"]
     generated_inbox(inbox, units=12, quarters=1, error_rate=0.0, seed=2, end=(2026, 1))
     nightly.run_all(docs=False)
-    reader = psycopg2.connect(dsn.with_user("bi_reader").url())
+    from ingestion.warehouse import access
+
+    reader = psycopg2.connect(access.resolve().bi.url())
     reader.autocommit = True
     try:
         with reader.cursor() as cur:

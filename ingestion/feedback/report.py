@@ -62,27 +62,43 @@ def _env() -> Environment:
                        autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
 
 
-def collect(conn, run_id: str) -> list[UnitReport]:
+def unreported_runs(conn, run_id: str) -> list[str]:
+    """Earlier runs that read files but ended (killed, failed) before writing their reports."""
+    with conn.cursor() as cur:
+        cur.execute("""select r.run_id from audit.load_runs r
+                       where r.run_id <> %s and r.status in ('interrupted', 'failed') and r.reports_dir is null
+                         and exists (select 1 from raw.files f where f.run_id = r.run_id)
+                       order by r.started_at""", (run_id,))
+        return [r[0] for r in cur.fetchall()]
+
+
+def collect(conn, run_id: str, also: list[str] | tuple[str, ...] = ()) -> list[UnitReport]:
+    """Reports for the files ``run_id`` read, and for those of the runs in ``also``."""
     rules, catalog = load_rules(), load_catalog()
+    runs = [run_id, *also]
     with conn.cursor(cursor_factory=RealDictCursor) as cur:
         cur.execute("""select f.file_id, f.path, f.content_hash, f.unit_code, f.year, f.quarter, f.status,
                               coalesce(u.name, f.unit_code, '?') as unit_name, g.decision
                        from raw.files f
                        left join raw.org_units u on u.unit_code = f.unit_code
                        left join audit.submission_gate g on g.file_id = f.file_id
-                       where f.run_id = %s order by f.unit_code nulls last, f.year, f.quarter, f.file_id""", (run_id,))
+                       where f.run_id = any(%s) order by f.unit_code nulls last, f.year, f.quarter, f.file_id""", (runs,))
         files = cur.fetchall()
-        cur.execute("""select * from audit.dq_results where run_id = %s and status = 'fail' and file_id is not null
-                       order by file_id, form nulls last, row_number nulls last, dq_result_id""", (run_id,))
+        file_ids = [f["file_id"] for f in files]
+        # A file's findings are those of the run that decided on it (a later run, for a killed one's files).
+        cur.execute("""select d.* from audit.dq_results d
+                       join audit.submission_gate g on g.file_id = d.file_id and g.run_id = d.run_id
+                       where d.file_id = any(%s) and d.status = 'fail'
+                       order by d.file_id, d.form nulls last, d.row_number nulls last, d.dq_result_id""", (file_ids,))
         fails: dict[int, list] = {}
         for r in cur.fetchall():
             fails.setdefault(r["file_id"], []).append(r)
-        cur.execute("select file_id, message from audit.rejected_files where run_id = %s", (run_id,))
+        cur.execute("select file_id, message from audit.rejected_files where file_id = any(%s)", (file_ids,))
         rejected = {}
         for r in cur.fetchall():
             rejected.setdefault(r["file_id"], []).append(r["message"])
-        cur.execute("""select file_id, message from raw.parse_issues where file_id in
-                       (select file_id from raw.files where run_id = %s) order by file_id, row_number""", (run_id,))
+        cur.execute("""select file_id, message from raw.parse_issues where file_id = any(%s)
+                       order by file_id, row_number""", (file_ids,))
         remarks = {}
         for r in cur.fetchall():
             remarks.setdefault(r["file_id"], []).append(r["message"])
@@ -132,8 +148,8 @@ def _write_xlsx(report: UnitReport, path: Path) -> None:
     write_workbook(path, [Sheet("Phản hồi", rows, col_widths=dict(zip("ABCDEFG", (30, 8, 36, 10, 16, 40, 80))))])
 
 
-def write_run_reports(conn, run_id: str, reports_dir: Path) -> Path:
-    reports = collect(conn, run_id)
+def write_run_reports(conn, run_id: str, reports_dir: Path, also: list[str] | tuple[str, ...] = ()) -> Path:
+    reports = collect(conn, run_id, also)
     out = reports_dir / re.sub(r"[^0-9A-Za-z_.+-]+", "_", run_id)
     out.mkdir(parents=True, exist_ok=True)
     env = _env()
