@@ -69,16 +69,17 @@ def test_a_server_that_never_answers_does_not_hang_the_run(cli_env):
     listener.bind(("127.0.0.1", 0))
     listener.listen(8)  # accepts connections, never says a word
     port = listener.getsockname()[1]
+    env = {k: v for k, v in cli_env.items() if k != "PGCONNECT_TIMEOUT"}  # the project's own default
     try:
         started = time.monotonic()
-        proc = _cchc("run", "--direct", env=cli_env | {config.ENV_DATABASE_URL: f"postgresql://cchc:pw@127.0.0.1:{port}/cchc"},
-                     timeout=60)
+        proc = _cchc("run", "--direct", env=env | {config.ENV_DATABASE_URL: f"postgresql://cchc:pw@127.0.0.1:{port}/cchc"},
+                     timeout=90)
         elapsed = time.monotonic() - started
     finally:
         listener.close()
     assert proc.returncode == 2
-    assert f"127.0.0.1:{port} không trả lời sau 2 giây" in _one_clear_line(proc)
-    assert elapsed < 30  # the connect timeout (2 s here, 10 s by default), not forever
+    assert f"127.0.0.1:{port} không trả lời sau 10 giây" in _one_clear_line(proc)
+    assert elapsed < 60  # the connect timeout, not forever
 
 
 @pytest.mark.parametrize("make, says", [

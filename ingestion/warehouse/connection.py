@@ -56,7 +56,8 @@ class Dsn:
 
     def sqlalchemy_url(self) -> str:
         url = self.url().replace("postgresql://", "postgresql+psycopg2://", 1)
-        return url + ("&" if "?" in url else "?") + f"connect_timeout={_connect_timeout()}"
+        params = {"connect_timeout": _connect_timeout(), **({} if self.is_socket else KEEPALIVES)}
+        return url + ("&" if "?" in url else "?") + "&".join(f"{k}={v}" for k, v in params.items())
 
     def with_user(self, user: str, password: str = "") -> "Dsn":
         return replace(self, user=user, password=password)
