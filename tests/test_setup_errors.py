@@ -179,41 +179,35 @@ def test_registry_saved_by_excel_with_a_bom_is_read(tmp_path):
     assert list(read_registry(path).units) == ["P"]
 
 
-def test_broken_registry_leaves_the_warehouse_untouched(pipeline_env):
+def test_broken_registry_or_empty_inbox_leave_the_warehouse_untouched(pipeline_env):
     inbox, dsn = pipeline_env["inbox"], pipeline_env["dsn"]
     generated_inbox(inbox, units=12, quarters=1, error_rate=0.0, seed=3, end=(2026, 1))
-    first = nightly.run_all(docs=False)
-    assert first["status"] == "success"
-    before = query(dsn, "select unit_code, name, parent_code from raw.org_units order by 1")
-    runs = query(dsn, "select count(*) from audit.load_runs")[0][0]
+    assert nightly.run_all(docs=False)["status"] == "success"
 
+    def state():
+        return (query(dsn, "select unit_code, name, parent_code, source_hash from raw.org_units order by 1"),
+                query(dsn, "select count(*) from audit.load_runs"), query(dsn, "select count(*) from raw.files"))
+
+    before = state()
     units_csv = inbox / "_registry" / "org_units.csv"
-    lines = units_csv.read_text(encoding="utf-8").splitlines()
-    lines.append(lines[2])  # a unit typed twice
-    units_csv.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    with pytest.raises(RegistryError, match=f"dòng {len(lines)}: mã đơn vị"):
+    kept = units_csv.read_text(encoding="utf-8")
+    lines = kept.splitlines()
+    units_csv.write_text("\n".join([*lines, lines[2]]) + "\n", encoding="utf-8")  # a unit typed twice
+    with pytest.raises(RegistryError, match=f"dòng {len(lines) + 1}: mã đơn vị"):
         nightly.run_all(docs=False)
-    assert query(dsn, "select unit_code, name, parent_code from raw.org_units order by 1") == before
-    assert query(dsn, "select count(*) from audit.load_runs")[0][0] == runs
+    assert state() == before
+    units_csv.write_text(kept, encoding="utf-8")
 
-
-def test_empty_inbox_leaves_the_registry_alone(pipeline_env):
-    """A share that did not mount: the warehouse keeps its registry, the run says the inbox is empty."""
-    inbox, dsn = pipeline_env["inbox"], pipeline_env["dsn"]
-    generated_inbox(inbox, units=12, quarters=1, error_rate=0.0, seed=3, end=(2026, 1))
-    nightly.run_all(docs=False)
-    before = query(dsn, "select unit_code, name, source_hash from raw.org_units order by 1")
-    runs = query(dsn, "select count(*) from audit.load_runs")[0][0]
+    # A share that did not mount: the warehouse keeps its registry, the run says the inbox is empty.
     for child in inbox.iterdir():
         shutil.rmtree(child) if child.is_dir() else child.unlink()
     with pytest.raises(SetupError, match="đang trống") as info:
         nightly.run_all(docs=False)
     assert isinstance(info.value, CchcError) and info.value.exit_code == 2
-    assert query(dsn, "select unit_code, name, source_hash from raw.org_units order by 1") == before
-    assert query(dsn, "select count(*) from audit.load_runs")[0][0] == runs
+    assert state() == before
     # An inbox with folders but no registry is not given the demo one either.
     (inbox / "79001" / "2026-Q1").mkdir(parents=True)
     (inbox / "79001" / "2026-Q1" / "bc.xlsx").write_bytes(b"x")
     with pytest.raises(SetupError, match="Không có danh mục đơn vị"):
         nightly.run_all(docs=False)
-    assert query(dsn, "select unit_code, name, source_hash from raw.org_units order by 1") == before
+    assert state() == before
