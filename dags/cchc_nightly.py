@@ -9,18 +9,18 @@ từng đơn vị.
 
 | bước | việc |
 |---|---|
-| `start` | kiểm tra kho, đồng bộ danh mục đơn vị; lần chạy bị ngắt trước đó được ghi là *interrupted* |
+| `start` | giữ quyền chạy (mỗi lúc chỉ một lần chạy), kiểm tra kho, đồng bộ danh mục đơn vị; lần chạy bị ngắt trước đó được ghi là *interrupted* |
 | `discover` | tìm tệp mới hoặc đã sửa (tệp không đổi được bỏ qua) |
 | `ingest` | đọc từng tệp, nạp số liệu vào `raw.*`; tệp hỏng bị từ chối kèm lý do, phần còn lại vẫn nạp |
 | `build_candidates` | dbt dựng staging/intermediate cho các báo cáo chờ kiểm tra |
 | `validate` | cổng kiểm tra: Great Expectations chạy mọi quy tắc; báo cáo có lỗi bị tạm giữ |
 | `publish` | dựng marts mới và đổi sang trong một giao dịch (BI không bao giờ thấy dữ liệu lẫn lộn) |
 | `report` | báo cáo phản hồi HTML/xlsx cho từng đơn vị, trang kết quả kiểm tra, tài liệu dbt |
-| `finish` | ghi kết quả lần chạy; tóm tắt hiện ở **ghi chú (note)** của lần chạy |
+| `finish` | ghi kết quả lần chạy, trả quyền chạy (chạy cả khi một bước trước đó lỗi); tóm tắt hiện ở **ghi chú (note)** của lần chạy |
 
 Mỗi bước ghi số liệu của mình (tệp, số liệu, quy tắc, giây) vào nhật ký của bước. Chỉ lỗi tạm
 thời (mất kết nối CSDL, đĩa) được thử lại; lỗi khác dừng lần chạy ngay và được ghi vào
-`audit.load_runs`. Chạy lại luôn an toàn.
+`audit.load_runs`. Chạy lại luôn an toàn; một lần chạy thứ hai khi lần trước chưa xong bị từ chối.
 
 ---
 
@@ -29,7 +29,10 @@ workbooks → ingest them (figures with file/sheet/row provenance into raw.*) �
 candidates → Great Expectations checks every consistency rule (the gate) → publish the marts
 atomically → per-unit feedback reports → finish (the run's summary becomes the DAG-run note).
 All logic lives in `ingestion.pipeline.nightly`; this file only wires the stages. Only transient
-failures (database connection, disk) are retried; anything else fails the run at once.
+failures (database connection, disk) are retried; anything else (a wrong setting or password, another
+run in progress) fails the run at once. ``start`` is a setup task: it claims the warehouse for this run
+(one night at a time, ingestion/pipeline/runlock.py); ``finish`` is its teardown, so the claim ends even
+when a task in between failed.
 """
 from __future__ import annotations
 
@@ -46,16 +49,19 @@ def _run(stage: str, *args):
     """Run one pipeline stage; a non-transient error fails the task without retries."""
     from ingestion.pipeline import nightly
 
+    from ingestion.errors import CchcError
+
     try:
         return getattr(nightly, stage)(*args)
     except Exception as exc:
         if nightly.is_transient(exc):
             raise
-        raise AirflowFailException(f"{type(exc).__name__}: {exc}") from exc
+        raise AirflowFailException(exc.message if isinstance(exc, CchcError) else f"{type(exc).__name__}: {exc}") from exc
 
 
 TASK_DOCS = {
-    "start": "Kiểm tra lược đồ kho, vai trò `bi_reader`, đồng bộ danh mục đơn vị. / Schema, BI role, registry.",
+    "start": "Giữ quyền chạy (mỗi lúc một lần chạy), kiểm tra lược đồ kho, vai trò `bi_reader`, đồng bộ danh mục "
+             "đơn vị. / Run claim, schema, BI role, registry.",
     "discover": "Tìm tệp mới hoặc đã sửa trong thư mục nhận báo cáo; ghi số tệp tìm thấy, mới, không đổi. "
                 "/ New and changed workbooks.",
     "ingest": "Đọc từng tệp (tiến độ: tệp đã đọc/tổng, tệp/giây), nạp số liệu vào `raw.facts`; tệp không đọc "
@@ -66,7 +72,8 @@ TASK_DOCS = {
                 "`audit.dq_results`; báo cáo có lỗi bị tạm giữ. / The data-quality gate.",
     "publish": "Dựng marts vào `marts_next`, kiểm thử, đổi sang `marts` trong một giao dịch. / Atomic publication.",
     "report": "Báo cáo phản hồi cho đơn vị (HTML, xlsx), trang kết quả kiểm tra, tài liệu dbt tĩnh. / Reports, docs.",
-    "finish": "Ghi kết quả lần chạy vào `audit.load_runs`; tóm tắt thành ghi chú của lần chạy. / Run summary and note.",
+    "finish": "Ghi kết quả lần chạy vào `audit.load_runs`, trả quyền chạy (teardown: chạy cả khi bước trước lỗi); "
+              "tóm tắt thành ghi chú của lần chạy. / Run summary, note, release of the claim.",
 }
 
 
@@ -126,7 +133,7 @@ def cchc_nightly():
         return _run("report_stage", run)
 
     @task(doc_md=TASK_DOCS["finish"])
-    def finish(run: str, reported: dict) -> dict:
+    def finish(run: str) -> dict:
         from ingestion.airflow_note import post_run_note
 
         summary = _run("finish", run)
@@ -140,7 +147,9 @@ def cchc_nightly():
     validated = validate(run, built)
     published = publish(run, validated)
     reported = report(run, published)
-    finish(run, reported)
+    done = finish(run)
+    reported >> done
+    done.as_teardown(setups=run)
 
 
 nightly_dag = cchc_nightly()

@@ -18,6 +18,7 @@ from .config import Settings
 
 DAG_ID = "cchc_nightly"
 RUN_MARKER = "CCHC_RUN_ID="
+REFUSED_MARKER = "CCHC_REFUSED="
 
 
 def airflow_env(settings: Settings) -> dict[str, str]:
@@ -145,8 +146,19 @@ def _test_dag() -> int:
         for path, err in bag.import_errors.items():
             print(f"DAG import error in {path}: {err}")
         return 2
-    print(f"{progress.PREFIX}airflow: dag.test() — {DAG_ID}", flush=True)
-    dag_run = bag.get_dag(DAG_ID).test()
+    from .pipeline import runlock
+    from .warehouse import access
+
+    # All tasks run in this process: it holds the run lock from the first to the last, so a
+    # second run is refused at once and a kill -9 releases it with the connection. The lock is
+    # taken as the pipeline role, which must exist before the start task would create it.
+    try:
+        with runlock.whole_process(access.prepare().pipeline):
+            print(f"{progress.PREFIX}airflow: dag.test() — {DAG_ID}", flush=True)
+            dag_run = bag.get_dag(DAG_ID).test()
+    except runlock.RunInProgress as exc:
+        print(f"{REFUSED_MARKER}{exc.message}", flush=True)
+        return 3
     print(f"{RUN_MARKER}{dag_run.run_id}", flush=True)
     state = str(getattr(dag_run.state, "value", dag_run.state))
     _set_note(dag_run.run_id)
@@ -161,9 +173,10 @@ def _set_note(run_id: str) -> None:
 
     from .airflow_note import note_markdown
     from .pipeline import nightly
-    from .warehouse.connection import connect, warehouse_dsn
+    from .warehouse import access
+    from .warehouse.connection import connect
 
-    conn = connect(warehouse_dsn(config.load_settings()))
+    conn = connect(access.pipeline_dsn(config.load_settings()))
     try:
         summary = nightly.summary(conn, run_id)
     finally:

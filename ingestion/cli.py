@@ -48,6 +48,8 @@ def cmd_run(args) -> int:
     if args.inbox:
         os.environ[config.ENV_INBOX] = str(Path(args.inbox).resolve())
         settings = config.load_settings()
+    if settings.inbox is not None:
+        nightly.inbox_path(settings)  # a missing, wrong or empty inbox ends here, in one line, before anything starts
     metadata = log = None
     if not args.direct:  # Airflow's metadata database is prepared meanwhile
         from .airflow_local import MetadataDb, run_log_path
@@ -56,25 +58,35 @@ def cmd_run(args) -> int:
         log.touch()
         metadata = MetadataDb(settings, log)
         metadata.start()
+    inbox = nightly.inbox_path(settings)  # the demo inbox is generated while Airflow's database is prepared
     where = "CCHC_DATABASE_URL" if settings.database_url else f"PostgreSQL nhúng tại {settings.pgdata}"
     print(f"Kho dữ liệu: {where}")
-    inbox = nightly.inbox_path(settings)
     print(f"Thư mục nhận báo cáo: {inbox}{' (dữ liệu mẫu)' if settings.inbox is None else ''}")
     if args.direct:
         summary = nightly.run_all(settings, docs=not args.no_docs)
         ok = summary.get("status") == "success"
         log_file = None
     else:
-        from .airflow_local import run_dag_once
-        from .warehouse.connection import connect, warehouse_dsn
+        from .airflow_local import REFUSED_MARKER, run_dag_once
+        from .pipeline import runlock
+        from .registry import read_registry
+        from .warehouse import access
+        from .warehouse.connection import connect
 
+        read_registry(settings.resolved_registry(inbox), settings.resolved_unit_mapping(inbox))
+        logins = access.prepare(settings)  # starts the embedded server and the roles Airflow's tasks log in as
+        with runlock.whole_process(logins.pipeline):
+            pass  # said now rather than from inside Airflow; the DAG run takes the lock itself
         print("Chạy DAG cchc_nightly qua Airflow (dag.test) ...", flush=True)
-        warehouse_dsn(settings)  # start the embedded server before Airflow tasks need it
         run_id, ok, log_file = run_dag_once(settings, log=log, metadata=metadata)
         if run_id is None:
+            refused = [line[len(REFUSED_MARKER):] for line in log_file.read_text(encoding="utf-8", errors="replace")
+                       .splitlines() if line.startswith(REFUSED_MARKER)]
+            if refused:
+                raise runlock.RunInProgress(refused[-1])
             print(f"Không chạy được DAG; xem nhật ký: {log_file}")
             return 1
-        conn = connect(warehouse_dsn(settings))
+        conn = connect(logins.pipeline)
         try:
             summary = nightly.summary(conn, run_id)
         finally:
@@ -138,18 +150,34 @@ def summary_pages(s: dict, settings, log_file: Path | None = None) -> list[tuple
 
 # -- db ----------------------------------------------------------------------------------------
 def cmd_db(args) -> int:
-    from .warehouse.connection import stop_embedded, warehouse_dsn
+    from .warehouse import access
+    from .warehouse.connection import stop_embedded
 
     settings = config.load_settings()
-    if args.action == "url":
-        dsn = warehouse_dsn(settings)
-        if args.bi:
-            dsn = dsn.with_user("bi_reader", settings.bi_password if not dsn.is_socket else "")
+    if args.action in ("url", "start"):
+        logins = access.prepare(settings)  # starts the embedded server; creates or resets the roles
+        dsn = logins.bi if args.bi else logins.pipeline
         print(dsn.url())  # libpq URI: psql, and SQLAlchemy/pandas (psycopg driver) as it is
-        if args.bi and sys.stdout.isatty():
+        if args.action == "url" and args.bi and sys.stdout.isatty():
             print(bi_connection_help(dsn), file=sys.stderr)
-    elif args.action == "start":
-        print(warehouse_dsn(settings).url())
+    elif args.action == "setup":
+        from .warehouse.connection import connect
+        from .warehouse.roles import secure_schema, verify_access
+
+        logins = access.prepare(settings)
+        if logins.admin is None:
+            from .errors import SetupError
+
+            raise SetupError("“cchc db setup” cần CCHC_DATABASE_URL của người quản trị (siêu người dùng) để tạo vai "
+                             "trò và bảng; URL hiện tại là của một vai trò thường.")
+        for dsn, step in ((logins.admin, secure_schema), (logins.pipeline, verify_access)):
+            conn = connect(dsn)
+            try:
+                step(conn)
+            finally:
+                conn.close()
+        print(f"Đã thiết lập kho dữ liệu: vai trò cchc_pipeline (tác vụ hằng đêm), bi_reader (BI, chỉ đọc marts), "
+              f"cchc_history (chủ sở hữu lịch sử kiểm tra) — {logins.admin.where}")
     elif args.action == "stop":
         if settings.database_url:
             print("CCHC_DATABASE_URL trỏ tới máy chủ ngoài; không có gì để dừng.")
@@ -257,10 +285,10 @@ def cmd_check(args) -> int:
 # -- passthrough -------------------------------------------------------------------------------
 def cmd_dbt(args) -> int:
     from .pipeline.dbt import dbt_args
-    from .warehouse.connection import warehouse_dsn
+    from .warehouse import access
 
     settings = config.load_settings()
-    env = dict(os.environ) | warehouse_dsn(settings).env()
+    env = dict(os.environ) | access.prepare(settings).pipeline.env()  # dbt runs as the pipeline role
     argv = list(args.args)
     n = next((i for i, a in enumerate(argv) if a.startswith("-")), len(argv))
     cmd = [str(Path(sys.executable).with_name("dbt")), *argv[:n], *dbt_args(settings.dbt_target_dir), *argv[n:]]
@@ -273,10 +301,10 @@ def cmd_airflow(args) -> int:
     import subprocess
 
     from .airflow_local import airflow_env, ensure_metadata_db
-    from .warehouse.connection import warehouse_dsn
+    from .warehouse import access
 
     settings = config.load_settings()
-    warehouse_dsn(settings)
+    access.prepare(settings)  # the embedded server and the roles the DAG's tasks log in as
     log = settings.airflow_home / "logs" / "migrate.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     ensure_metadata_db(settings, log)
@@ -331,9 +359,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(func=cmd_run)
 
     db = sub.add_parser("db", help="kho dữ liệu PostgreSQL / the warehouse")
-    db.add_argument("action", choices=["url", "start", "stop"],
-                    help="url: in URL kết nối; start: khởi động PostgreSQL nhúng; stop: dừng nó "
-                         "/ print the URL, start or stop the embedded server")
+    db.add_argument("action", choices=["url", "start", "stop", "setup"],
+                    help="url: in URL kết nối; start: khởi động PostgreSQL nhúng; stop: dừng nó; setup: tạo vai trò "
+                         "và bảng bằng tài khoản quản trị (triển khai docker compose) "
+                         "/ print the URL, start or stop the embedded server, create roles and tables as administrator")
     db.add_argument("--bi", action="store_true",
                     help="URL và thông số cho vai trò chỉ đọc bi_reader (psql, SQLAlchemy, công cụ BI) "
                          "/ the read-only BI role's URL and connection fields")
@@ -407,11 +436,17 @@ def wants_english(argv: list[str]) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .errors import CchcError
+
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     argv = sys.argv[1:] if argv is None else argv
     with vietnamese(enabled=not wants_english(argv)):  # argparse's own texts ("usage", errors) too
         args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except CchcError as exc:  # a wrong setting, a busy warehouse: one line, no traceback
+        print(f"LỖI: {exc.message}", file=sys.stderr)
+        return exc.exit_code
 
 
 if __name__ == "__main__":

@@ -29,7 +29,8 @@ ENV_REGISTRY = "CCHC_REGISTRY"  # org-unit registry CSV maintained by the data t
 ENV_UNIT_MAPPING = "CCHC_UNIT_MAPPING"  # dated old -> new unit mapping CSV
 ENV_REPORTS_DIR = "CCHC_REPORTS_DIR"  # feedback reports and Data Docs copies
 ENV_PARSER = "CCHC_PARSER"  # calamine (default) or openpyxl
-ENV_BI_PASSWORD = "CCHC_BI_PASSWORD"  # password given to the bi_reader role
+ENV_BI_PASSWORD = "CCHC_BI_PASSWORD"  # password given to the bi_reader role (default: derived, see warehouse/access.py)
+ENV_PIPELINE_PASSWORD = "CCHC_PIPELINE_PASSWORD"  # password of the cchc_pipeline login the nightly job uses
 ENV_AIRFLOW_PORT = "CCHC_AIRFLOW_PORT"  # port of the local Airflow UI (make airflow), default 8080
 
 ALL_ENV_VARS = (
@@ -42,6 +43,7 @@ ALL_ENV_VARS = (
     ENV_REPORTS_DIR,
     ENV_PARSER,
     ENV_BI_PASSWORD,
+    ENV_PIPELINE_PASSWORD,
     ENV_AIRFLOW_PORT,
 )
 
@@ -58,11 +60,17 @@ class Settings:
     unit_mapping: Path | None
     reports_dir: Path
     parser: str
-    bi_password: str
+    bi_password: str | None  # None: derived from the administrator's password (warehouse/access.py)
+    pipeline_password: str | None = None
 
     @property
     def pgdata(self) -> Path:
         return self.home / "pgdata"
+
+    @property
+    def secrets_dir(self) -> Path:
+        """Generated passwords (0700 folder, 0600 files)."""
+        return self.home / "secrets"
 
     @property
     def airflow_home(self) -> Path:
@@ -87,6 +95,12 @@ class Settings:
         inbox = inbox or self.inbox
         if inbox is not None and (inbox / "_registry" / "org_units.csv").is_file():
             return inbox / "_registry" / "org_units.csv"
+        if self.inbox is not None:
+            # The demo registry belongs to the demo inbox: never let it replace a real province's.
+            from .errors import SetupError
+
+            raise SetupError(f"Không có danh mục đơn vị cho thư mục nhận báo cáo {self.inbox}: đặt tệp "
+                             f"_registry/org_units.csv vào thư mục đó hoặc chỉ đường dẫn bằng {ENV_REGISTRY}.")
         return DEMO_REGISTRY
 
     def resolved_unit_mapping(self, inbox: Path | None = None) -> Path:
@@ -107,7 +121,9 @@ def load_settings() -> Settings:
     home = _path(ENV_HOME) or (PROJECT_DIR / ".cchc")
     parser = os.environ.get(ENV_PARSER, "calamine").strip().lower() or "calamine"
     if parser not in ("calamine", "openpyxl"):
-        raise ValueError(f"{ENV_PARSER} must be 'calamine' or 'openpyxl', not {parser!r}")
+        from .errors import SetupError
+
+        raise SetupError(f"{ENV_PARSER} phải là calamine hoặc openpyxl, không phải “{parser}”.")
     return Settings(
         home=home,
         database_url=os.environ.get(ENV_DATABASE_URL, "").strip() or None,
@@ -116,5 +132,6 @@ def load_settings() -> Settings:
         unit_mapping=_path(ENV_UNIT_MAPPING),
         reports_dir=_path(ENV_REPORTS_DIR) or (home / "reports"),
         parser=parser,
-        bi_password=os.environ.get(ENV_BI_PASSWORD, "bi_reader"),
+        bi_password=os.environ.get(ENV_BI_PASSWORD) or None,
+        pipeline_password=os.environ.get(ENV_PIPELINE_PASSWORD) or None,
     )

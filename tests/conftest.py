@@ -29,13 +29,14 @@ def pg_cluster():
     "pgserver", and any pytest session starting later (an xdist worker too) resets
     /tmp/pytest-of-root to mode 0700, which would lock the server out of its own files.
     """
-    from ingestion.warehouse.connection import embedded_package, parse_url
+    from ingestion.warehouse.connection import embedded_package, parse_url, secure_embedded
 
     root = Path(tempfile.mkdtemp(prefix="cchc-test-pg-"))
     pgdata = root / "data"
     pgdata.mkdir()
     server = embedded_package()[0].get_server(pgdata, cleanup_mode="stop")
-    yield parse_url(server.get_uri())
+    # Locked like the project's own embedded server: every role logs in with its password.
+    yield secure_embedded(pgdata, parse_url(server.get_uri()), root / "secrets")
     server.cleanup()
     shutil.rmtree(root, ignore_errors=True)
 

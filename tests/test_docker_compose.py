@@ -61,21 +61,33 @@ def services(compose) -> dict:
 
 
 _VAR = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?+])(?P<arg>[^{}]*))?\}")
+# What an operator puts in .env: the variables compose refuses to start without (`${VAR:?message}`).
+OPERATOR_ENV = {
+    "CCHC_WAREHOUSE_PASSWORD": "wh-admin-secret",
+    "CCHC_PIPELINE_PASSWORD": "pipeline-secret",
+    "CCHC_BI_PASSWORD": "bi-secret",
+    "_AIRFLOW_WWW_USER_PASSWORD": "ui-secret",
+    "AIRFLOW__API_AUTH__JWT_SECRET": "jwt-secret",
+}
 
 
-def interpolate(value: str) -> str:
-    """Compose interpolation with an empty host environment: `${VAR:-d}` / `${VAR-d}` give d,
-    `${VAR}` gives ''. `$$` is an escaped `$`. Fails on syntax it does not understand."""
+def interpolate(value: str, env: dict[str, str] | None = None) -> str:
+    """Compose interpolation with a host environment of only ``env`` (default: OPERATOR_ENV):
+    `${VAR:-d}` / `${VAR-d}` give env[VAR] or d, `${VAR}` gives env[VAR] or '', `${VAR:?msg}`
+    fails when VAR is not in env. `$$` is an escaped `$`. Fails on syntax it does not understand."""
     if not isinstance(value, str):
         return value
+    env = OPERATOR_ENV if env is None else env
     out = value.replace("$$", "\0")
 
     def repl(m: re.Match) -> str:
-        op, arg = m.group("op"), m.group("arg")
+        name, op, arg = m.group("name"), m.group("op"), m.group("arg")
+        if name in env and (env[name] or not (op or "").startswith(":")):
+            return env[name] if op not in (":+", "+") else arg
         if op in (":-", "-"):
             return arg
         if op in (":?", "?"):
-            raise AssertionError(f"required variable {m.group('name')} in {value!r}")
+            raise AssertionError(f"required variable {name} in {value!r}: {arg}")
         return ""  # ${VAR}, ${VAR:+x}, ${VAR+x} with VAR unset
 
     out = _VAR.sub(repl, out)
@@ -214,6 +226,8 @@ def test_interpolation_and_volume_helpers():
     assert interpolate("$${HOSTNAME}") == "${HOSTNAME}"
     with pytest.raises(AssertionError):
         interpolate("${X:?must be set}")
+    assert interpolate("${X:?must be set}", {"X": "v"}) == "v"
+    assert interpolate("${X:-d}", {"X": ""}) == "d" and interpolate("${X-d}", {"X": ""}) == ""
     (inbox,) = mounts({"volumes": ["${CCHC_INBOX_HOST:-./inbox}:/data/inbox:ro"]})
     assert inbox == {"type": "bind", "raw_source": "${CCHC_INBOX_HOST:-./inbox}",
                      "source": "./inbox", "target": "/data/inbox", "read_only": True}
@@ -367,6 +381,7 @@ def test_cchc_env_keys_are_known_to_the_code(services):
 
 
 def test_database_url_points_at_the_warehouse(services):
+    """The nightly job logs in as cchc_pipeline; only airflow-init holds the administrator's password."""
     warehouse = resolved_env(services["warehouse"])
     for name in AIRFLOW_SERVICES:
         raw = env_of(services[name]).get(config.ENV_DATABASE_URL)
@@ -375,12 +390,66 @@ def test_database_url_points_at_the_warehouse(services):
         assert url.scheme.startswith("postgresql"), name
         assert url.hostname == "warehouse", name
         assert url.port in (None, 5432), "use the container port, not the published one"
-        assert url.username == warehouse["POSTGRES_USER"] == "cchc", name
         assert db == warehouse["POSTGRES_DB"] == "cchc", name
-        assert url.password == warehouse["POSTGRES_PASSWORD"], name
-        # Same host variable on both sides, so overriding it keeps them in step.
-        assert "${CCHC_WAREHOUSE_PASSWORD" in raw
-        assert "${CCHC_WAREHOUSE_PASSWORD" in env_of(services["warehouse"])["POSTGRES_PASSWORD"]
+        if name == "airflow-init":
+            assert url.username == warehouse["POSTGRES_USER"] == "cchc", name
+            assert url.password == warehouse["POSTGRES_PASSWORD"], name
+            # Same host variable on both sides, so overriding it keeps them in step.
+            assert "${CCHC_WAREHOUSE_PASSWORD" in raw
+            assert "${CCHC_WAREHOUSE_PASSWORD" in env_of(services["warehouse"])["POSTGRES_PASSWORD"]
+        else:
+            assert url.username == "cchc_pipeline", name
+            assert url.password == OPERATOR_ENV["CCHC_PIPELINE_PASSWORD"], name
+            assert "CCHC_WAREHOUSE_PASSWORD" not in raw and "CCHC_BI_PASSWORD" not in env_of(services[name]), name
+
+
+def test_init_sets_up_the_warehouse_roles(services):
+    init = services["airflow-init"]
+    env = resolved_env(init)
+    assert env[config.ENV_PIPELINE_PASSWORD] == OPERATOR_ENV["CCHC_PIPELINE_PASSWORD"]
+    assert env[config.ENV_BI_PASSWORD] == OPERATOR_ENV["CCHC_BI_PASSWORD"]
+    script = " ".join(command_words(init))
+    assert script.index("cchc db setup") > script.index("/entrypoint airflow version")
+    assert depends_on(init)["warehouse"]["condition"] == "service_healthy"
+    warehouse = resolved_env(services["warehouse"])
+    assert warehouse["POSTGRES_HOST_AUTH_METHOD"] == "scram-sha-256"
+
+
+def _secret_names(value: str) -> list[tuple[str, str | None]]:
+    return [(m.group("name"), m.group("op")) for m in _VAR.finditer(value or "")
+            if re.search(r"PASSWORD|SECRET", m.group("name"))]
+
+
+def test_no_default_credentials(compose, services):
+    """Nothing listens on all interfaces with a default password: compose refuses to start instead."""
+    text = COMPOSE_FILE.read_text(encoding="utf-8")
+    assert "change-me" not in text
+    defaulted = set()
+    for name, service in services.items():
+        for value in env_of(service).values():
+            for var, op in _secret_names(value):
+                if op not in (":?", "?"):
+                    defaulted.add((name, var))
+    # The only defaulted secret: Airflow's metadata database, which publishes no port.
+    assert {var for _, var in defaulted} == {"AIRFLOW_DB_PASSWORD"}, defaulted
+    assert not services["postgres"].get("ports")
+    for name, service in services.items():
+        for port in service.get("ports") or []:
+            spec = interpolate(str(port))
+            if spec.startswith("127.0.0.1:"):
+                continue  # this machine only
+            guarded = {"warehouse": "CCHC_WAREHOUSE_PASSWORD", "airflow-apiserver": "_AIRFLOW_WWW_USER_PASSWORD"}
+            assert name in guarded, f"{name} publishes {spec} on every interface"
+    for var in OPERATOR_ENV:
+        missing = {k: v for k, v in OPERATOR_ENV.items() if k != var}
+        failures = []
+        for service in services.values():
+            for value in env_of(service).values():
+                try:
+                    interpolate(value, missing)
+                except AssertionError as exc:
+                    failures.append(str(exc))
+        assert failures and all(var in f for f in failures), var
 
 
 def test_warehouse_published_for_bi_tools(services):

@@ -103,11 +103,13 @@ def _kill(proc) -> None:
     proc.wait()
 
 
-def test_kill_9_mid_ingest_and_mid_publish_leaves_no_duplicates_or_half_marts(pipeline_env):
+def test_kill_9_mid_ingest_and_mid_publish_leaves_no_duplicates_or_half_marts_and_reports_every_file_read(
+        pipeline_env):
     inbox, dsn = pipeline_env["inbox"], pipeline_env["dsn"]
     generated_inbox(inbox, units=140, quarters=2, error_rate=0.1, seed=9, end=(2026, 3))
     total = sum(1 for p in inbox.rglob("*.xlsx") if "_registry" not in p.parts)
     nightly.start("warmup")  # schema and registry in place so progress can be watched
+    nightly.finish("warmup", failed="warm-up only")
 
     # 1. killed while loading: some batches committed, one in flight
     proc = _start_run()
@@ -117,6 +119,13 @@ def test_kill_9_mid_ingest_and_mid_publish_leaves_no_duplicates_or_half_marts(pi
     summary = nightly.run_all(docs=False)
     assert summary["status"] == "success"
     assert query(dsn, "select count(*), count(distinct path) from raw.files")[0] == (total, total)
+    # every file the killed run read gets its feedback report from the run that finished the job
+    (killed,) = query(dsn, "select run_id from audit.load_runs where status = 'interrupted'")
+    read = query(dsn, "select content_hash from raw.files where run_id = %s", killed)
+    assert len(read) >= loaded
+    reports = {p.name.split("__")[-1][:10] for p in (config.load_settings().reports_dir / summary["reports_dir"])
+               .rglob("*.html")}
+    assert {h[:10] for (h,) in read} <= reports
     assert query(dsn, """select count(*) from raw.files f where status = 'loaded'
                          and n_facts <> (select count(*) from raw.facts x where x.file_id = f.file_id)""")[0][0] == 0
     assert query(dsn, """select count(*) from raw.files f where status = 'loaded' and not exists
@@ -146,10 +155,12 @@ def test_kill_9_mid_ingest_and_mid_publish_leaves_no_duplicates_or_half_marts(pi
 
 
 def test_bi_reader_reads_marts_and_nothing_else(pipeline_env):
-    inbox, dsn = pipeline_env["inbox"], pipeline_env["dsn"]
+    inbox = pipeline_env["inbox"]
     generated_inbox(inbox, units=12, quarters=1, error_rate=0.0, seed=2, end=(2026, 1))
     nightly.run_all(docs=False)
-    reader = psycopg2.connect(dsn.with_user("bi_reader").url())
+    from ingestion.warehouse import access
+
+    reader = psycopg2.connect(access.resolve().bi.url())
     reader.autocommit = True
     try:
         with reader.cursor() as cur:

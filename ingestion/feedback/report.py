@@ -131,8 +131,20 @@ def _reason(message: str) -> str:
     return re.sub(r"^(Biểu mẫu \d+|Trang “[^”]*”), dòng \d+: ", "", message or "")
 
 
-def collect(conn, run_id: str) -> list[UnitReport]:
+def unreported_runs(conn, run_id: str) -> list[str]:
+    """Earlier runs that read files but ended (killed, failed) before writing their reports."""
+    with conn.cursor() as cur:
+        cur.execute("""select r.run_id from audit.load_runs r
+                       where r.run_id <> %s and r.status in ('interrupted', 'failed') and r.reports_dir is null
+                         and exists (select 1 from raw.files f where f.run_id = r.run_id)
+                       order by r.started_at""", (run_id,))
+        return [r[0] for r in cur.fetchall()]
+
+
+def collect(conn, run_id: str, also: list[str] | tuple[str, ...] = ()) -> list[UnitReport]:
+    """Reports for the files ``run_id`` read, and for those of the runs in ``also``."""
     rules, catalog = load_rules(), load_catalog()
+    runs = [run_id, *also]
     today = dt.date.today().strftime("%d/%m/%Y")
     with conn.cursor(cursor_factory=RealDictCursor) as cur:
         cur.execute("""select f.file_id, f.path, f.content_hash, f.unit_code, f.year, f.quarter, f.status,
@@ -140,26 +152,28 @@ def collect(conn, run_id: str) -> list[UnitReport]:
                        from raw.files f
                        left join raw.org_units u on u.unit_code = f.unit_code
                        left join audit.submission_gate g on g.file_id = f.file_id
-                       where f.run_id = %s order by f.unit_code nulls last, f.year, f.quarter, f.file_id""", (run_id,))
+                       where f.run_id = any(%s) order by f.unit_code nulls last, f.year, f.quarter, f.file_id""", (runs,))
         files = cur.fetchall()
-        cur.execute("""select * from audit.dq_results where run_id = %s and status = 'fail' and file_id is not null
-                       order by file_id, form nulls last, row_number nulls last, dq_result_id""", (run_id,))
+        file_ids = [f["file_id"] for f in files]
+        # A file's findings are those of the run that decided on it (a later run, for a killed one's files).
+        cur.execute("""select d.* from audit.dq_results d
+                       join audit.submission_gate g on g.file_id = d.file_id and g.run_id = d.run_id
+                       where d.file_id = any(%s) and d.status = 'fail'
+                       order by d.file_id, d.form nulls last, d.row_number nulls last, d.dq_result_id""", (file_ids,))
         fails: dict[int, list] = {}
         for r in cur.fetchall():
             fails.setdefault(r["file_id"], []).append(r)
         # STT, label and value column of every checked cell, for "Biểu mẫu 3 · STT 2.1 · ô D140"
         cur.execute("""select fa.file_id, fa.sheet, fa.row_number, fa.stt, fa.label, fa.col_number
-                       from raw.facts fa
-                       where fa.file_id in (select file_id from audit.dq_results
-                                            where run_id = %s and status = 'fail' and file_id is not null)""", (run_id,))
+                       from raw.facts fa where fa.file_id = any(%s)""", (list(fails),))
         cells = {(r["file_id"], r["sheet"], r["row_number"]): r for r in cur.fetchall()}
-        cur.execute("select file_id, message, details from audit.rejected_files where run_id = %s", (run_id,))
+        cur.execute("select file_id, message, details from audit.rejected_files where file_id = any(%s)", (file_ids,))
         rejected: dict[int, list[str]] = {}
         for r in cur.fetchall():  # each reason whole (a reason may itself contain ";")
             errors = (r["details"] or {}).get("errors") or [r["message"]]
             rejected.setdefault(r["file_id"], []).extend(errors)
-        cur.execute("""select file_id, message from raw.parse_issues where file_id in
-                       (select file_id from raw.files where run_id = %s) order by file_id, row_number""", (run_id,))
+        cur.execute("""select file_id, message from raw.parse_issues where file_id = any(%s)
+                       order by file_id, row_number""", (file_ids,))
         remarks = {}
         for r in cur.fetchall():
             remarks.setdefault(r["file_id"], []).append(r["message"])
@@ -256,8 +270,8 @@ def _dq_page(conn, run_id: str, env: Environment) -> str:
     return env.get_template("dq.html").render(run_id=run_id, expectations=expectations, tallies=tallies)
 
 
-def write_run_reports(conn, run_id: str, reports_dir: Path) -> Path:
-    reports = collect(conn, run_id)
+def write_run_reports(conn, run_id: str, reports_dir: Path, also: list[str] | tuple[str, ...] = ()) -> Path:
+    reports = collect(conn, run_id, also)
     out = reports_dir / re.sub(r"[^0-9A-Za-z_.+-]+", "_", run_id)
     out.mkdir(parents=True, exist_ok=True)
     env = _env()

@@ -79,12 +79,18 @@ def _release_adapters() -> None:
     gc.collect()
 
 
-def run_dbt(dsn: Dsn, target_dir: Path, args: list[str], *, quiet: bool = True) -> DbtResult:
-    """Invoke dbt with the warehouse connection; raise DbtError naming the failed nodes."""
+def run_dbt(dsn: Dsn, target_dir: Path, args: list[str], *, quiet: bool = True,
+            lock_timeout: str | None = None) -> DbtResult:
+    """Invoke dbt with the warehouse connection; raise DbtError naming the failed nodes.
+
+    ``lock_timeout`` bounds every lock wait of dbt's sessions (libpq reads PGOPTIONS).
+    """
     from dbt.cli.main import dbtRunner
 
     target_dir.mkdir(parents=True, exist_ok=True)
     env = dsn.env() | {"DBT_LOG_PATH": str(target_dir / "logs"), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    if lock_timeout:
+        env["PGOPTIONS"] = f"-c lock_timeout={lock_timeout}"
     flags = ["--quiet"] if quiet else []
     n = next((i for i, a in enumerate(args) if a.startswith("-")), len(args))  # "docs generate", "build" ...
     cli = [*flags, *args[:n], *dbt_args(target_dir), *args[n:]]

@@ -65,5 +65,14 @@ def scan_inbox(inbox: Path) -> list[InboxFile]:
     return found
 
 
+def has_files(inbox: Path) -> bool:
+    """Is there at least one file the nightly job would look at? (Stops at the first one.)"""
+    for _root, dirs, files in os.walk(inbox):
+        dirs[:] = [d for d in dirs if not _ignored(d)]
+        if any(not _ignored(name) for name in files):
+            return True
+    return False
+
+
 def content_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()

@@ -16,11 +16,15 @@ from pathlib import Path
 
 from .. import progress
 from ..config import Settings, load_settings
-from ..warehouse.connection import connect, warehouse_dsn
-from ..warehouse.schema import ensure_schema
+from ..errors import CchcError, SetupError
+from ..warehouse import access
+from ..warehouse.connection import connect
+from ..warehouse.roles import secure_schema, verify_access
+from . import runlock
 from .dbt import run_dbt
+from .inbox import has_files
 from .load import ingest, plan_files
-from .publish import ensure_bi_role, publish
+from .publish import publish
 from .registry_sync import sync_registry
 from .validate import validate
 
@@ -35,8 +39,17 @@ def new_run_id() -> str:
 def inbox_path(settings: Settings) -> Path:
     """The configured inbox, or the demo inbox (generated on first use)."""
     if settings.inbox is not None:
+        if not settings.inbox.exists():
+            raise SetupError(f"Thư mục nhận báo cáo CCHC_INBOX={settings.inbox} không tồn tại: sửa CCHC_INBOX hoặc "
+                             "gắn ổ chia sẻ.")
         if not settings.inbox.is_dir():
-            raise FileNotFoundError(f"Thư mục nhận báo cáo CCHC_INBOX={settings.inbox} không tồn tại")
+            raise SetupError(f"CCHC_INBOX={settings.inbox} là một tệp, không phải thư mục: trỏ CCHC_INBOX tới thư mục "
+                             "chứa các thư mục đơn vị.")
+        if not has_files(settings.inbox):
+            # A share that did not mount looks like this: loading nothing would change nothing,
+            # but taking its (absent) registry for the truth would.
+            raise SetupError(f"Thư mục nhận báo cáo {settings.inbox} đang trống (ổ chia sẻ chưa được gắn?): không chạy, "
+                             "kho dữ liệu và danh mục đơn vị giữ nguyên.")
         return settings.inbox
     inbox = settings.demo_inbox
     if not (inbox / ".complete").exists():
@@ -51,13 +64,15 @@ def inbox_path(settings: Settings) -> Path:
 
 
 @contextlib.contextmanager
-def _connection(settings: Settings):
-    dsn = warehouse_dsn(settings)
-    conn = connect(dsn)
-    try:
-        yield dsn, conn
-    finally:
-        conn.close()
+def _connection(settings: Settings, run_id: str):
+    """A stage of the run: under the run lock (runlock.py), connected as the pipeline role."""
+    dsn = access.pipeline_dsn(settings)
+    with runlock.stage(dsn, run_id):
+        conn = connect(dsn)
+        try:
+            yield dsn, conn
+        finally:
+            conn.close()
 
 
 def _record(conn, run_id: str, stage: str, seconds: float, **columns) -> None:
@@ -72,19 +87,38 @@ def _record(conn, run_id: str, stage: str, seconds: float, **columns) -> None:
 
 def start(run_id: str, settings: Settings | None = None) -> dict:
     settings = settings or load_settings()
+    # Everything that can be wrong with the set-up is found before anything is written.
     inbox = inbox_path(settings)
-    with _connection(settings) as (dsn, conn):
-        ensure_schema(conn)
-        ensure_bi_role(conn, settings.bi_password)
-        registry, changed = sync_registry(conn, settings.resolved_registry(inbox), settings.resolved_unit_mapping(inbox))
-        with conn.cursor() as cur:
-            # max_active_runs is 1: a run still marked running was killed before it could finish.
-            cur.execute("update audit.load_runs set status = 'interrupted', finished_at = now() "
-                        "where status = 'running' and run_id <> %s", (run_id,))
-            cur.execute("""insert into audit.load_runs (run_id, inbox, parser, status) values (%s, %s, %s, 'running')
-                           on conflict (run_id) do update set status = 'running', error = null""",
-                        (run_id, str(inbox), settings.parser))
-        conn.commit()
+    units_csv, mapping_csv = settings.resolved_registry(inbox), settings.resolved_unit_mapping(inbox)
+    from ..registry import read_registry
+
+    registry = read_registry(units_csv, mapping_csv)
+    logins = access.prepare(settings)
+    with runlock.stage(logins.pipeline, run_id, claim=True):
+        if logins.admin is not None:
+            admin = connect(logins.admin)
+            try:
+                secure_schema(admin)  # tables, owners, grants; re-creates a missing append-only guard
+            finally:
+                admin.close()
+        conn = connect(logins.pipeline)
+        try:
+            verify_access(conn)
+            registry, changed = sync_registry(conn, units_csv, mapping_csv, registry)
+            lease = runlock.lease()
+            with conn.cursor() as cur:
+                # Any other run still marked running is dead: the run lock was free and it held no lease.
+                cur.execute("""update audit.load_runs set status = 'interrupted', finished_at = now(), lease_until = null
+                               where status = 'running' and run_id <> %s""", (run_id,))
+                cur.execute("""insert into audit.load_runs (run_id, inbox, parser, status, holder, lease_until)
+                               values (%s, %s, %s, 'running', %s, now() + %s::interval)
+                               on conflict (run_id) do update set status = 'running', error = null, finished_at = null,
+                                   stage_seconds = '{}'::jsonb, holder = excluded.holder,
+                                   lease_until = excluded.lease_until""",
+                            (run_id, str(inbox), settings.parser, runlock.holder(), lease))
+            conn.commit()
+        finally:
+            conn.close()
     progress.say("start", f"lần chạy / run {run_id}; {progress.number(len(registry.units))} đơn vị trong danh mục / "
                           f"units in the registry{' (danh mục đã đổi / changed)' if changed else ''}; thư mục / inbox {inbox}")
     return {"run_id": run_id, "inbox": str(inbox), "units_in_registry": len(registry.units), "registry_changed": changed}
@@ -93,7 +127,7 @@ def start(run_id: str, settings: Settings | None = None) -> dict:
 def discover(run_id: str, settings: Settings | None = None) -> dict:
     settings = settings or load_settings()
     t0 = time.perf_counter()
-    with _connection(settings) as (dsn, conn):
+    with _connection(settings, run_id) as (dsn, conn):
         plan = plan_files(conn, inbox_path(settings))
         out = {"found": plan.found, "new": len(plan.new), "unchanged": plan.unchanged}
         _record(conn, run_id, "discover", time.perf_counter() - t0, files_found=plan.found,
@@ -107,7 +141,7 @@ def ingest_stage(run_id: str, settings: Settings | None = None, workers: int | N
     settings = settings or load_settings()
     t0 = time.perf_counter()
     inbox = inbox_path(settings)
-    with _connection(settings) as (dsn, conn):
+    with _connection(settings, run_id) as (dsn, conn):
         from ..registry import read_registry
 
         registry = read_registry(settings.resolved_registry(inbox), settings.resolved_unit_mapping(inbox))
@@ -127,7 +161,7 @@ def ingest_stage(run_id: str, settings: Settings | None = None, workers: int | N
 def build_candidates(run_id: str, settings: Settings | None = None) -> dict:
     settings = settings or load_settings()
     t0 = time.perf_counter()
-    with _connection(settings) as (dsn, conn):
+    with _connection(settings, run_id) as (dsn, conn):
         progress.say("dbt", "dbt build --selector pre_gate: staging, intermediate, dữ liệu chờ kiểm tra / pending figures")
         result = run_dbt(dsn, settings.dbt_target_dir, ["build", "--selector", "pre_gate"])
         _record(conn, run_id, "dbt_candidates", time.perf_counter() - t0)
@@ -137,7 +171,7 @@ def build_candidates(run_id: str, settings: Settings | None = None) -> dict:
 
 def validate_stage(run_id: str, settings: Settings | None = None) -> dict:
     settings = settings or load_settings()
-    with _connection(settings) as (dsn, conn):
+    with _connection(settings, run_id) as (dsn, conn):
         stats = validate(conn, dsn, run_id, settings.gx_dir)
         _record(conn, run_id, "gx_validate", stats.seconds, submissions_checked=stats.submissions,
                 submissions_accepted=stats.accepted, submissions_held=stats.held,
@@ -151,7 +185,7 @@ def validate_stage(run_id: str, settings: Settings | None = None) -> dict:
 
 def publish_stage(run_id: str, settings: Settings | None = None, *, force: bool = False) -> dict:
     settings = settings or load_settings()
-    with _connection(settings) as (dsn, conn):
+    with _connection(settings, run_id) as (dsn, conn):
         stats = publish(conn, dsn, run_id, settings.dbt_target_dir, force=force)
         _record(conn, run_id, "publish", stats.seconds, marts_published=stats.published)
         if stats.standby_seconds:
@@ -165,10 +199,16 @@ def publish_stage(run_id: str, settings: Settings | None = None, *, force: bool 
 def report_stage(run_id: str, settings: Settings | None = None, *, docs: bool = True) -> dict:
     settings = settings or load_settings()
     t0 = time.perf_counter()
-    from ..feedback.report import write_run_reports
+    from ..feedback.report import unreported_runs, write_run_reports
 
-    with _connection(settings) as (dsn, conn):
-        out_dir = write_run_reports(conn, run_id, settings.reports_dir)
+    with _connection(settings, run_id) as (dsn, conn):
+        # Files read by a run that was killed or failed before its reports get them now.
+        earlier = unreported_runs(conn, run_id)
+        out_dir = write_run_reports(conn, run_id, settings.reports_dir, earlier)
+        if earlier:
+            with conn.cursor() as cur:
+                cur.execute("update audit.load_runs set reports_dir = %s where run_id = any(%s)", (str(out_dir), earlier))
+            conn.commit()
         progress.figures("report", time.perf_counter() - t0, **{"thư mục / folder": str(out_dir)})
         docs_index = None
         with conn.cursor() as cur:
@@ -188,13 +228,23 @@ def dbt_docs_page(settings: Settings) -> Path:
 
 
 def finish(run_id: str, settings: Settings | None = None, *, failed: str | None = None) -> dict:
+    """End the run (and its claim on the warehouse): success only if every stage was done."""
     settings = settings or load_settings()
-    with _connection(settings) as (dsn, conn):
+    dsn = access.pipeline_dsn(settings)
+    conn = connect(dsn)
+    try:
         with conn.cursor() as cur:
-            cur.execute("""update audit.load_runs set finished_at = now(), status = %s, error = %s
-                           where run_id = %s""", ("failed" if failed else "success", failed, run_id))
+            cur.execute("select status, stage_seconds ? 'report' from audit.load_runs where run_id = %s", (run_id,))
+            row = cur.fetchone()
+            if row is not None and row[0] == "running":
+                if failed is None and not row[1]:  # the DAG's teardown after a failed task
+                    failed = "dừng trước khi xong mọi bước (xem nhật ký Airflow)"
+                cur.execute("""update audit.load_runs set finished_at = now(), status = %s, error = %s, lease_until = null
+                               where run_id = %s""", ("failed" if failed else "success", failed, run_id))
         conn.commit()
         out = summary(conn, run_id)
+    finally:
+        conn.close()
     progress.say("finish", f"{out.get('status')}: {out.get('files_loaded')} tệp nạp / loaded, {out.get('files_rejected')} "
                            f"từ chối / rejected, {out.get('submissions_held')} tạm giữ / held; giây / seconds "
                            + ", ".join(f"{k} {v}" for k, v in (out.get("stage_seconds") or {}).items()))
@@ -224,24 +274,32 @@ def run_all(settings: Settings | None = None, run_id: str | None = None, *, work
     """The whole nightly job in this process (what the DAG does, without Airflow)."""
     settings = settings or load_settings()
     run_id = run_id or new_run_id()
-    start(run_id, settings)
-    try:
-        discover(run_id, settings)
-        ingest_stage(run_id, settings, workers=workers)
-        build_candidates(run_id, settings)
-        validate_stage(run_id, settings)
-        publish_stage(run_id, settings)
-        report_stage(run_id, settings, docs=docs)
-    except Exception as exc:
-        finish(run_id, settings, failed=f"{type(exc).__name__}: {exc}")
-        raise
-    return finish(run_id, settings)
+    inbox_path(settings)  # a wrong inbox is said before the warehouse is even started
+    with runlock.whole_process(access.prepare(settings).pipeline):
+        start(run_id, settings)
+        try:
+            discover(run_id, settings)
+            ingest_stage(run_id, settings, workers=workers)
+            build_candidates(run_id, settings)
+            validate_stage(run_id, settings)
+            publish_stage(run_id, settings)
+            report_stage(run_id, settings, docs=docs)
+        except Exception as exc:
+            finish(run_id, settings, failed=exc.message if isinstance(exc, CchcError) else f"{type(exc).__name__}: {exc}")
+            raise
+        return finish(run_id, settings)
 
 
 def is_transient(exc: BaseException) -> bool:
-    """Worth retrying: the database or the disk hiccuped. Anything else will fail the same way again."""
+    """Worth retrying: the database or the disk hiccuped. A wrong setting or password fails the same way again."""
     import psycopg2
 
+    if isinstance(exc, CchcError):
+        return exc.transient
+    if isinstance(exc, psycopg2.OperationalError) and getattr(exc, "pgcode", None) is None:
+        from ..warehouse.connection import Dsn, connect_error
+
+        return connect_error(exc, Dsn("?", 0, "?", "", "?")).transient
     if isinstance(exc, (psycopg2.OperationalError, psycopg2.InterfaceError, TimeoutError, ConnectionError)):
         return True
     return isinstance(exc, psycopg2.errors.SerializationFailure) or (

@@ -19,12 +19,17 @@ from psycopg2 import sql
 
 from .. import config
 from ..warehouse.connection import Dsn
-from .dbt import DbtError, run_dbt
+from ..warehouse.roles import BI_ROLE
+from .dbt import DbtError, DbtResult, run_dbt
 
 log = logging.getLogger(__name__)
 LIVE, STANDBY = "marts", "marts_next"
-BI_ROLE = "bi_reader"
-PRIVATE_SCHEMAS = ("raw", "audit", "work", "staging", "intermediate", "reference", "snapshots", STANDBY)
+# A BI session still reading the previous marts holds locks on what becomes the standby: building
+# or refreshing it waits at most LOCK_WAIT per attempt, then tries again (bi_reader's idle
+# transactions end after a minute, its statements after ten), and after the last attempt says so.
+LOCK_WAIT = "30s"
+ATTEMPTS = 4
+RETRY_PAUSE = 5.0
 
 
 @dataclass
@@ -35,6 +40,7 @@ class PublishStats:
     seconds: float = 0.0  # until the new marts are live
     dbt_nodes: int = 0
     standby_seconds: float = 0.0  # bringing the previous version up to date afterwards
+    standby_refreshed: bool = True
 
 
 def _schema_exists(cur, name: str) -> bool:
@@ -45,26 +51,6 @@ def _schema_exists(cur, name: str) -> bool:
 def _tables(cur, schema: str) -> list[str]:
     cur.execute("select tablename from pg_tables where schemaname = %s order by tablename", (schema,))
     return [r[0] for r in cur.fetchall()]
-
-
-def ensure_bi_role(conn, password: str) -> None:
-    """A login role that can read the marts and nothing else."""
-    with conn.cursor() as cur:
-        cur.execute("select pg_advisory_xact_lock(hashtext('cchc.bi_role'))")
-        cur.execute("select 1 from pg_roles where rolname = %s", (BI_ROLE,))
-        if cur.fetchone() is None:
-            cur.execute(sql.SQL("create role {} login password %s").format(sql.Identifier(BI_ROLE)), (password,))
-        else:
-            cur.execute(sql.SQL("alter role {} login password %s").format(sql.Identifier(BI_ROLE)), (password,))
-        cur.execute(sql.SQL("alter role {} set default_transaction_read_only = on").format(sql.Identifier(BI_ROLE)))
-        cur.execute("revoke create on schema public from public")
-        for schema in PRIVATE_SCHEMAS:
-            if _schema_exists(cur, schema):
-                cur.execute(sql.SQL("revoke all on schema {} from public, {}").format(
-                    sql.Identifier(schema), sql.Identifier(BI_ROLE)))
-        if _schema_exists(cur, LIVE):
-            _grant_live(cur)
-    conn.commit()
 
 
 def _grant_live(cur) -> None:
@@ -98,7 +84,7 @@ def _last_fingerprint(cur) -> str | None:
 
 
 def publish(conn, dsn: Dsn, run_id: str, target_dir: Path, *, force: bool = False) -> PublishStats:
-    """Build and swap in the marts (the bi_reader role must exist: see ensure_bi_role)."""
+    """Build and swap in the marts (the bi_reader role must exist: see warehouse/roles.py)."""
     started = time.perf_counter()
     current = fingerprint(conn)
     with conn.cursor() as cur:
@@ -108,45 +94,80 @@ def publish(conn, dsn: Dsn, run_id: str, target_dir: Path, *, force: bool = Fals
             marts = _tables(cur, LIVE)
         return PublishStats(False, "không có gì mới để công bố (marts giữ nguyên)", marts, time.perf_counter() - started)
 
-    result = run_dbt(dsn, target_dir, ["build", "--selector", "publish", "--vars", json.dumps({"marts_schema": STANDBY})])
-    with conn.cursor() as cur:
-        # Readers holding the old schema finish on it; the renames wait for them, then commit together.
-        cur.execute("set local lock_timeout = '60s'")
-        first = not _schema_exists(cur, LIVE)
-        if first:
-            cur.execute(sql.SQL("alter schema {} rename to {}").format(sql.Identifier(STANDBY), sql.Identifier(LIVE)))
-        else:
-            cur.execute(sql.SQL("alter schema {} rename to marts_swap").format(sql.Identifier(LIVE)))
-            cur.execute(sql.SQL("alter schema {} rename to {}").format(sql.Identifier(STANDBY), sql.Identifier(LIVE)))
-            cur.execute(sql.SQL("alter schema marts_swap rename to {}").format(sql.Identifier(STANDBY)))
-            cur.execute(sql.SQL("revoke all on schema {} from public, {}").format(
-                sql.Identifier(STANDBY), sql.Identifier(BI_ROLE)))
-        _grant_live(cur)
-        marts = _tables(cur, LIVE)
-        cur.execute("select count(*) from marts.fct_tthc_processing")
-        submissions = cur.fetchone()[0]
-        cur.execute("insert into audit.publish_log (run_id, submissions, details) values (%s, %s, %s)",
-                    (run_id, submissions, json.dumps({"fingerprint": current, "marts": marts, "first": first})))
-    conn.commit()
+    result = _dbt_despite_readers(dsn, target_dir, ["build", "--selector", "publish", "--vars",
+                                                    json.dumps({"marts_schema": STANDBY})], "build")
+    first, marts = _swap(conn, run_id, current)
     swapped = time.perf_counter()
+    refreshed = True
     if first:
         _clone_standby(conn)
     else:
-        refresh_standby(dsn, target_dir)
-    return PublishStats(True, "đã công bố", marts, swapped - started, result.nodes, time.perf_counter() - swapped)
+        refreshed = refresh_standby(dsn, target_dir)
+    reason = "đã công bố" if refreshed else "đã công bố (bản dự phòng marts_next chưa cập nhật; lần sau sẽ bắt kịp)"
+    return PublishStats(True, reason, marts, swapped - started, result.nodes, time.perf_counter() - swapped, refreshed)
 
 
-def refresh_standby(dsn: Dsn, target_dir: Path) -> None:
-    """Apply what was just published to the standby (the previous live marts).
+def _swap(conn, run_id: str, current: str) -> tuple[bool, list[str]]:
+    """Rename marts <-> marts_next in one transaction; retried if a lock cannot be had in time."""
+    import psycopg2
+
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            with conn.cursor() as cur:
+                # Readers holding the old schema finish on it; the renames wait for them, then commit together.
+                cur.execute("set local lock_timeout = %s", (LOCK_WAIT,))
+                first = not _schema_exists(cur, LIVE)
+                if first:
+                    cur.execute(sql.SQL("alter schema {} rename to {}").format(sql.Identifier(STANDBY), sql.Identifier(LIVE)))
+                else:
+                    cur.execute(sql.SQL("alter schema {} rename to marts_swap").format(sql.Identifier(LIVE)))
+                    cur.execute(sql.SQL("alter schema {} rename to {}").format(sql.Identifier(STANDBY), sql.Identifier(LIVE)))
+                    cur.execute(sql.SQL("alter schema marts_swap rename to {}").format(sql.Identifier(STANDBY)))
+                    cur.execute(sql.SQL("revoke all on schema {} from public, {}").format(
+                        sql.Identifier(STANDBY), sql.Identifier(BI_ROLE)))
+                _grant_live(cur)
+                marts = _tables(cur, LIVE)
+                cur.execute("select count(*) from marts.fct_tthc_processing")
+                submissions = cur.fetchone()[0]
+                cur.execute("insert into audit.publish_log (run_id, submissions, details) values (%s, %s, %s)",
+                            (run_id, submissions, json.dumps({"fingerprint": current, "marts": marts, "first": first})))
+            conn.commit()
+            return first, marts
+        except psycopg2.errors.LockNotAvailable:
+            conn.rollback()
+            if attempt == ATTEMPTS:
+                raise
+            log.warning("swapping the marts waits for a reader (attempt %d of %d)", attempt, ATTEMPTS)
+            time.sleep(RETRY_PAUSE)
+    raise AssertionError("unreachable")
+
+
+def _dbt_despite_readers(dsn: Dsn, target_dir: Path, args: list[str], what: str) -> DbtResult:
+    """dbt with a bounded wait for each lock, tried again while a reader still holds one."""
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            return run_dbt(dsn, target_dir, args, lock_timeout=LOCK_WAIT)
+        except DbtError as exc:
+            if "lock timeout" not in str(exc) or attempt == ATTEMPTS:
+                raise
+            log.warning("dbt %s waits for a reader holding a lock (attempt %d of %d)", what, attempt, ATTEMPTS)
+            time.sleep(RETRY_PAUSE)
+    raise AssertionError("unreachable")
+
+
+def refresh_standby(dsn: Dsn, target_dir: Path) -> bool:
+    """Apply what was just published to the standby (the previous live marts); whether it was done.
 
     Off the readers' path: the marts are live already. If it fails, nothing is lost: the
     next build's incremental models start from the standby's own watermarks and catch up.
     """
     try:
-        run_dbt(dsn, target_dir, ["run", "--select", "path:models/marts",
-                                  "--vars", json.dumps({"marts_schema": STANDBY})])
+        _dbt_despite_readers(dsn, target_dir, ["run", "--select", "path:models/marts",
+                                               "--vars", json.dumps({"marts_schema": STANDBY})], "standby refresh")
+        return True
     except DbtError as exc:
         log.warning("standby marts not refreshed; the next publication catches up: %s", exc)
+        return False
 
 
 def _clone_standby(conn) -> None:

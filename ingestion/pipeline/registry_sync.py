@@ -18,9 +18,10 @@ def _hash(*paths: Path | None) -> str:
     return h.hexdigest()
 
 
-def sync_registry(conn, units_csv: Path, mapping_csv: Path | None) -> tuple[Registry, bool]:
+def sync_registry(conn, units_csv: Path, mapping_csv: Path | None,
+                  registry: Registry | None = None) -> tuple[Registry, bool]:
     """Returns the registry and whether the warehouse copy was replaced."""
-    registry = read_registry(units_csv, mapping_csv)
+    registry = registry or read_registry(units_csv, mapping_csv)
     digest = _hash(units_csv, mapping_csv)
     with conn.cursor() as cur:
         cur.execute("select source_hash from raw.org_units limit 1")

@@ -1,6 +1,7 @@
-"""Creating the raw and audit tables (idempotent)."""
+"""The raw and audit tables (idempotent SQL, applied by ``roles.secure_schema``)."""
 from __future__ import annotations
 
+import hashlib
 from importlib import resources
 
 
@@ -8,9 +9,6 @@ def schema_sql() -> str:
     return resources.files(__package__).joinpath("schema.sql").read_text(encoding="utf-8")
 
 
-def ensure_schema(conn) -> None:
-    with conn.cursor() as cur:
-        # Serialise concurrent first runs: CREATE ... IF NOT EXISTS is not race-free.
-        cur.execute("select pg_advisory_xact_lock(hashtext('cchc.schema'))")
-        cur.execute(schema_sql())
-    conn.commit()
+def schema_digest() -> str:
+    """Which schema.sql the warehouse was last set up with (a pipeline-only login checks it)."""
+    return hashlib.sha256(schema_sql().encode()).hexdigest()[:16]

@@ -112,6 +112,10 @@ create table if not exists audit.load_runs (
     stage_seconds        jsonb not null default '{}'::jsonb,
     error                text
 );
+-- One night at a time (ingestion/pipeline/runlock.py): who runs, and until when a run spread over
+-- Airflow tasks keeps its claim between two of them (null: its process holds the run lock throughout).
+alter table audit.load_runs add column if not exists holder text;
+alter table audit.load_runs add column if not exists lease_until timestamptz;
 
 -- Files that could not be accepted as typed, and why (append-only).
 create table if not exists audit.rejected_files (
@@ -194,21 +198,45 @@ create table if not exists audit.publish_log (
     details      jsonb
 );
 
--- Audit tables are append-only: history is never overwritten.
+-- Audit tables are append-only: history is never overwritten. The tables are owned by a role the
+-- nightly job does not hold (ingestion/warehouse/roles.py), so it cannot drop or disable these guards,
+-- and they fire ALWAYS, even in a session that sets session_replication_role = replica.
 create or replace function audit.forbid_rewrite() returns trigger language plpgsql as $$
 begin
     raise exception 'audit.% is append-only: % is not allowed', tg_table_name, tg_op;
 end $$;
 
+create or replace function audit.append_only_tables() returns text[] language sql immutable as $$
+    select array['rejected_files', 'submission_gate', 'dq_results', 'gx_validations', 'publish_log']
+$$;
+
+-- Each guard on its own: one dropped or disabled is re-created without touching the others.
 do $$
 declare t text;
 begin
-    foreach t in array array['rejected_files', 'submission_gate', 'dq_results', 'gx_validations', 'publish_log'] loop
-        if not exists (select 1 from pg_trigger where tgname = t || '_append_only') then
+    foreach t in array audit.append_only_tables() loop
+        if not exists (select 1 from pg_trigger where tgname = t || '_append_only' and tgrelid = ('audit.' || t)::regclass) then
             execute format('create trigger %I before update or delete on audit.%I
                             for each row execute function audit.forbid_rewrite()', t || '_append_only', t);
+        end if;
+        if not exists (select 1 from pg_trigger where tgname = t || '_no_truncate' and tgrelid = ('audit.' || t)::regclass) then
             execute format('create trigger %I before truncate on audit.%I
                             for each statement execute function audit.forbid_rewrite()', t || '_no_truncate', t);
         end if;
+        if exists (select 1 from pg_trigger where tgrelid = ('audit.' || t)::regclass
+                   and tgname in (t || '_append_only', t || '_no_truncate') and tgenabled <> 'A') then
+            execute format('alter table audit.%I enable always trigger %I', t, t || '_append_only');
+            execute format('alter table audit.%I enable always trigger %I', t, t || '_no_truncate');
+        end if;
     end loop;
+end $$;
+
+-- Fresh planner statistics for the nightly job, which may read and append to these tables but does not own them.
+create or replace function audit.refresh_statistics(t text) returns void language plpgsql security definer
+set search_path = pg_catalog as $$
+begin
+    if t is null or to_regclass('audit.' || quote_ident(t)) is null then
+        raise exception 'audit.% is not an audit table', t;
+    end if;
+    execute format('analyze audit.%I', t);
 end $$;
