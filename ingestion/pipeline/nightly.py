@@ -142,10 +142,11 @@ def publish_stage(run_id: str, settings: Settings | None = None, *, force: bool 
 def report_stage(run_id: str, settings: Settings | None = None, *, docs: bool = True) -> dict:
     settings = settings or load_settings()
     t0 = time.perf_counter()
-    from ..feedback.report import write_run_reports
+    from ..feedback.report import write_current_reports, write_run_reports
 
     with _connection(settings) as (dsn, conn):
         out_dir = write_run_reports(conn, run_id, settings.reports_dir)
+        current = write_current_reports(conn, run_id, settings.reports_dir)
         docs_index = None
         with conn.cursor() as cur:
             cur.execute("select marts_published from audit.load_runs where run_id = %s", (run_id,))
@@ -154,7 +155,7 @@ def report_stage(run_id: str, settings: Settings | None = None, *, docs: bool = 
             run_dbt(dsn, settings.dbt_target_dir, ["docs", "generate"])
             docs_index = str(settings.dbt_target_dir / "index.html")
         _record(conn, run_id, "report", time.perf_counter() - t0, reports_dir=str(out_dir))
-    return {"reports_dir": str(out_dir), "dbt_docs": docs_index}
+    return {"reports_dir": str(out_dir), "current_reports": current, "dbt_docs": docs_index}
 
 
 def finish(run_id: str, settings: Settings | None = None, *, failed: str | None = None) -> dict:
@@ -182,6 +183,15 @@ def summary(conn, run_id: str) -> dict:
                        from audit.submission_gate g join raw.files f using (file_id)
                        where g.run_id = %s and g.decision = 'held' order by f.unit_code, f.year, f.quarter""", (run_id,))
         run["held"] = [dict(r) for r in cur.fetchall()]
+        # What is still open, whatever run decided it: held and rejected units stay on the list
+        # until they are fixed or reviewed (the worklist, fct_submission_status).
+        run["open_items"] = []
+        cur.execute("select to_regclass('marts.fct_submission_status') is not null as ready")
+        if cur.fetchone()["ready"]:
+            cur.execute("""select period_key, state, count(*) as units from marts.fct_submission_status
+                           where is_expected and state in ('held', 'rejected', 'review_rejected', 'missing', 'pending')
+                           group by year, quarter, period_key, state order by year desc, quarter desc, state""")
+            run["open_items"] = [dict(r) for r in cur.fetchall()]
     return json.loads(json.dumps(run, default=str))
 
 
