@@ -132,6 +132,8 @@ def record_review(conn, unit_code: str, period: str, decision: str, reason: str,
     unit_code = unit_code.strip().upper()
     year, quarter = parse_period(period)
     period = f"{year}-Q{quarter}"
+    import psycopg2
+
     try:
         with conn.cursor(cursor_factory=RealDictCursor) as cur:
             # One reviewer at a time per unit-quarter: the state checked is the state recorded.
@@ -161,6 +163,10 @@ def record_review(conn, unit_code: str, period: str, decision: str, reason: str,
                          reviewed_by, latest["state"], json.dumps(failed, ensure_ascii=False)))
             row = cur.fetchone()
         conn.commit()
+    except psycopg2.errors.UndefinedTable as exc:
+        conn.rollback()
+        raise ReviewError("Lần nạp dữ liệu đang dựng lại các bảng trung gian; hãy thử lại sau ít phút "
+                          "(hoặc chạy `cchc run` nếu kho chưa từng được nạp).") from exc
     except Exception:
         conn.rollback()
         raise

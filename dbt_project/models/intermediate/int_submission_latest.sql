@@ -1,8 +1,10 @@
-{{ config(tags=['publish']) }}
+{{ config(tags=['pre_gate']) }}
 
 -- Every unit-quarter that sent something, with the state of its latest file version: the one
 -- definition of a submission's state (the status mart reads it for all unit-quarters, a
 -- review for one). A view: filtered on a unit-quarter, PostgreSQL reads only its files.
+-- Built with the pre-gate models: rebuilding the staging views drops the views on top of them,
+-- and reviews read this one between runs, also when a run had nothing to publish.
 with files as (
     select files.*, coalesce(files.modified_at, files.loaded_at) as received_at
     from {{ ref('stg_raw__files') }} as files

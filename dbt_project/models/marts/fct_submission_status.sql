@@ -45,7 +45,8 @@ failed_rules as (
         dq.file_id,
         array_agg(distinct dq.rule_id order by dq.rule_id) filter (where dq.severity = 'error')   as error_rules,
         array_agg(distinct dq.rule_id order by dq.rule_id) filter (where dq.severity = 'warning') as warning_rules,
-        min(dq.message) filter (where dq.severity = 'error')                                      as first_error_message
+        min(dq.message) filter (where dq.severity = 'error')                                      as first_error_message,
+        min(dq.message) filter (where dq.severity = 'warning')                                    as first_warning_message
     from {{ ref('stg_audit__dq_results') }} as dq
     where dq.status = 'fail'
       and dq.file_id in (select latest_file_id from latest)
@@ -84,6 +85,7 @@ states as (
         failed_rules.error_rules,
         failed_rules.warning_rules,
         failed_rules.first_error_message,
+        failed_rules.first_warning_message,
         published.file_id as published_file_id,
         coalesce(latest.state, 'missing') as state
     from unit_quarters
@@ -124,6 +126,7 @@ select
     case states.state
         when 'rejected' then states.reject_message
         when 'held' then states.first_error_message
+        when 'accepted_with_warnings' then states.first_warning_message
         when 'review_accepted' then states.review_reason
         when 'review_rejected' then states.review_reason
     end::text                                                  as state_reason,
