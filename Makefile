@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench airflow install lock clean db-stop
+.PHONY: run test bench airflow console install lock clean db-stop
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,7 +19,9 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/cchc run
 
+# System packages the tests need (a browser for the console tests) come first.
 test: $(STAMP)
+	bash scripts/ensure-system-deps.sh
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
@@ -28,6 +30,10 @@ bench: $(STAMP)
 # Airflow UI on http://localhost:8080 with the project's DAG (local use: no login).
 airflow: $(STAMP)
 	$(BIN)/cchc airflow standalone
+
+# The data team's console on http://localhost:8765 (this machine only, no login).
+console: $(STAMP)
+	$(BIN)/cchc console
 
 db-stop: $(STAMP)
 	$(BIN)/cchc db stop
