@@ -62,8 +62,8 @@ def _detail(r: dict) -> str:
 
 
 def format_worklist(s: worklist.Summary, rows: list[dict], show: str | None) -> str:
-    lines = [f"Tình hình báo cáo quý {period_vi(s.period_key)} — hạn nộp {_date(s.due_date)} — "
-             f"{s.expected} đơn vị phải báo cáo"]
+    lines = [(f"Tình hình báo cáo quý {period_vi(s.period_key)} — hạn nộp {_date(s.due_date)} — "
+              f"{s.expected} đơn vị phải báo cáo")]
     counts = [f"{worklist.state_vi(state)} {s.by_state[state]}" for state in worklist.STATE_ORDER if s.by_state.get(state)]
     lines.append("  " + " · ".join(counts + [f"Nộp muộn {s.late}"]))
     lines.append(f"  Tỷ lệ báo cáo {_rate(s.reporting_rate)} · đúng hạn {_rate(s.timeliness_rate)} "

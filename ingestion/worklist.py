@@ -148,6 +148,28 @@ def summary(conn, period: str, province: str | None = None) -> Summary:
     return s
 
 
+def province_overview(conn, period: str) -> list[dict]:
+    """One line per province: where its units stand (the national worklist's first screen)."""
+    year, quarter = parse_period(period)
+    rows = _rows(conn, """select s.province_code, coalesce(min(p.unit_name), s.province_code) as province_name,
+                                 count(*) as expected,
+                                 count(*) filter (where s.state = 'held') as held,
+                                 count(*) filter (where s.state in ('rejected', 'review_rejected')) as rejected,
+                                 count(*) filter (where s.state = 'missing') as missing,
+                                 count(*) filter (where s.state = any(%s)) as open,
+                                 count(*) filter (where s.is_late) as late,
+                                 count(*) filter (where s.is_reporting) as reporting,
+                                 count(*) filter (where s.is_on_time) as on_time
+                          from marts.fct_submission_status s
+                          left join marts.dim_org_unit p on p.unit_code = s.province_code and p.is_current_record
+                          where s.year = %s and s.quarter = %s and s.is_expected
+                          group by s.province_code order by 2""", (list(OPEN_STATES), year, quarter))
+    for r in rows:
+        r["reporting_rate"] = round(100 * r["reporting"] / r["expected"], 2) if r["expected"] else None
+        r["timeliness_rate"] = round(100 * r["on_time"] / r["expected"], 2) if r["expected"] else None
+    return rows
+
+
 def groups(rows: list[dict]) -> list[tuple[str, str, list[dict]]]:
     """Worklist rows (sorted by worklist()) as (group code, group name, rows)."""
     out: list[tuple[str, str, list[dict]]] = []

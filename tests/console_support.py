@@ -3,47 +3,26 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import socket
-import threading
-import time
 from pathlib import Path
+
+from ingestion.console.server import CHROMIUM, CHROMIUM_FLAGS, free_port  # noqa: F401  (free_port: the tests')
 
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "test-artifacts"  # screenshots (git-ignored)
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--no-first-run"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextlib.contextmanager
 def console_server(dsn, reports_dir: Path):
     """The console app (as `cchc console` serves it) in a thread; yields its base URL."""
-    import uvicorn
-
     from ingestion.console.app import create_app
     from ingestion.console.db import Database
+    from ingestion.console.server import running
 
     app = create_app(database=Database(dsn), reports_dir=reports_dir)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the console did not start")
-        time.sleep(0.05)
     try:
-        yield f"http://127.0.0.1:{port}"
+        with running(app) as base:
+            yield base
     finally:
-        server.should_exit = True
-        thread.join(15)
         app.state.db.close()
 
 
@@ -73,7 +52,7 @@ class OfflineGuard:
 
     def _route(self, route):
         url = route.request.url
-        if url.startswith(self.base) or url.startswith("data:"):
+        if url.startswith((self.base, "data:")):
             route.continue_()
         else:
             self.blocked.append(url)

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import json
 import os
-from contextlib import closing
 import subprocess
 import sys
 import time
+from contextlib import closing
 from pathlib import Path
 
 import httpx
@@ -47,10 +47,10 @@ def api_server(pipeline_env, tmp_path):
     airflow = str(Path(sys.executable).with_name("airflow"))
     subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True)
     port = free_port()
-    log = open(home / "api-server.log", "w", encoding="utf-8")
-    proc = subprocess.Popen([airflow, "api-server", "--port", str(port), "--host", "127.0.0.1"], env=env,
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
+    with open(home / "api-server.log", "w", encoding="utf-8") as log:
+        proc = subprocess.Popen([airflow, "api-server", "--port", str(port), "--host", "127.0.0.1"], env=env,
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         deadline = time.monotonic() + 120
         while True:
@@ -70,7 +70,6 @@ def api_server(pipeline_env, tmp_path):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-        log.close()
 
 
 def _client(base: str, user: str | None) -> httpx.Client:

@@ -96,13 +96,12 @@ def test_worklist_review_and_dashboards_in_chromium(pipeline_env):
         assert guard.blocked == [] and guard.errors == []
 
     # Without a browser: the console refuses cross-site posts and paths outside the reports.
-    with console_server(dsn, reports) as base:
-        with httpx.Client(base_url=base, follow_redirects=False) as client:
-            forged = client.post("/unit/T01X0004/review", headers={"Origin": "http://example.org"},
-                                 data={"quarter": QUARTER, "decision": "accept", "reason": "x" * 20,
-                                       "reviewed_by": "kẻ lạ"})
-            assert forged.status_code == 403
-            assert client.get("/feedback/T01X0004/..%2F..%2F.run_id.html").status_code == 404
-            assert client.get(f"/feedback/{HELD_UNIT}/{QUARTER}.xlsx").status_code == 200
-            assert client.get("/unit/KHONGCO").status_code == 404
+    with console_server(dsn, reports) as base, httpx.Client(base_url=base, follow_redirects=False) as client:
+        forged = client.post("/unit/T01X0004/review", headers={"Origin": "http://example.org"},
+                             data={"quarter": QUARTER, "decision": "accept", "reason": "x" * 20,
+                                   "reviewed_by": "kẻ lạ"})
+        assert forged.status_code == 403
+        assert client.get("/feedback/T01X0004/..%2F..%2F.run_id.html").status_code == 404
+        assert client.get(f"/feedback/{HELD_UNIT}/{QUARTER}.xlsx").status_code == 200
+        assert client.get("/unit/KHONGCO").status_code == 404
     assert query(dsn, "select count(*) from audit.submission_review")[0][0] == 1

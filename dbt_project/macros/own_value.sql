@@ -41,11 +41,11 @@
     select distinct reviews.unit_code, reviews.year, reviews.quarter
     from {{ ref('stg_audit__submission_review') }} as reviews
     where reviews.review_decision = 'reject'
-      and not exists (select 1 from {{ ref('int_submission_decisions') }} as decisions
-                      where decisions.unit_code = reviews.unit_code
-                        and decisions.year = reviews.year
-                        and decisions.quarter = reviews.quarter
-                        and decisions.decision = 'accepted')
+      and not exists (select 1 from {{ ref('int_submission_outcomes') }} as outcomes
+                      where outcomes.unit_code = reviews.unit_code
+                        and outcomes.year = reviews.year
+                        and outcomes.quarter = reviews.quarter
+                        and outcomes.decision = 'accepted')
 {%- endmacro %}
 
 {% macro remove_withdrawn_publications() -%}

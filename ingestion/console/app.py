@@ -38,21 +38,24 @@ from . import data as pages_data
 from .db import Database
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+MAX_ROWS = 600  # units listed on one page; beyond that, choose a province
 
 
 @dataclass
 class Access:
     """How the console decides who reads and who reviews.
 
-    reader:   a FastAPI dependency run before every page (raises to refuse)
-    reviewer: a dependency run before a review is recorded; returns the reviewer's name, or
-              None when the form's name field is to be used (one machine, no login)
-    mode:     shown in the footer
+    reader:    a FastAPI dependency run before every page (raises to refuse)
+    reviewer:  a dependency run before a review is recorded; returns the reviewer's name, or
+               None when the form's name field is to be used (nobody is signed in)
+    mode:      shown in the footer
+    asks_name: whether the review form asks for the reviewer's name
     """
     reader: Callable
     reviewer: Callable
     mode: str
     login_url: Callable[[str], str] | None = None
+    asks_name: Callable[[], bool] = lambda: True
 
 
 def _no_check() -> None:
@@ -176,7 +179,13 @@ def create_app(access: Access = LOCAL_ACCESS, database: Database | None = None,
             provinces = pages_data.provinces(conn)
             province = province or None
             summary = worklist.summary(conn, period, province)
-            rows = worklist.worklist(conn, period, show=show or None, province=province, search=q or None)
+            # Nationally, the first screen is one line per province; a filter or a search lists units.
+            overview = (worklist.province_overview(conn, period)
+                        if province is None and len(provinces) > 1 and not show and not q else None)
+            rows = [] if overview is not None else \
+                worklist.worklist(conn, period, show=show or None, province=province, search=q or None)
+        total = len(rows)
+        rows = rows[:MAX_ROWS]
         groups = []
         for code, name, members in worklist.groups(rows):
             open_count = sum(r["state"] in worklist.OPEN_STATES for r in members)
@@ -185,8 +194,8 @@ def create_app(access: Access = LOCAL_ACCESS, database: Database | None = None,
         for r in rows:
             r["feedback"] = (current / "current" / r["unit_code"] / f"{r['period_key']}.html").exists()
         return render(request, "worklist.html", period=period, periods=known, summary=summary, groups=groups,
-                      rows=rows, show=show or "", q=q or "", province=province or "", provinces=provinces,
-                      state_order=worklist.STATE_ORDER)
+                      rows=rows, total=total, overview=overview, show=show or "", q=q or "",
+                      province=province or "", provinces=provinces, state_order=worklist.STATE_ORDER)
 
     def unit_context(conn, code: str, quarter: str | None) -> dict:
         history = worklist.unit_status(conn, code)
@@ -209,7 +218,7 @@ def create_app(access: Access = LOCAL_ACCESS, database: Database | None = None,
                 "feedback": html_path.exists(),
                 "can_accept": current["state"] in ACCEPTABLE_STATES,
                 "can_reject": current["state"] in REJECTABLE_STATES,
-                "ask_name": access.reviewer is _name_from_form}
+                "ask_name": access.asks_name()}
 
     @app.get("/unit/{code}", response_class=HTMLResponse, dependencies=[Depends(access.reader)])
     def unit_page(request: Request, code: str, quarter: str | None = None, recorded: int | None = None):

@@ -21,10 +21,10 @@ def _layout(title: str, **extra) -> dict:
         "title": {"text": title, "x": 0, "xanchor": "left", "font": {"size": 15}},
         "font": {"family": FONT, "size": 12, "color": "#1f2937"},
         "separators": ",.",  # Vietnamese: decimal comma, thousands dot
-        "margin": {"l": 56, "r": 16, "t": 48, "b": 48},
+        "margin": {"l": 56, "r": 16, "t": 48, "b": 64},
         "paper_bgcolor": "#ffffff",
         "plot_bgcolor": "#ffffff",
-        "legend": {"orientation": "h", "y": -0.18, "x": 0},
+        "legend": {"orientation": "h", "yanchor": "top", "y": -0.22, "x": 0},
         "hoverlabel": {"font": {"family": FONT}},
         "xaxis": {"gridcolor": "#eef2f7", "linecolor": "#cbd5e1"},
         "yaxis": {"gridcolor": "#eef2f7", "linecolor": "#cbd5e1", "zerolinecolor": "#cbd5e1"},
@@ -45,7 +45,8 @@ def rate(numerator, denominator) -> float | None:
 
 
 def quarter_labels(periods: list[str]) -> list[str]:
-    return [f"Quý {period_vi(p)}" for p in periods]
+    """'2026-Q3' -> 'Quý III<br>2026': two short lines, no rotated labels."""
+    return [f"Quý {period_vi(p).replace('/', '<br>')}" for p in periods]
 
 
 def lines(title: str, periods: list[str], series: list[tuple[str, list, str]], *, percent: bool = True,
@@ -58,7 +59,8 @@ def lines(title: str, periods: list[str], series: list[tuple[str, list, str]], *
              "hovertemplate": "%{x}: %{y:,.2f}" + ("%" if percent else "") + f"<extra>{name}</extra>"}
             for name, values, color in series]
     yaxis = {"ticksuffix": "%", "range": [0, 105]} if percent else {"rangemode": "tozero"}
-    return {"data": data, "layout": _layout(title, height=height, yaxis=yaxis), "config": CONFIG}
+    return {"data": data, "layout": _layout(title, height=height, yaxis=yaxis, xaxis={"tickangle": 0}),
+            "config": CONFIG}
 
 
 def bars(title: str, labels: list[str], series: list[tuple[str, list, str]], *, percent: bool = True,
@@ -91,8 +93,8 @@ def bars(title: str, labels: list[str], series: list[tuple[str, list, str]], *, 
 def heatmap(title: str, periods: list[str], rows: list[str], z: list[list], *, height: int | None = None) -> dict:
     """Units failing each rule (rows) per quarter (columns)."""
     height = height or max(240, 90 + 30 * len(rows))
-    data = [{"type": "heatmap", "x": quarter_labels(periods), "y": rows, "z": z,
-             "colorscale": [[0, "#f8fafc"], [0.001, "#fde68a"], [0.5, "#f59e0b"], [1, "#b91c1c"]],
+    data = [{"type": "heatmap", "x": quarter_labels(periods), "y": rows, "z": z, "zmin": 0,
+             "colorscale": [[0, "#fef3c7"], [0.5, "#f59e0b"], [1, "#b91c1c"]],
              "hoverongaps": False, "xgap": 2, "ygap": 2,
              "showscale": False,  # the counts are written in the cells
              "hovertemplate": "%{y}<br>%{x}: %{z} đơn vị<extra></extra>",

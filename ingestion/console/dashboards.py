@@ -82,12 +82,25 @@ def _per_unit(rows: list[dict]) -> dict[str, dict]:
     return units
 
 
+MAX_BARS = 30  # per-unit charts beyond this show the units that need attention most
+
+
+def _lowest(units: list[dict], key, n: int = MAX_BARS) -> list[dict]:
+    """Units sorted by key, lowest first, units without the figure last; at most n."""
+    ranked = sorted(units, key=lambda u: (key(u) is None, key(u) if key(u) is not None else 0))
+    return ranked[:n]
+
+
+def _scope(where: str, shown: int, total: int, what: str) -> str:
+    return f"{where}" if shown == total else f"{where}: {shown}/{total} đơn vị {what}"
+
+
 def processing(conn, period: str, province: str | None) -> list[Section]:
     trend = data.rollup_rates_by_quarter(conn, province)
     periods = _periods(trend)
-    units = _per_unit(data.rollup_by_unit(conn, period, province))
-    where = "theo đơn vị hiện nay" if province else "theo tỉnh"
-    names = [u["name"] for u in units.values()]
+    all_units = list(_per_unit(data.rollup_by_unit(conn, period, province)).values())
+    where = f"Quý {charts.period_vi(period)}, " + ("theo đơn vị hiện nay" if province else "theo tỉnh")
+    total = len(all_units)
 
     def unit_rate(u: dict, code: str):
         r = u.get(code)
@@ -108,21 +121,24 @@ def processing(conn, period: str, province: str | None) -> list[Section]:
         ("Giải quyết đúng hạn", [ontime.get(p) for p in periods], charts.COLORS["on_time"]),
         ("Hồ sơ trực tuyến", [online.get(p) for p in periods], charts.COLORS["online"]),
     ]))
-    tthc.charts.append(charts.bars(f"Quý {charts.period_vi(period)} — {where}", names, [
-        ("Giải quyết đúng hạn", [unit_rate(u, "tthc_ontime_rate") for u in units.values()], charts.COLORS["on_time"]),
-        ("Hồ sơ trực tuyến", [unit_rate(u, "egov_online_dossier_rate") for u in units.values()],
-         charts.COLORS["online"]),
-    ], texts=[[pair_text(u, "tthc_ontime_rate") for u in units.values()],
-              [pair_text(u, "egov_online_dossier_rate") for u in units.values()]]))
+    units = _lowest(all_units, lambda u: unit_rate(u, "tthc_ontime_rate"))
+    tthc.charts.append(charts.bars(_scope(where, len(units), total, "đúng hạn thấp nhất"),
+                                   [u["name"] for u in units], [
+        ("Giải quyết đúng hạn", [unit_rate(u, "tthc_ontime_rate") for u in units], charts.COLORS["on_time"]),
+        ("Hồ sơ trực tuyến", [unit_rate(u, "egov_online_dossier_rate") for u in units], charts.COLORS["online"]),
+    ], texts=[[pair_text(u, "tthc_ontime_rate") for u in units],
+              [pair_text(u, "egov_online_dossier_rate") for u in units]]))
 
     finance = Section("Giải ngân vốn đầu tư công",
                       "Tỷ lệ giải ngân lũy kế từ đầu năm = vốn đã giải ngân / kế hoạch vốn được giao (triệu đồng).")
     disbursed = _rates_by_period(trend, "fin_disbursement_rate")
     finance.charts.append(charts.lines("Theo quý", periods, [
         ("Tỷ lệ giải ngân", [disbursed.get(p) for p in periods], charts.COLORS["disbursed"])]))
-    finance.charts.append(charts.bars(f"Quý {charts.period_vi(period)} — {where}", names, [
-        ("Tỷ lệ giải ngân", [unit_rate(u, "fin_disbursement_rate") for u in units.values()],
-         charts.COLORS["disbursed"])], texts=[[pair_text(u, "fin_disbursement_rate") for u in units.values()]]))
+    units = _lowest(all_units, lambda u: unit_rate(u, "fin_disbursement_rate"))
+    finance.charts.append(charts.bars(_scope(where, len(units), total, "giải ngân thấp nhất"),
+                                      [u["name"] for u in units], [
+        ("Tỷ lệ giải ngân", [unit_rate(u, "fin_disbursement_rate") for u in units], charts.COLORS["disbursed"])],
+        texts=[[pair_text(u, "fin_disbursement_rate") for u in units]]))
 
     staff = Section("Biên chế công chức",
                     "Số biên chế có mặt so với số được giao; đơn vị vượt số được giao được tô đỏ.")
@@ -141,10 +157,17 @@ def processing(conn, period: str, province: str | None) -> list[Section]:
         r = u.get(code)
         return float(r["value"]) if r and r["value"] is not None else None
 
-    quotas = [staff_value(u, "org_cs_quota") for u in units.values()]
-    presents = [staff_value(u, "org_cs_present") for u in units.values()]
-    figure = charts.bars(f"Quý {charts.period_vi(period)} — {where} (người)", names, [
-        ("Được giao", quotas, charts.COLORS["quota"]), ("Có mặt", presents, charts.COLORS["present"])], percent=False)
+    def spare(u: dict):  # quota left unfilled; negative above quota
+        quota, present = staff_value(u, "org_cs_quota"), staff_value(u, "org_cs_present")
+        return None if quota is None or present is None else quota - present
+
+    units = _lowest(all_units, spare) if total > MAX_BARS else all_units
+    quotas = [staff_value(u, "org_cs_quota") for u in units]
+    presents = [staff_value(u, "org_cs_present") for u in units]
+    figure = charts.bars(_scope(where, len(units), total, "sát hoặc vượt biên chế nhất"),
+                         [u["name"] for u in units],
+                         [("Được giao", quotas, charts.COLORS["quota"]), ("Có mặt", presents, charts.COLORS["present"])],
+                         percent=False)
     figure["data"][1]["marker"]["color"] = [
         charts.COLORS["above"] if q is not None and p is not None and p > q else charts.COLORS["present"]
         for q, p in zip(quotas, presents)]

@@ -4,6 +4,8 @@ from __future__ import annotations
 import contextlib
 import threading
 
+import psycopg2
+
 from ..config import load_settings
 from ..warehouse.connection import Dsn, warehouse_dsn
 
@@ -39,7 +41,7 @@ class Database:
         except Exception:
             try:
                 conn.rollback()
-            except Exception:
+            except psycopg2.Error:
                 broken = True
             raise
         finally:

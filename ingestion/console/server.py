@@ -1,7 +1,16 @@
 """`cchc console`: the console on this machine (uvicorn, localhost by default, no login)."""
 from __future__ import annotations
 
+import contextlib
+import socket
 import sys
+import threading
+import time
+
+# Debian's chromium, as the tests and the benchmark drive it (no browser download).
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--no-first-run"]
 
 
 def serve(host: str = "127.0.0.1", port: int = 8765) -> int:
@@ -17,3 +26,30 @@ def serve(host: str = "127.0.0.1", port: int = 8765) -> int:
           "(Ctrl+C để dừng)", flush=True)
     uvicorn.run(create_app(), host=host, port=port, log_level="warning")
     return 0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def running(app, port: int | None = None):
+    """Serve `app` from a thread on localhost (tests, the benchmark); yields its base URL."""
+    import uvicorn
+
+    port = port or free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the console did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(15)

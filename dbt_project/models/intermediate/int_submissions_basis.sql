@@ -6,6 +6,6 @@
 select distinct on (submissions.unit_code, submissions.year, submissions.quarter)
     submissions.*
 from {{ ref('int_submissions_enriched') }} as submissions
-left join {{ ref('int_submission_decisions') }} as decisions on decisions.file_id = submissions.file_id
-where decisions.decision is null or decisions.decision = 'accepted'
+left join {{ ref('int_submission_outcomes') }} as outcomes on outcomes.file_id = submissions.file_id
+where outcomes.decision is distinct from 'held' and outcomes.decision is distinct from 'rejected'
 order by submissions.unit_code, submissions.year, submissions.quarter, submissions.file_id desc

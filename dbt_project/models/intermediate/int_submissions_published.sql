@@ -5,15 +5,16 @@
 -- on review leaves the previous accepted one published.
 -- DISTINCT ON rather than a row_number() filter: PostgreSQL estimates it from the number of
 -- unit-quarters, while `rank = 1` is guessed at 0.5 % of the rows and leads the incremental
--- marts into nested loops over millions of figures.
+-- marts into nested loops over millions of figures (the decision is read from a table with
+-- statistics for the same reason, see int_submission_outcomes).
 -- gate_seq is the sequence of the decision (gate or review) behind this version: the
 -- incremental marts' watermark.
 select distinct on (submissions.unit_code, submissions.year, submissions.quarter)
     submissions.*,
-    decisions.decision_seq as gate_seq,
-    decisions.decided_at,
-    (decisions.review_decision = 'accept') as is_review_accepted
+    outcomes.decision_seq as gate_seq,
+    outcomes.decided_at,
+    (outcomes.review_decision is not distinct from 'accept') as is_review_accepted
 from {{ ref('int_submissions_enriched') }} as submissions
-join {{ ref('int_submission_decisions') }} as decisions
-    on decisions.file_id = submissions.file_id and decisions.decision = 'accepted'
+join {{ ref('int_submission_outcomes') }} as outcomes
+    on outcomes.file_id = submissions.file_id and outcomes.decision = 'accepted'
 order by submissions.unit_code, submissions.year, submissions.quarter, submissions.file_id desc
