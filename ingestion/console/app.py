@@ -201,7 +201,10 @@ def create_app(access: Access = LOCAL_ACCESS, database: Database | None = None,
         history = worklist.unit_status(conn, code)
         if not history:
             raise HTTPException(404, f"Không có đơn vị {code} trong danh sách phải báo cáo.")
-        period = worklist.resolve_period(conn, quarter) if quarter else history[0]["period_key"]
+        try:
+            period = worklist.resolve_period(conn, quarter) if quarter else history[0]["period_key"]
+        except ReviewError as exc:
+            raise HTTPException(404, exc.message) from exc
         current = next((r for r in history if r["period_key"] == period), None)
         if current is None:
             raise HTTPException(404, f"Đơn vị {code} không phải báo cáo quý {period_vi(period)}.")
