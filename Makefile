@@ -8,7 +8,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 UV     := .tools/bin/uv
 
-.PHONY: run test lint bench airflow install install-dev lock clean db-stop
+.PHONY: run test lint bench airflow console install install-dev lock clean db-stop
 
 install:
 	@$(BOOT)
@@ -36,6 +36,10 @@ bench: install
 # Airflow UI on http://localhost:8080 with the project's DAG (local use: no login).
 airflow: install
 	$(BIN)/cchc airflow standalone
+
+# The data team's console on http://localhost:8765 (this machine only, no login).
+console: install
+	$(BIN)/cchc console
 
 db-stop: install
 	$(BIN)/cchc db stop

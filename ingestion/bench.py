@@ -7,6 +7,8 @@ Scenarios (each a real `cchc run --direct` process, so time and peak memory are 
   rerun_unchanged     the full history again, nothing changed
   rerun_1pct          the full history again with 1 % of the files corrected by their units
   parse_engines       the parse stage alone with openpyxl and with python-calamine, side by side
+  console             the console's pages on the national quarter and on the full history: server
+                      time from the marts, and in headless Chromium until every chart is drawn
 Results go to bench/results.json (and a table on stdout). Generated data and warehouses
 live under bench/out/ (git-ignored).
 """
@@ -31,6 +33,7 @@ TARGETS = {
     "parse_load_files_per_second": ("parse + load", ">=", 200),
     "rerun_unchanged_seconds": ("rerun, nothing changed", "<", 30),
     "rerun_1pct_seconds": ("rerun, 1 % changed", "<", 60),
+    "console_slowest_page_ms": ("slowest console page (server)", "<", 1000),
 }
 END = (2026, 3)
 
@@ -121,6 +124,74 @@ def _correct_files(files: list[Path], share: float, seed: int) -> int:
     return changed
 
 
+def _console_pages(conn) -> dict[str, str]:
+    """The pages a data team opens, with realistic parameters taken from the warehouse."""
+    with conn.cursor() as cur:
+        cur.execute("""select period_key, year, quarter from marts.fct_submission_status
+                       order by year desc, quarter desc limit 1""")
+        period, year, quarter = cur.fetchone()
+        cur.execute("""select unit_code, province_code from marts.fct_submission_status
+                       where year = %s and quarter = %s
+                       order by (state = 'held') desc, error_count desc, unit_code limit 1""", (year, quarter))
+        unit, province = cur.fetchone()
+    return {"worklist (all units)": f"/worklist?quarter={period}",
+            "worklist, one province": f"/worklist?quarter={period}&province={province}",
+            "worklist, open items": f"/worklist?quarter={period}&show=open",
+            "unit page (held)": f"/unit/{unit}?quarter={period}",
+            "dashboards (national)": f"/dashboards?quarter={period}&province=",
+            "dashboards, one province": f"/dashboards?quarter={period}&province={province}"}
+
+
+def _console_timings(home: Path, repeat: int = 5) -> dict:
+    """Server time of each page (median of `repeat`, after one warm-up), and, when Chromium is
+    installed, the time until the page is loaded and every chart drawn."""
+    import statistics
+
+    from fastapi.testclient import TestClient
+
+    from .console.app import create_app
+    from .console.db import Database
+    from .console.server import CHROMIUM, CHROMIUM_FLAGS, running
+    from .warehouse.connection import connect, embedded_dsn
+
+    dsn = embedded_dsn(home / "pgdata")
+    conn = connect(dsn)
+    try:
+        pages = _console_pages(conn)
+    finally:
+        conn.close()
+    app = create_app(database=Database(dsn), reports_dir=home / "reports")
+    out: dict = {}
+    with TestClient(app) as client:
+        for name, url in pages.items():
+            first = client.get(url)
+            if first.status_code != 200:
+                raise RuntimeError(f"console page {url}: HTTP {first.status_code}")
+            times = []
+            for _ in range(repeat):
+                t0 = time.perf_counter()
+                client.get(url)
+                times.append((time.perf_counter() - t0) * 1000)
+            out[name] = {"url": url, "server_ms_median": round(statistics.median(times), 1),
+                         "server_ms_max": round(max(times), 1), "html_kb": round(len(first.content) / 1024, 1)}
+    if Path(CHROMIUM).exists():
+        from playwright.sync_api import sync_playwright
+
+        with running(app) as base, sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.goto(base + pages["dashboards (national)"])  # warm: plotly.js cached like a second visit
+            for name, url in pages.items():
+                t0 = time.perf_counter()
+                page.goto(base + url)
+                page.wait_for_function("document.querySelectorAll('.chart[data-rendered=true]').length === "
+                                       "document.querySelectorAll('.chart[data-figure]').length", timeout=60_000)
+                out[name]["browser_ms"] = round((time.perf_counter() - t0) * 1000, 1)
+            browser.close()
+    app.state.db.close()
+    return out
+
+
 def _xlsx(inbox: Path) -> list[Path]:
     return sorted(p for p in inbox.rglob("*.xlsx") if "_registry" not in p.parts)
 
@@ -175,6 +246,9 @@ def run_benchmarks(bench_dir: Path, *, units: int = 4000, history_quarters: int 
         "peak_rss_mb_quarter_size": results["runs"]["quarter_of_size"]["peak_rss_mb"],
     })
 
+    say("[console] pages on the national quarter ...")
+    results["console"] = {"national_quarter": _console_timings(work / "national_quarter_home")}
+
     # 2. The parse stage alone, both engines on the same workbooks.
     say("[parse_engines] openpyxl vs python-calamine ...")
     results["parse_engines"] = _parse_engines(_xlsx(work / "national_quarter_inbox"), 1000 if not quick else 300)
@@ -217,6 +291,10 @@ def run_benchmarks(bench_dir: Path, *, units: int = 4000, history_quarters: int 
         "rerun_1pct_seconds": results["runs"]["rerun_1pct"]["wall_seconds"],
         "rerun_1pct_files": changed,
     })
+    say("[console] pages on the full history ...")
+    results["console"]["history"] = _console_timings(home)
+    results["figures"]["console_slowest_page_ms"] = max(
+        page["server_ms_median"] for pages in results["console"].values() for page in pages.values())
     results["targets"] = _check(results)
     from .warehouse.connection import stop_embedded
 
@@ -256,6 +334,11 @@ def table(results: dict) -> str:
         f"| rerun, 1 % changed ({f['rerun_1pct_files']} files) | {f['rerun_1pct_seconds']} s |",
         f"| rerun 1 % stages (s): {STAGE_TITLES} | {_stages(results['runs']['rerun_1pct']['stages'])} |",
     ]
+    for scenario, pages in results.get("console", {}).items():
+        for name, page in pages.items():
+            browser = f", {page['browser_ms']} ms in Chromium" if "browser_ms" in page else ""
+            lines.append(f"| console ({scenario}): {name} | {page['server_ms_median']} ms server "
+                         f"(max {page['server_ms_max']}){browser}, {page['html_kb']} kB |")
     for v in results.get("targets", {}).values():
         lines.append(f"| target: {v['target']} | {'met' if v['met'] else 'NOT met'} ({v['measured']}) |")
     return "\n".join(lines)

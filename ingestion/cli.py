@@ -7,6 +7,9 @@
     cchc template --level ...    mẫu biểu trống cho đơn vị / blank workbook for units
     cchc demo-data ...           sinh dữ liệu mẫu / generate a realistic inbox
     cchc bench                   đo hiệu năng / benchmark the nightly load
+    cchc status [--quarter Q]    tình hình báo cáo của các đơn vị / the worklist
+    cchc review list|accept|reject UNIT QUARTER --reason "…"   xem xét quyết định của cổng kiểm tra
+    cchc console                 bảng điều phối trên trình duyệt / the data team's web console
     cchc dbt ... | cchc airflow ...   dbt or Airflow with the warehouse settings
 """
 from __future__ import annotations
@@ -122,6 +125,9 @@ def format_summary(s: dict, settings, log_file: Path | None = None) -> str:
         lines.append("Báo cáo tạm giữ (lỗi) / held back:")
         lines += [f"  - {h['unit_code']} {h['year']}-Q{h['quarter']}: {h['errors']} lỗi, {h['warnings']} cảnh báo"
                   for h in s["held"][:10]]
+    if s.get("open_items"):
+        lines.append("Còn phải xử lý / open items (cchc status, cchc console):")
+        lines += _open_items(s["open_items"])
     if s.get("error"):
         lines.append(f"LỖI / ERROR: {s['error']}")
     lines.append("Mở trong trình duyệt / open in a browser (tệp trên máy / files on disk):")
@@ -146,6 +152,19 @@ def summary_pages(s: dict, settings, log_file: Path | None = None) -> list[tuple
     if log_file:
         pages.append(("Nhật ký lần chạy / run log:", log_file))
     return pages
+
+
+def _open_items(items: list[dict], quarters: int = 4) -> list[str]:
+    from .review import STATE_VI
+    from .rules.messages import period_vi
+
+    by_period: dict[str, list[str]] = {}
+    for item in items:
+        by_period.setdefault(item["period_key"], []).append(f"{STATE_VI[item['state']].lower()} {item['units']}")
+    lines = [f"  - quý {period_vi(period)}: {', '.join(parts)}" for period, parts in list(by_period.items())[:quarters]]
+    if len(by_period) > quarters:
+        lines.append(f"  - và {len(by_period) - quarters} quý trước đó")
+    return lines
 
 
 # -- db ----------------------------------------------------------------------------------------
@@ -311,6 +330,13 @@ def cmd_airflow(args) -> int:
     return subprocess.call([str(Path(sys.executable).with_name("airflow")), *args.args], env=airflow_env(settings))
 
 
+# -- console -----------------------------------------------------------------------------------
+def cmd_console(args) -> int:
+    from .console.server import serve
+
+    return serve(args.host, args.port)
+
+
 # -- generators --------------------------------------------------------------------------------
 def cmd_template(args) -> int:
     from .template import write_template
@@ -428,6 +454,15 @@ def build_parser() -> argparse.ArgumentParser:
     af.add_argument("args", nargs=argparse.REMAINDER,
                     help="tham số của airflow, ví dụ standalone / airflow's own arguments")
     af.set_defaults(func=cmd_airflow)
+
+    from .status_cli import add_parsers
+
+    add_parsers(sub)
+    cs = sub.add_parser("console", help="bảng điều phối trên trình duyệt / the data team's web console")
+    cs.add_argument("--host", default="127.0.0.1",
+                    help="địa chỉ lắng nghe (mặc định chỉ máy này) / address to listen on (default: this machine only)")
+    cs.add_argument("--port", type=int, default=8765, help="cổng (mặc định 8765) / port (default 8765)")
+    cs.set_defaults(func=cmd_console)
     return p
 
 

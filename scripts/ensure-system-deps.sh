@@ -5,6 +5,7 @@
 PACKAGES=(
   chromium
   postgresql-client
+  fonts-dejavu-core
 )
 
 set -euo pipefail

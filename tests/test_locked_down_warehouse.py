@@ -178,7 +178,7 @@ def _pipeline_cannot_rewrite_history(pipeline_env):
     nightly.run_all(docs=False)
     guards = query(dsn, """select tgname, tgenabled from pg_trigger
                            where tgrelid::regclass::text like 'audit.%%' and not tgisinternal""")
-    assert len(guards) == 10 and {state for _, state in guards} == {"A"}
+    assert len(guards) == 12 and {state for _, state in guards} == {"A"}  # 2 on each of 6 append-only tables
     with admin.cursor() as cur, pytest.raises(psycopg2.Error, match="append-only"):
         cur.execute("delete from audit.submission_gate")
     admin.close()

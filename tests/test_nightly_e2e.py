@@ -14,7 +14,7 @@ pytestmark = pytest.mark.e2e
 
 MARTS = {"dim_indicator", "dim_org_unit", "dim_period", "fct_dq_results", "fct_dq_summary", "fct_finance",
          "fct_indicator_rollup", "fct_indicator_value", "fct_reporting_completeness", "fct_staffing",
-         "fct_tthc_processing"}
+         "fct_tthc_processing", "fct_submission_status", "fct_submission_reviews"}
 
 
 def _change_one_figure(path) -> tuple[str, int]:

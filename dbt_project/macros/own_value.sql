@@ -14,13 +14,46 @@
     changed set from the gate's index (hundreds of rows) instead of guessing a third of all
     submissions, which sent the roll-up into full scans of every figure. Callers keep the
     result in a materialized CTE and read its figures with published_facts(). -#}
+{#- A review changes what is published without a new gate decision: the unit-quarters the
+    data team reviewed since the watermark are rebuilt too (reviews draw their decision_seq
+    from the gate's sequence, and are few). -#}
 {% macro changed_publications() -%}
     {%- set gate = ref('stg_audit__submission_gate') %}{# outside the if: dbt records the dependency at parse time #}
-    select * from {{ ref('int_submissions_published') }}
-    {% if is_incremental() %}
-    where file_id in (select file_id from {{ gate }}
-                      where gate_seq > {{ incremental_watermark('gate_seq') }})
-    {% endif %}
+    {%- set reviews = ref('stg_audit__submission_review') %}
+    {%- set published = ref('int_submissions_published') %}
+    {%- if is_incremental() %}
+    {%- set watermark = incremental_watermark('gate_seq') %}
+    select * from {{ published }}
+    where file_id in (select file_id from {{ gate }} where gate_seq > {{ watermark }})
+    union
+    select * from {{ published }}
+    where (unit_code, year, quarter) in (select unit_code, year, quarter from {{ reviews }}
+                                         where decision_seq > {{ watermark }})
+    {%- else %}
+    select * from {{ published }}
+    {%- endif %}
+{%- endmacro %}
+
+{#- Unit-quarters the data team rejected on review that no longer have any accepted version:
+    nothing replaces their rows in an incremental build, so this post-hook removes them.
+    Rejections are few; the check runs on every build, so no watermark can miss one. -#}
+{% macro withdrawn_publications() -%}
+    select distinct reviews.unit_code, reviews.year, reviews.quarter
+    from {{ ref('stg_audit__submission_review') }} as reviews
+    where reviews.review_decision = 'reject'
+      and not exists (select 1 from {{ ref('int_submission_outcomes') }} as outcomes
+                      where outcomes.unit_code = reviews.unit_code
+                        and outcomes.year = reviews.year
+                        and outcomes.quarter = reviews.quarter
+                        and outcomes.decision = 'accepted')
+{%- endmacro %}
+
+{% macro remove_withdrawn_publications() -%}
+    delete from {{ this }} as built
+    using ({{ withdrawn_publications() }}) as withdrawn
+    where built.unit_code = withdrawn.unit_code
+      and built.year = withdrawn.year
+      and built.quarter = withdrawn.quarter
 {%- endmacro %}
 
 {#- The highest `column` already built into this incremental model. A literal when the model
@@ -57,4 +90,29 @@
        and denominators.quarter = numerators.quarter
        and denominators.{{ group_column }} = numerators.{{ group_column }}
     where indicators.kind = 'percent' and indicators.canonical_code is null
+{%- endmacro %}
+
+{#- The roll-up's counterpart: a today's unit (or province) all of whose sources were withdrawn
+    is recomputed to nothing, so its rows are removed here. -#}
+{% macro remove_withdrawn_rollups() -%}
+    delete from {{ this }} as built
+    using (
+        select distinct lineage.current_unit_code, lineage.current_province_code, withdrawn.year, withdrawn.quarter
+        from ({{ withdrawn_publications() }}) as withdrawn
+        join {{ ref('int_org_units_lineage') }} as lineage on lineage.unit_code = withdrawn.unit_code
+    ) as touched
+    where built.year = touched.year
+      and built.quarter = touched.quarter
+      and ((built.rollup_scope = 'current_unit' and built.unit_code = touched.current_unit_code)
+           or (built.rollup_scope = 'province' and built.unit_code = touched.current_province_code))
+      and not exists (
+          select 1
+          from {{ ref('int_org_units_lineage') }} as sources
+          join {{ ref('int_submissions_published') }} as published
+              on published.unit_code = sources.unit_code
+             and published.year = built.year
+             and published.quarter = built.quarter
+          where (built.rollup_scope = 'current_unit' and sources.current_unit_code = built.unit_code)
+             or (built.rollup_scope = 'province' and sources.current_province_code = built.unit_code)
+      )
 {%- endmacro %}

@@ -42,6 +42,15 @@ ERROR_BREAKS = {"rate_mismatch", "percent_over_100", "total_mismatch", "part_abo
                 "period_conflict"}
 LEVEL_ORDER = {"commune": 0, "district": 1, "department": 2, "province": 3}
 DEMO_UNITS, DEMO_QUARTERS, DEMO_SEED, DEMO_END = 14, 7, 2025, (2026, 3)
+# The demo's latest quarter shows the data team a realistic morning: two reports held back by
+# the gate, an unreadable file, a warning, a unit that has sent nothing yet.
+DEMO_LATEST_QUARTER = {
+    ("T01X0004", "2026-Q3"): "rate_mismatch",
+    ("T01X0009", "2026-Q3"): "part_above_whole",
+    ("T01X0007", "2026-Q3"): "legacy_xls",
+    ("T01X0002", "2026-Q3"): "staff_above_quota",
+    ("T01X0011", "2026-Q3"): "missing",
+}
 
 
 def last_complete_quarter(today: dt.date | None = None) -> tuple[int, int]:
@@ -192,7 +201,11 @@ def _write_registry(country: Country, out: Path) -> None:
 
 
 def generate(out: Path, *, units: int, quarters: int, error_rate: float = 0.1, seed: int = 1,
-             end: str | tuple[int, int] | None = None, truth: bool = False, catalog: Catalog | None = None) -> dict:
+             end: str | tuple[int, int] | None = None, truth: bool = False, catalog: Catalog | None = None,
+             forced: dict[tuple[str, str], str] | None = None) -> dict:
+    """Write the inbox. `forced` maps (unit code, "YYYY-Qn") to a fault kind that unit-quarter
+    must have (one of BREAKS or BAD_INPUTS), or to "missing" when the unit sends nothing."""
+    forced = forced or {}
     catalog = catalog or load_catalog()
     end = parse_period(end) if isinstance(end, str) else (end or last_complete_quarter())
     out.mkdir(parents=True, exist_ok=True)
@@ -204,7 +217,7 @@ def generate(out: Path, *, units: int, quarters: int, error_rate: float = 0.1, s
     history: dict[str, list[tuple[int, int]]] = {}
     previous: dict[str, tuple[int, int, Decimal | None, Decimal | None]] = {}
     manifest = {"seed": seed, "units_current": 0, "quarters": [f"{y}-Q{q}" for y, q in quarters_ending(end, quarters)],
-                "error_rate": error_rate, "files": 0, "injected": []}
+                "error_rate": error_rate, "files": 0, "injected": [], "missing": []}
     for year, quarter in quarters_ending(end, quarters):
         day = quarter_end(year, quarter)
         active = sorted(country.active(day), key=lambda u: (LEVEL_ORDER[u.level], u.code))
@@ -221,6 +234,7 @@ def generate(out: Path, *, units: int, quarters: int, error_rate: float = 0.1, s
         untouched = {c.code for d in levels_targets for c in communes_under.get(d, [])}
         for unit in active:
             r = stable_rng(seed, "file", unit.code, year, quarter)
+            wanted = forced.get((unit.code, f"{year}-Q{quarter}"))
             communes = communes_under.get(unit.code, [])
             if unit.level == "district":
                 child_own, grand_own = [model.own[(c.code, year, quarter)] for c in communes], None
@@ -231,10 +245,22 @@ def generate(out: Path, *, units: int, quarters: int, error_rate: float = 0.1, s
             else:
                 child_own = grand_own = None
             figures = model.figures(unit, year, quarter, child_own, grand_own)
+            if wanted == "missing":  # its figures exist (its parents' reports count them); no file is sent
+                manifest["missing"].append({"unit": unit.code, "period": f"{year}-Q{quarter}"})
+                clean[(unit.code, year, quarter)] = False
+                previous.pop(unit.code, None)
+                continue
             habits: Habits = habits_for(unit.code, seed)
             injection: Injection | None = None
             bad_kind = None
-            if unit.code in levels_targets:
+            if wanted in BAD_INPUTS:
+                bad_kind = wanted
+            elif wanted:
+                injection = injector.apply(wanted, figures, r, {"previous_clean": False, "clean_history": 0,
+                                                                "children_clean": False, "other_unit_name": None})
+                if injection is None:
+                    raise ValueError(f"fault {wanted} does not apply to {unit.code} {year}-Q{quarter}")
+            elif unit.code in levels_targets:
                 ctx = {"children_clean": all(clean.get((c.code, year, quarter)) for c in communes)}
                 injection = injector.apply("levels_mismatch", figures, r, ctx)
             elif unit.code not in untouched and r.random() < error_rate:
@@ -312,7 +338,8 @@ def write_demo_inbox(inbox: Path) -> dict:
     """The demo inbox `make run` uses when no CCHC_INBOX is configured (deterministic)."""
     tmp = inbox.with_name(inbox.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
-    manifest = generate(tmp, units=DEMO_UNITS, quarters=DEMO_QUARTERS, error_rate=0.12, seed=DEMO_SEED, end=DEMO_END)
+    manifest = generate(tmp, units=DEMO_UNITS, quarters=DEMO_QUARTERS, error_rate=0.12, seed=DEMO_SEED, end=DEMO_END,
+                        forced=DEMO_LATEST_QUARTER)
     (tmp / ".complete").write_text("ok\n")
     shutil.rmtree(inbox, ignore_errors=True)
     tmp.rename(inbox)

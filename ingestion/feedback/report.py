@@ -1,17 +1,26 @@
-"""Feedback reports for the units whose workbooks a run read, in Vietnamese.
+"""Feedback reports for the units, in Vietnamese (HTML, and xlsx because units live in Excel).
 
-For every workbook of the run: <reports>/<run_id>/<unit>/<period>__<file_id>.html and .xlsx
-(units live in Excel), plus an index.html for the data team. Figures come from
-audit.dq_results and audit.rejected_files, so a report can be regenerated for any past run.
+    <reports>/<date>_<time>/<unit>/<period>__<hash>.html|.xlsx   every workbook a run read, kept
+                                                               for audit, plus index.html and
+                                                               the run's data-quality page dq.html
+    <reports>/current/<unit>/<period>.html|.xlsx               the latest verdict for each
+                                                               unit-quarter, overwritten when it
+                                                               changes (a new file, a review)
+
+Run folders are named by the run's start in Vietnam's time zone. Figures come from
+audit.dq_results, audit.rejected_files and the standing decisions (gate or review), so a
+report can be regenerated for any past run.
 """
 from __future__ import annotations
 
 import datetime as dt
 import functools
+import os
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from psycopg2.extras import RealDictCursor
@@ -28,7 +37,12 @@ SEVERITY_VI = {"error": "Lỗi", "warning": "Cảnh báo", "info": "Lưu ý"}
 STATUS_VI = {"accepted": "Đã chấp nhận — số liệu được công bố",
              "held": "Tạm giữ — chưa công bố vì có lỗi; phiên bản được chấp nhận trước đó (nếu có) vẫn được công bố",
              "rejected": "Bị từ chối — không đọc được tệp như đã nhập",
+             "review_accepted": "Đã chấp nhận sau khi Sở Nội vụ xem xét — số liệu được công bố",
+             "review_rejected": "Bị từ chối sau khi Sở Nội vụ xem xét — số liệu của tệp này không được công bố",
              "pending": "Chưa kiểm tra"}
+CURRENT_DIR = "current"
+LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+RUN_MARKER = ".run_id"
 
 
 @dataclass
@@ -67,6 +81,8 @@ class UnitReport:
     findings: list[Finding] = field(default_factory=list)
     rejections: list[str] = field(default_factory=list)
     remarks: list[str] = field(default_factory=list)
+    review_reason: str | None = None
+    reviewed_on: str | None = None
 
     @property
     def file_stem(self) -> str:
@@ -141,18 +157,30 @@ def unreported_runs(conn, run_id: str) -> list[str]:
         return [r[0] for r in cur.fetchall()]
 
 
-def collect(conn, run_id: str, also: list[str] | tuple[str, ...] = ()) -> list[UnitReport]:
-    """Reports for the files ``run_id`` read, and for those of the runs in ``also``."""
+def _status(f: dict) -> str:
+    if f["status"] == "rejected":
+        return "rejected"
+    if f["review_decision"]:
+        return "review_accepted" if f["review_decision"] == "accept" else "review_rejected"
+    return f["decision"] or "pending"
+
+
+def collect(conn, run_id: str | None = None, also: list[str] | tuple[str, ...] = (),
+            file_ids: list[int] | None = None) -> list[UnitReport]:
+    """Reports for the files ``run_id`` read and those of the runs in ``also``, or for the given file versions."""
     rules, catalog = load_rules(), load_catalog()
-    runs = [run_id, *also]
+    selected = "f.run_id = any(%s)" if file_ids is None else "f.file_id = any(%s)"
+    param = [run_id, *also] if file_ids is None else list(file_ids)
     today = dt.date.today().strftime("%d/%m/%Y")
     with conn.cursor(cursor_factory=RealDictCursor) as cur:
-        cur.execute("""select f.file_id, f.path, f.content_hash, f.unit_code, f.year, f.quarter, f.status,
-                              coalesce(u.name, f.unit_code, '?') as unit_name, g.decision
-                       from raw.files f
-                       left join raw.org_units u on u.unit_code = f.unit_code
-                       left join audit.submission_gate g on g.file_id = f.file_id
-                       where f.run_id = any(%s) order by f.unit_code nulls last, f.year, f.quarter, f.file_id""", (runs,))
+        cur.execute(f"""select f.file_id, f.path, f.content_hash, f.unit_code, f.year, f.quarter, f.status,
+                               coalesce(u.name, f.unit_code, '?') as unit_name, g.decision,
+                               d.review_decision, d.review_reason, d.reviewed_at
+                        from raw.files f
+                        left join raw.org_units u on u.unit_code = f.unit_code
+                        left join audit.submission_gate g on g.file_id = f.file_id
+                        left join intermediate.int_submission_decisions d on d.file_id = f.file_id
+                        where {selected} order by f.unit_code nulls last, f.year, f.quarter, f.file_id""", (param,))
         files = cur.fetchall()
         file_ids = [f["file_id"] for f in files]
         # A file's findings are those of the run that decided on it (a later run, for a killed one's files).
@@ -179,13 +207,16 @@ def collect(conn, run_id: str, also: list[str] | tuple[str, ...] = ()) -> list[U
             remarks.setdefault(r["file_id"], []).append(r["message"])
     reports = []
     for f in files:
-        status = "rejected" if f["status"] == "rejected" else (f["decision"] or "pending")
+        status = _status(f)
         period = f"{f['year']}-Q{f['quarter']}" if f["year"] else "?"
         report = UnitReport(unit_code=f["unit_code"] or "?", unit_name=f["unit_name"], period=period,
                             period_vi=period_vi(period), path=f["path"], content_hash=f["content_hash"],
                             status=status, status_vi=STATUS_VI[status], report_date=today,
                             deadline=_due_date(f["year"], f["quarter"]).strftime("%d/%m/%Y") if f["year"] else "",
-                            rejections=rejected.get(f["file_id"], []), remarks=remarks.get(f["file_id"], []))
+                            rejections=rejected.get(f["file_id"], []), remarks=remarks.get(f["file_id"], []),
+                            review_reason=f["review_reason"],
+                            reviewed_on=f["reviewed_at"].astimezone(LOCAL_TZ).strftime("%d/%m/%Y")
+                            if f["reviewed_at"] else None)
         by_cell: dict[tuple, Finding] = {}
         for r in fails.get(f["file_id"], []):
             if r["severity"] == "info":
@@ -219,6 +250,9 @@ def _write_xlsx(report: UnitReport, path: Path) -> None:
         [f"Ngày lập: {report.report_date}" + (f" · Hạn gửi báo cáo quý: {report.deadline}" if report.deadline else "")],
         [],
     ]
+    if report.review_reason:
+        rows.append([f"Ý kiến của Sở Nội vụ ({report.reviewed_on}): {report.review_reason}"])
+        rows.append([])
     widths = dict(zip("ABCDEFGH", (12, 8, 8, 46, 12, 10, 52, 36), strict=True))
     heights: dict[int, float] = {}
     if report.rejections:
@@ -241,8 +275,12 @@ def _write_xlsx(report: UnitReport, path: Path) -> None:
                                                  (requirements, widths["H"])])
     elif not report.rejections:
         rows.append(["Không phát hiện lỗi hay cảnh báo."])
-    if report.errors:
+    if report.errors and report.status != "review_accepted":
         rows += [[], [f"Sửa các ô có lỗi rồi đặt lại tệp vào thư mục {report.unit_code}/{report.period}/"
+                      + (f" trước ngày {report.deadline}" if report.deadline else "")
+                      + "; lần nạp tiếp theo sẽ tự kiểm tra lại."]]
+    elif report.status == "review_rejected":
+        rows += [[], [f"Sửa theo ý kiến của Sở Nội vụ rồi đặt lại tệp vào thư mục {report.unit_code}/{report.period}/"
                       + (f" trước ngày {report.deadline}" if report.deadline else "")
                       + "; lần nạp tiếp theo sẽ tự kiểm tra lại."]]
     write_workbook(path, [Sheet("Phản hồi", rows, col_widths=widths, freeze_rows=freeze, print_a4=True, landscape=True,
@@ -270,18 +308,80 @@ def _dq_page(conn, run_id: str, env: Environment) -> str:
     return env.get_template("dq.html").render(run_id=run_id, expectations=expectations, tallies=tallies)
 
 
+def _safe(name: str) -> str:
+    return re.sub(r"[^0-9A-Za-z_-]+", "_", name)
+
+
+def _write_pair(env: Environment, report: UnitReport, html: Path, xlsx: Path) -> None:
+    """Both files of one report, each replaced in one step (readers never see half a file)."""
+    html.parent.mkdir(parents=True, exist_ok=True)
+    tmp_html, tmp_xlsx = html.with_name(f".{html.name}.tmp"), xlsx.with_name(f".{xlsx.name}.tmp")
+    tmp_html.write_text(env.get_template("feedback.html").render(r=report), encoding="utf-8")
+    _write_xlsx(report, tmp_xlsx)
+    os.replace(tmp_html, html)
+    os.replace(tmp_xlsx, xlsx)
+
+
+def run_folder(conn, run_id: str, reports_dir: Path) -> Path:
+    """<reports>/<YYYY-MM-DD_HHMMSS> of the run's start (Vietnam time); a retry reuses it."""
+    with conn.cursor() as cur:
+        cur.execute("select started_at from audit.load_runs where run_id = %s", (run_id,))
+        row = cur.fetchone()
+    started = row[0] if row else dt.datetime.now(dt.UTC)
+    base = started.astimezone(LOCAL_TZ).strftime("%Y-%m-%d_%H%M%S")
+    for n in range(1, 100):
+        out = reports_dir / (base if n == 1 else f"{base}_{n}")
+        marker = out / RUN_MARKER
+        if not out.exists() or (marker.exists() and marker.read_text(encoding="utf-8").strip() == run_id):
+            out.mkdir(parents=True, exist_ok=True)
+            marker.write_text(run_id + "\n", encoding="utf-8")
+            return out
+    raise RuntimeError(f"no free report folder for run {run_id} under {reports_dir}")
+
+
 def write_run_reports(conn, run_id: str, reports_dir: Path, also: list[str] | tuple[str, ...] = ()) -> Path:
     reports = collect(conn, run_id, also)
-    out = reports_dir / re.sub(r"[^0-9A-Za-z_.+-]+", "_", run_id)
-    out.mkdir(parents=True, exist_ok=True)
+    out = run_folder(conn, run_id, reports_dir)
     env = _env()
-    unit_page = env.get_template("feedback.html")
     for report in reports:
-        unit_dir = out / re.sub(r"[^0-9A-Za-z_-]+", "_", report.unit_code)
-        unit_dir.mkdir(exist_ok=True)
-        (unit_dir / f"{report.file_stem}.html").write_text(unit_page.render(r=report), encoding="utf-8")
-        _write_xlsx(report, unit_dir / f"{report.file_stem}.xlsx")
+        unit_dir = out / _safe(report.unit_code)
+        _write_pair(env, report, unit_dir / f"{report.file_stem}.html", unit_dir / f"{report.file_stem}.xlsx")
     (out / "index.html").write_text(env.get_template("index.html").render(run_id=run_id, reports=reports),
                                     encoding="utf-8")
     (out / "dq.html").write_text(_dq_page(conn, run_id, env), encoding="utf-8")
     return out
+
+
+def current_report_paths(reports_dir: Path, unit_code: str, period: str) -> tuple[Path, Path]:
+    folder = reports_dir / CURRENT_DIR / _safe(unit_code)
+    return folder / f"{_safe(period)}.html", folder / f"{_safe(period)}.xlsx"
+
+
+def write_current_reports(conn, run_id: str, reports_dir: Path) -> int:
+    """Bring <reports>/current up to date: the latest version of every unit-quarter this run read
+    a file for or the data team reviewed since the last time (every unit-quarter the first time).
+    Returns how many unit-quarters were written."""
+    marker = reports_dir / CURRENT_DIR / ".reviews_reported"
+    first = not marker.exists()
+    reviewed_before = 0 if first else int(marker.read_text(encoding="utf-8").strip() or 0)
+    with conn.cursor() as cur:
+        cur.execute("select coalesce(max(review_id), 0) from audit.submission_review")
+        reviews_now = cur.fetchone()[0]
+        cur.execute("""with touched as (
+                           select unit_code, year, quarter from raw.files
+                           where %s or run_id = %s
+                           union
+                           select unit_code, year, quarter from audit.submission_review where review_id > %s
+                       )
+                       select max(f.file_id)
+                       from raw.files f
+                       join touched t on t.unit_code = f.unit_code and t.year = f.year and t.quarter = f.quarter
+                       group by f.unit_code, f.year, f.quarter""", (first, run_id, reviewed_before))
+        latest = [r[0] for r in cur.fetchall()]
+    env = _env()
+    for report in collect(conn, file_ids=latest):
+        html, xlsx = current_report_paths(reports_dir, report.unit_code, report.period)
+        _write_pair(env, report, html, xlsx)
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text(f"{reviews_now}\n", encoding="utf-8")
+    return len(latest)

@@ -199,7 +199,7 @@ def publish_stage(run_id: str, settings: Settings | None = None, *, force: bool 
 def report_stage(run_id: str, settings: Settings | None = None, *, docs: bool = True) -> dict:
     settings = settings or load_settings()
     t0 = time.perf_counter()
-    from ..feedback.report import unreported_runs, write_run_reports
+    from ..feedback.report import unreported_runs, write_current_reports, write_run_reports
 
     with _connection(settings, run_id) as (dsn, conn):
         # Files read by a run that was killed or failed before its reports get them now.
@@ -209,7 +209,9 @@ def report_stage(run_id: str, settings: Settings | None = None, *, docs: bool = 
             with conn.cursor() as cur:
                 cur.execute("update audit.load_runs set reports_dir = %s where run_id = any(%s)", (str(out_dir), earlier))
             conn.commit()
-        progress.figures("report", time.perf_counter() - t0, **{"thư mục / folder": str(out_dir)})
+        current = write_current_reports(conn, run_id, settings.reports_dir)
+        progress.figures("report", time.perf_counter() - t0, **{"thư mục / folder": str(out_dir),
+                                                                 "phản hồi hiện hành / current": current})
         docs_index = None
         with conn.cursor() as cur:
             cur.execute("select marts_published from audit.load_runs where run_id = %s", (run_id,))
@@ -220,7 +222,7 @@ def report_stage(run_id: str, settings: Settings | None = None, *, docs: bool = 
             run_dbt(dsn, settings.dbt_target_dir, ["docs", "generate", "--static"])
             docs_index = str(dbt_docs_page(settings))
         _record(conn, run_id, "report", time.perf_counter() - t0, reports_dir=str(out_dir))
-    return {"reports_dir": str(out_dir), "dbt_docs": docs_index}
+    return {"reports_dir": str(out_dir), "current_reports": current, "dbt_docs": docs_index}
 
 
 def dbt_docs_page(settings: Settings) -> Path:
@@ -266,6 +268,15 @@ def summary(conn, run_id: str) -> dict:
                        from audit.submission_gate g join raw.files f using (file_id)
                        where g.run_id = %s and g.decision = 'held' order by f.unit_code, f.year, f.quarter""", (run_id,))
         run["held"] = [dict(r) for r in cur.fetchall()]
+        # What is still open, whatever run decided it: held and rejected units stay on the list
+        # until they are fixed or reviewed (the worklist, fct_submission_status).
+        run["open_items"] = []
+        cur.execute("select to_regclass('marts.fct_submission_status') is not null as ready")
+        if cur.fetchone()["ready"]:
+            cur.execute("""select period_key, state, count(*) as units from marts.fct_submission_status
+                           where is_expected and state in ('held', 'rejected', 'review_rejected', 'missing', 'pending')
+                           group by year, quarter, period_key, state order by year desc, quarter desc, state""")
+            run["open_items"] = [dict(r) for r in cur.fetchall()]
     return json.loads(json.dumps(run, default=str))
 
 

@@ -69,12 +69,17 @@ def fingerprint(conn) -> str:
         dq = cur.fetchone()[0]
         cur.execute("select coalesce(min(source_hash), '') from raw.org_units")
         registry = cur.fetchone()[0]
+        # A review changes what is published without a new gate decision: a rerun with no new
+        # file must still publish it.
+        cur.execute("select coalesce(max(review_id), 0) from audit.submission_review")
+        reviews = cur.fetchone()[0]
     catalog = hashlib.sha256(config.INDICATOR_CATALOG.read_bytes()).hexdigest()
     models = hashlib.sha256()
     for path in sorted((config.DBT_PROJECT_DIR / "models").rglob("*")) + sorted((config.DBT_PROJECT_DIR / "macros").rglob("*")):
         if path.is_file():
             models.update(path.read_bytes())
-    return json.dumps({"gate": gate, "dq": dq, "registry": registry, "catalog": catalog, "models": models.hexdigest()})
+    return json.dumps({"gate": gate, "dq": dq, "registry": registry, "reviews": reviews, "catalog": catalog,
+                       "models": models.hexdigest()})
 
 
 def _last_fingerprint(cur) -> str | None:

@@ -177,6 +177,31 @@ create index if not exists dq_results_failed_warnings_idx on audit.dq_results (f
 create index if not exists dq_results_unit_reported_idx on audit.dq_results (unit_code, year, quarter, dq_result_id)
     where rule_kind = 'unit_reported';
 
+-- The data team's reviews of gate decisions (append-only): accept a held submission (the rules
+-- were wrong for this file) or reject an accepted one, always with a reason. A review holds for
+-- the exact file version it names (unit-quarter and content hash): a new file is checked afresh.
+-- Its decision_seq comes from the gate's sequence, so gate decisions and reviews share one order
+-- (the incremental marts use it as their watermark).
+create table if not exists audit.submission_review (
+    review_id      bigserial primary key,
+    decision_seq   bigint      not null default nextval('audit.submission_gate_gate_seq_seq'),
+    file_id        bigint      not null references raw.files (file_id),
+    content_hash   text        not null,
+    unit_code      text        not null,
+    year           smallint    not null,
+    quarter        smallint    not null,
+    decision       text        not null check (decision in ('accept', 'reject')),
+    reason         text        not null check (length(btrim(reason)) >= 10),
+    reviewed_by    text        not null check (length(btrim(reviewed_by)) > 0),
+    reviewed_at    timestamptz not null default now(),
+    state_before   text        not null,  -- the submission's state when it was reviewed
+    rule_results   jsonb       not null   -- its failed rule evaluations at that moment
+);
+create index if not exists submission_review_unit_period_idx on audit.submission_review (unit_code, year, quarter, review_id);
+create index if not exists submission_review_seq_idx on audit.submission_review (decision_seq);
+-- A submission's failed evaluations: what the status mart and the console read for a file.
+create index if not exists dq_results_failed_idx on audit.dq_results (file_id) where status = 'fail';
+
 -- Great Expectations' own verdicts, one row per expectation per run (append-only).
 create table if not exists audit.gx_validations (
     run_id           text    not null,
@@ -207,7 +232,8 @@ begin
 end $$;
 
 create or replace function audit.append_only_tables() returns text[] language sql immutable as $$
-    select array['rejected_files', 'submission_gate', 'dq_results', 'gx_validations', 'publish_log']
+    select array['rejected_files', 'submission_gate', 'dq_results', 'gx_validations', 'publish_log',
+                 'submission_review']
 $$;
 
 -- Each guard on its own: one dropped or disabled is re-created without touching the others.

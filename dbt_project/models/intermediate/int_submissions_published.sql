@@ -1,15 +1,20 @@
 {{ config(tags=['publish']) }}
 
--- The version BI sees for each unit-quarter: its latest submission the gate accepted.
--- A newer submission that was held back leaves the previous accepted one published.
+-- The version BI sees for each unit-quarter: its latest submission that stands accepted (by
+-- the gate, or by the data team's review). A newer submission that was held back or rejected
+-- on review leaves the previous accepted one published.
 -- DISTINCT ON rather than a row_number() filter: PostgreSQL estimates it from the number of
 -- unit-quarters, while `rank = 1` is guessed at 0.5 % of the rows and leads the incremental
--- marts into nested loops over millions of figures.
+-- marts into nested loops over millions of figures (the decision is read from a table with
+-- statistics for the same reason, see int_submission_outcomes).
+-- gate_seq is the sequence of the decision (gate or review) behind this version: the
+-- incremental marts' watermark.
 select distinct on (submissions.unit_code, submissions.year, submissions.quarter)
     submissions.*,
-    gate.gate_seq,
-    gate.decided_at
+    outcomes.decision_seq as gate_seq,
+    outcomes.decided_at,
+    (outcomes.review_decision is not distinct from 'accept') as is_review_accepted
 from {{ ref('int_submissions_enriched') }} as submissions
-join {{ ref('stg_audit__submission_gate') }} as gate
-    on gate.file_id = submissions.file_id and gate.decision = 'accepted'
+join {{ ref('int_submission_outcomes') }} as outcomes
+    on outcomes.file_id = submissions.file_id and outcomes.decision = 'accepted'
 order by submissions.unit_code asc, submissions.year asc, submissions.quarter asc, submissions.file_id desc

@@ -1,5 +1,6 @@
 {{ config(materialized='incremental', incremental_strategy='delete+insert',
           unique_key=['unit_code', 'year', 'quarter'], on_schema_change='fail',
+          post_hook="{{ remove_withdrawn_publications() }}",
           indexes=[{'columns': ['gate_seq']}]) }}
 
 -- Public finance per unit-quarter: investment disbursement (million VND, rate recomputed

@@ -1,5 +1,6 @@
 {{ config(materialized='incremental', incremental_strategy='delete+insert',
           unique_key=['rollup_scope', 'unit_code', 'year', 'quarter'], on_schema_change='fail',
+          post_hook="{{ remove_withdrawn_rollups() }}",
           indexes=[{'columns': ['gate_seq']}]) }}
 
 -- Figures rolled up to today's units (through the 2025 reorganisation) and to provinces.
@@ -20,9 +21,14 @@ published as (
     select * from {{ ref('int_submissions_published') }}
 ),
 
+-- Groups fed by a changed publication, or by a unit-quarter withdrawn on review (few).
 changed_groups as (
     select distinct lineage.current_unit_code, lineage.current_province_code, changed.year, changed.quarter
-    from ({{ changed_publications() }}) as changed
+    from (
+        select unit_code, year, quarter from ({{ changed_publications() }}) as changed_publications
+        union
+        select unit_code, year, quarter from ({{ withdrawn_publications() }}) as withdrawn
+    ) as changed
     join lineage on lineage.unit_code = changed.unit_code
 ),
 

@@ -1,5 +1,6 @@
 {{ config(materialized='incremental', incremental_strategy='delete+insert',
           unique_key=['unit_code', 'year', 'quarter'], on_schema_change='fail',
+          post_hook="{{ remove_withdrawn_publications() }}",
           indexes=[{'columns': ['gate_seq']}, {'columns': ['indicator_code', 'year', 'quarter']}]) }}
 
 -- Every accepted figure, one row each, with its lineage back to the file, sheet and row.

@@ -1,5 +1,6 @@
 {{ config(materialized='incremental', incremental_strategy='delete+insert',
           unique_key=['unit_code', 'year', 'quarter'], on_schema_change='fail',
+          post_hook="{{ remove_withdrawn_publications() }}",
           indexes=[{'columns': ['gate_seq']}]) }}
 
 -- Administrative-procedure processing per unit-quarter (the unit's own figures), with the

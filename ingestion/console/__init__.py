@@ -1,0 +1,1 @@
+"""The data team's console: worklist, unit pages with reviews, dashboards (FastAPI, offline)."""
