@@ -6,6 +6,7 @@ audit.dq_results and audit.rejected_files, so a report can be regenerated for an
 """
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,7 +55,28 @@ class UnitReport:
 
     @property
     def file_stem(self) -> str:
-        return re.sub(r"[^0-9A-Za-z_-]+", "_", f"{self.period}__{self.content_hash[:10]}")
+        return safe_name(f"{self.period}__{self.content_hash[:10]}")
+
+    @property
+    def unit_dir(self) -> str:
+        """The unit's folder under the run's reports: the one name both the folder and its links use.
+
+        A code that is not already safe gets a short digest of itself, so two codes never share a folder.
+        """
+        safe = safe_name(self.unit_code)
+        if safe != self.unit_code:
+            safe += "-" + hashlib.sha256(self.unit_code.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+        return safe
+
+    @property
+    def href(self) -> str:
+        """Relative link to the HTML report, from the run's index (the xlsx is beside it)."""
+        return f"{self.unit_dir}/{self.file_stem}"
+
+
+def safe_name(text: str) -> str:
+    """A file or folder name made only of letters, digits, '_' and '-': no path, no scheme, no markup."""
+    return re.sub(r"[^0-9A-Za-z_-]+", "_", text) or "_"
 
 
 def _env() -> Environment:
@@ -134,12 +156,12 @@ def _write_xlsx(report: UnitReport, path: Path) -> None:
 
 def write_run_reports(conn, run_id: str, reports_dir: Path) -> Path:
     reports = collect(conn, run_id)
-    out = reports_dir / re.sub(r"[^0-9A-Za-z_.+-]+", "_", run_id)
+    out = reports_dir / (re.sub(r"[^0-9A-Za-z_.+-]+", "_", run_id).lstrip(".") or "_")
     out.mkdir(parents=True, exist_ok=True)
     env = _env()
     unit_page = env.get_template("feedback.html")
     for report in reports:
-        unit_dir = out / re.sub(r"[^0-9A-Za-z_-]+", "_", report.unit_code)
+        unit_dir = out / report.unit_dir
         unit_dir.mkdir(exist_ok=True)
         (unit_dir / f"{report.file_stem}.html").write_text(unit_page.render(r=report), encoding="utf-8")
         _write_xlsx(report, unit_dir / f"{report.file_stem}.xlsx")
