@@ -235,6 +235,7 @@ class IsolatedPool:
                 if id(w) in seen or w not in self._workers:
                     continue
                 seen.add(id(w))
+                ended = False
                 try:
                     while w.inflight and w.conn.poll():
                         index, status, payload = w.conn.recv()
@@ -249,9 +250,11 @@ class IsolatedPool:
                         self.progress.pop(index, None)
                         w.deadline = time.monotonic() + self.timeout
                 except (EOFError, OSError):
-                    pass
-                if not w.process.is_alive():
-                    w.process.join()
+                    ended = True
+                if not (ended or w.process.sentinel in ready):
+                    continue  # alive and answering: no system call spent checking on it
+                w.process.join(1)
+                if w.process.exitcode is not None:
                     if w.process.exitcode == 0:  # it stopped itself after running out of memory
                         pending.extendleft(reversed(w.inflight))
                         w.inflight.clear()

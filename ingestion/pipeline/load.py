@@ -21,7 +21,7 @@ from psycopg2.extras import execute_values
 from ..catalog import load_catalog
 from ..isolation import Failure, IsolatedPool, report_progress
 from ..registry import Registry, title_names_unit
-from ..warehouse.copy import copy_rows
+from ..warehouse.copy import copy_line, copy_lines, copy_rows
 from ..workbook.ooxml import UnreadableFile
 from ..workbook.read import FAILURE_MESSAGES, failure_error, read_workbook_bytes
 from .inbox import InboxFile, content_hash, read_regular_file, scan_inbox
@@ -66,7 +66,8 @@ class Parsed:
     quarter: int | None
     parser: str
     seconds: float = 0.0
-    facts: list[tuple] = field(default_factory=list)  # FACT_COLUMNS without file_id
+    # FACT_COLUMNS without file_id, already in COPY text format: workers format, the loader only copies
+    facts: list[str] = field(default_factory=list)
     issues: list[tuple] = field(default_factory=list)  # ISSUE_COLUMNS without file_id
     title: str | None = None
     title_year: int | None = None
@@ -172,9 +173,9 @@ def parse_file(c: Candidate, parser: str, unit_names: dict[str, str] | None) -> 
             p.errors = [i.message for i in ex.errors]
             p.reject_message = "; ".join(p.errors[:20]) + (f" (và {len(p.errors) - 20} lỗi khác)" if len(p.errors) > 20 else "")
         else:
-            p.facts = [(fa.sheet, fa.row, fa.column + 1, fa.form, fa.stt, fa.label, fa.unit, fa.raw, fa.value,
-                        fa.numerator, fa.denominator, fa.kind, fa.indicator, fa.match, fa.note, fa.legend)
-                       for fa in ex.facts]
+            p.facts = [copy_line((fa.sheet, fa.row, fa.column + 1, fa.form, fa.stt, fa.label, fa.unit, fa.raw,
+                                  fa.value, fa.numerator, fa.denominator, fa.kind, fa.indicator, fa.match, fa.note,
+                                  fa.legend)) for fa in ex.facts]
             p.issues = [(i.sheet, i.row, i.severity, i.code, i.message) for i in ex.issues]
     p.seconds = time.perf_counter() - started
     return p
@@ -230,9 +231,10 @@ def _store(conn, run_id: str, parsed: list[Parsed]) -> tuple[int, int, int, list
             else:
                 loaded += 1
                 facts += len(p.facts)
-                fact_rows.extend((file_id, *f) for f in p.facts)
+                prefix = f"{file_id}\t"
+                fact_rows.extend(prefix + line for line in p.facts)
                 issue_rows.extend((file_id, *i) for i in p.issues)
-        copy_rows(cur, "raw.facts", FACT_COLUMNS, fact_rows)
+        copy_lines(cur, "raw.facts", FACT_COLUMNS, fact_rows)
         copy_rows(cur, "raw.parse_issues", ISSUE_COLUMNS, issue_rows)
         copy_rows(cur, "audit.rejected_files", REJECTION_COLUMNS, reject_rows)
     conn.commit()

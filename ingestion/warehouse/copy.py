@@ -23,11 +23,21 @@ def _field(value) -> str:
     return str(value).translate(_ESCAPES)
 
 
+def copy_line(row: Sequence) -> str:
+    """One row in COPY text format, without its line feed (workers format their rows themselves)."""
+    return "\t".join(map(_field, row))
+
+
 def copy_rows(cur, table: str, columns: Sequence[str], rows: Iterable[Sequence]) -> int:
+    return copy_lines(cur, table, columns, map(copy_line, rows))
+
+
+def copy_lines(cur, table: str, columns: Sequence[str], lines: Iterable[str]) -> int:
+    """COPY rows already formatted by ``copy_line``."""
     buf = io.StringIO()
     n = 0
-    for row in rows:
-        buf.write("\t".join(_field(v) for v in row))
+    for line in lines:
+        buf.write(line)
         buf.write("\n")
         n += 1
     if n:
