@@ -57,14 +57,13 @@ def appendix(rows=None, *, comment: bytes = b"") -> bytes:
     return data
 
 
-def test_a_hostile_inbox_does_not_stop_the_night(pipeline_env, tmp_path):
-    inbox, dsn = pipeline_env["inbox"], pipeline_env["dsn"]
+def fill_hostile_inbox(inbox: Path, outside: Path) -> dict:
+    """A generated inbox plus hostile entries; what each entry is expected to become."""
     manifest = generated_inbox(inbox, units=8, quarters=1, error_rate=0.0, seed=11, end=(2026, 3))
     good = sorted(p.relative_to(inbox).as_posix() for p in inbox.rglob("*.xlsx") if "_registry" not in p.parts)
     units = sorted({g.split("/")[0] for g in good})
     assert len(units) >= 4 and not manifest["injected"]
 
-    outside = tmp_path / "outside"
     secret = build("000", outside / "KIMPHUONG" / "2024-Q1" / "bao_cao.xlsx")
     q2 = lambda unit: inbox / unit / "2026-Q2"  # noqa: E731 - a quarter with no good file in it
     for unit in units[:4]:
@@ -91,6 +90,20 @@ def test_a_hostile_inbox_does_not_stop_the_night(pipeline_env, tmp_path):
     (q2(units[2]) / "huge_number.xlsx").write_bytes(appendix(huge_rows))
     crash = appendix(comment=CRASH_MARKER)
     (q2(units[3]) / "crash.xlsx").write_bytes(crash)
+    u0, u1, u2, u3 = (f"{u}/2026-Q2" for u in units[:4])
+    return {"good": good, "units": units, "secret": secret, "crash": crash, "nul": f"{u1}/nul.xlsx",
+            "rejected": {
+                f"{u0}/zero.xlsx": "not_a_file", f"{u0}/pipe.xlsx": "not_a_file", f"{u0}/dangling.xlsx": "not_a_file",
+                f"{u0}/loop.xlsx": "not_a_file", f"{u0}/elsewhere.xlsx": "not_a_file", "LINKEDUNIT": "not_a_file",
+                f"{u0}/.xlsx": "hidden_file", f"{u0}/corner.xlsx": "sheet_too_large",
+                f"{u2}/huge_number.xlsx": "db_refused", f"{u3}/crash.xlsx": "reader_crashed"}}
+
+
+def test_a_hostile_inbox_does_not_stop_the_night(pipeline_env, tmp_path):
+    inbox, dsn = pipeline_env["inbox"], pipeline_env["dsn"]
+    made = fill_hostile_inbox(inbox, tmp_path / "outside")
+    good, units, secret, crash, expected = made["good"], made["units"], made["secret"], made["crash"], made["rejected"]
+    u0, u1, u2, u3 = (f"{u}/2026-Q2" for u in units[:4])
 
     env = dict(os.environ)
     env.pop("PYTHONWARNINGS", None)
@@ -98,18 +111,12 @@ def test_a_hostile_inbox_does_not_stop_the_night(pipeline_env, tmp_path):
                           timeout=900)
     assert proc.returncode == 0, (proc.stdout[-3000:], proc.stderr[-3000:])
     peak_kb = int(proc.stdout.rsplit("PEAK_KB", 1)[1].split()[0])
+    print(f"peak resident memory of the hostile night (process tree): {peak_kb / 1024:.0f} MB")
     assert peak_kb < 1024 * 1024, f"peak {peak_kb / 1024:.0f} MB"
 
     files = {path: (status, code) for path, status, code in query(dsn, "select path, status, reject_code from raw.files")}
     # every good file loaded
     assert {g: files.get(g) for g in good} == {g: ("loaded", None) for g in good}
-    u0, u1, u2, u3 = (f"{u}/2026-Q2" for u in units[:4])
-    expected = {
-        f"{u0}/zero.xlsx": "not_a_file", f"{u0}/pipe.xlsx": "not_a_file", f"{u0}/dangling.xlsx": "not_a_file",
-        f"{u0}/loop.xlsx": "not_a_file", f"{u0}/elsewhere.xlsx": "not_a_file", "LINKEDUNIT": "not_a_file",
-        f"{u0}/.xlsx": "hidden_file", f"{u0}/corner.xlsx": "sheet_too_large",
-        f"{u2}/huge_number.xlsx": "db_refused", f"{u3}/crash.xlsx": "reader_crashed",
-    }
     assert {p: files.get(p) for p in expected} == {p: ("rejected", c) for p, c in expected.items()}
     assert files[f"{u1}/nul.xlsx"] == ("loaded", None)
     # nothing else was seen: the lock files are ignored, the linked folder was not walked

@@ -22,9 +22,9 @@ _PERIOD_DIR = re.compile(r"^(\d{4})-Q([1-4])$", re.I)
 _PATH_PERIOD = re.compile(r"(?:^|/)([^/]+)/(\d{4})-Q([1-4])/[^/]+$", re.I)
 
 # Files nobody sent: Office lock files (Excel "~$name", LibreOffice ".~lock.name#") and the
-# metadata macOS writes beside files on shared folders. Every other file is read or rejected.
+# metadata macOS and Windows write beside files on shared folders. Every other file is read or rejected.
 IGNORED_FILE_PREFIXES = ("~$", ".~lock.", "._")
-IGNORED_FILE_NAMES = (".DS_Store",)
+IGNORED_FILE_NAMES = (".DS_Store", "Thumbs.db", "desktop.ini")
 
 
 @dataclass(frozen=True)

@@ -65,7 +65,8 @@ def several_files(s: Version, folder: Sequence[Version]) -> dict | None:
 
 def same_content_elsewhere(s: Version, others: Iterable[Version]) -> dict | None:
     """``content_unique_across_units``: the first other unit's submission with the same bytes."""
-    twins = sorted((v for v in others if v.content_hash == s.content_hash and v.unit_code != s.unit_code),
+    twins = sorted((v for v in others if v.content_hash == s.content_hash and v.unit_code
+                    and v.unit_code != s.unit_code),
                    key=lambda v: (v.unit_code or "", v.order))
     if not twins:
         return None
