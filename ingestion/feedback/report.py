@@ -52,10 +52,12 @@ class UnitReport:
     findings: list[Finding] = field(default_factory=list)
     rejections: list[str] = field(default_factory=list)
     remarks: list[str] = field(default_factory=list)
+    file_id: int | None = None
+    stem_suffix: str = ""  # set when two reports of a unit and quarter would share a name
 
     @property
     def file_stem(self) -> str:
-        return safe_name(f"{self.period}__{self.content_hash[:10]}")
+        return safe_name(f"{self.period}__{self.content_hash[:10]}") + self.stem_suffix
 
     @property
     def unit_dir(self) -> str:
@@ -99,10 +101,12 @@ def collect(conn, run_id: str) -> list[UnitReport]:
         fails: dict[int, list] = {}
         for r in cur.fetchall():
             fails.setdefault(r["file_id"], []).append(r)
-        cur.execute("select file_id, message from audit.rejected_files where run_id = %s", (run_id,))
+        cur.execute("select file_id, message, details from audit.rejected_files where run_id = %s", (run_id,))
         rejected = {}
         for r in cur.fetchall():
-            rejected.setdefault(r["file_id"], []).append(r["message"])
+            # One line per cause: the loader keeps them apart in details (a cause may itself contain "; ").
+            causes = (r["details"] or {}).get("errors") or r["message"].split("; ")
+            rejected.setdefault(r["file_id"], []).extend(causes)
         cur.execute("""select file_id, message from raw.parse_issues where file_id in
                        (select file_id from raw.files where run_id = %s) order by file_id, row_number""", (run_id,))
         remarks = {}
@@ -115,7 +119,7 @@ def collect(conn, run_id: str) -> list[UnitReport]:
         report = UnitReport(unit_code=f["unit_code"] or "?", unit_name=f["unit_name"], period=period,
                             period_vi=period_vi(period), path=f["path"], content_hash=f["content_hash"],
                             status=status, status_vi=STATUS_VI[status],
-                            rejections=[m for msg in rejected.get(f["file_id"], []) for m in msg.split("; ")],
+                            rejections=rejected.get(f["file_id"], []), file_id=f["file_id"],
                             remarks=remarks.get(f["file_id"], []))
         for r in fails.get(f["file_id"], []):
             if r["severity"] == "info":
@@ -160,6 +164,11 @@ def write_run_reports(conn, run_id: str, reports_dir: Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     env = _env()
     unit_page = env.get_template("feedback.html")
+    taken: set[tuple[str, str]] = set()
+    for report in reports:  # two entries with the same bytes (or none read) in one folder: two reports
+        if (report.unit_dir, report.file_stem) in taken:
+            report.stem_suffix = f"_{report.file_id}"
+        taken.add((report.unit_dir, report.file_stem))
     for report in reports:
         unit_dir = out / report.unit_dir
         unit_dir.mkdir(exist_ok=True)

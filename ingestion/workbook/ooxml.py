@@ -30,7 +30,8 @@ MAX_PARTS = 2000
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 # What a clerk reads when a package is refused; the technical cause goes to ``detail``.
-RESAVE = "hãy mở tệp bằng Excel hoặc Word, chọn Lưu thành (Save As) đúng định dạng rồi gửi lại"
+# Each reader says it its own way (``package.RESAVE_XLSX``: "... bằng Excel ... .xlsx").
+RESAVE = "hãy mở tệp bằng phần mềm đã tạo ra nó (Excel, Word), lưu lại đúng định dạng rồi gửi lại"
 MESSAGES = {
     "corrupt_zip": "tệp bị hỏng, không giải nén được (có thể tệp chưa tải lên xong hoặc bị lỗi khi sao chép); " + RESAVE,
     "zip_bomb": "tệp nén có cấu trúc bất thường: khi giải nén lớn hơn rất nhiều so với kích thước tệp, "

@@ -22,6 +22,7 @@ from .ooxml import (MAX_COMPRESSION_RATIO, MAX_FILE_BYTES, MAX_PART_UNCOMPRESSED
                     MAX_TOTAL_UNCOMPRESSED, OLE_MAGIC, RESAVE, OoxmlPackage, UnreadableFile, open_ooxml, refuse)
 
 MAX_SHEETS = 60
+RESAVE_XLSX = "hãy mở tệp bằng Excel, chọn Lưu thành (Save As) dạng Sổ làm việc Excel (.xlsx) rồi gửi lại"
 MAX_ROWS = 10_000
 MAX_COLUMNS = 100
 
@@ -178,7 +179,10 @@ def open_package(data: bytes) -> XlsxPackage:
     if not data.startswith(b"PK"):
         kind = "PDF" if data.startswith(b"%PDF") else "không phải bảng tính Excel"
         raise WorkbookError("not_xlsx", f"tệp không phải .xlsx ({kind})")
-    package = open_ooxml(data)
+    try:
+        package = open_ooxml(data)
+    except UnreadableFile as exc:  # the package checks speak of any Office file; this one is a workbook
+        raise UnreadableFile(exc.code, exc.message.replace(RESAVE, RESAVE_XLSX), exc.detail) from exc
     if "xl/workbook.xml" not in package:
         if "word/document.xml" in package:
             raise WorkbookError("not_xlsx", "tệp là văn bản Word (.docx), không phải bảng tính .xlsx")
@@ -218,7 +222,7 @@ def _sheet_parts(pkg: XlsxPackage) -> list[SheetPart]:
         if name.casefold() in seen:
             raise WorkbookError("duplicate_sheet",
                                 f"bảng tính có hai trang tính cùng tên “{name}”, điều Excel không cho phép "
-                                f"(tệp có thể do phần mềm khác tạo ra); {RESAVE}",
+                                f"(tệp có thể do phần mềm khác tạo ra); {RESAVE_XLSX}",
                                 f"sheets {seen[name.casefold()]!r} and {name!r}")
         seen[name.casefold()] = name
         parts.append(SheetPart(name=name, path=path, visible=sheet.get("state", "visible") == "visible",

@@ -12,8 +12,8 @@ from pathlib import Path
 from ..catalog import Catalog, load_catalog
 from ..isolation import Failure, report_progress, run_isolated
 from .extract import Extraction, extract_facts
-from .ooxml import RESAVE, UnreadableFile
-from .package import open_package
+from .ooxml import UnreadableFile
+from .package import RESAVE_XLSX as RESAVE, open_package
 from .reader import read_grids
 
 

@@ -12,7 +12,7 @@ import re
 import warnings
 from dataclasses import dataclass, field
 
-from .package import MAX_COLUMNS, MAX_ROWS, RESAVE, WorkbookError, XlsxPackage
+from .package import MAX_COLUMNS, MAX_ROWS, RESAVE_XLSX, WorkbookError, XlsxPackage
 
 ENGINES = ("calamine", "openpyxl")
 
@@ -40,7 +40,7 @@ def clean_cell_text(value: str) -> str:
 
 
 def _unreadable(what: str, exc: Exception) -> WorkbookError:
-    return WorkbookError("corrupt_zip", f"không đọc được {what}: cấu trúc tệp bất thường; {RESAVE}",
+    return WorkbookError("corrupt_zip", f"không đọc được {what}: cấu trúc tệp bất thường; {RESAVE_XLSX}",
                          f"{type(exc).__name__}: {exc}")
 
 
