@@ -86,6 +86,24 @@ def generated_inbox(inbox: Path, **kw) -> dict:
     return manifest
 
 
+def with_figure(data: bytes, label_start: str, value) -> bytes:
+    """A workbook as a unit edits it: opened, the figure of the row whose label starts so changed, saved."""
+    import io
+
+    import openpyxl
+
+    wb = openpyxl.load_workbook(io.BytesIO(data))
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, str) and cell.value.startswith(label_start):
+                    ws.cell(row=cell.row, column=cell.column + 2).value = value
+                    out = io.BytesIO()
+                    wb.save(out)
+                    return out.getvalue()
+    raise AssertionError(f"no row starting with {label_start!r}")
+
+
 def query(dsn, sql: str, params=()):
     from ingestion.warehouse.connection import connect
 

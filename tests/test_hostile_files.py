@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from hostile_workbooks import DECL, NS_MAIN, lying_zip_bomb, pack, sheet_xml, workbook_parts
-from seed_workbooks import build
+from test_bad_inputs import good  # noqa: F401 - the two good workbooks checked beside the hostile ones
 
 REPO = Path(__file__).resolve().parents[1]
 CCHC = str(REPO / ".venv" / "bin" / "cchc")
@@ -121,13 +121,6 @@ HOSTILE: dict[str, tuple[bytes, str]] = {
 for _part in ROOTS:
     for _variant in ("padded", "utf16le_bom", "utf16be_no_bom", "utf8_bom_xxe"):
         HOSTILE[f"dtd_{_variant}_in_{_part.replace('/', '_').strip('[]')}"] = (with_dtd(_part, _variant), "không an toàn")
-
-
-@pytest.fixture(scope="module")
-def good(tmp_path_factory) -> tuple[Path, Path]:
-    root = tmp_path_factory.mktemp("good")
-    return (build("002", root / "LAMTHAO" / "2023-Q3" / "bao_cao.xlsx"),
-            build("000", root / "KIMPHUONG" / "2024-Q1" / "bao_cao.xlsx"))
 
 
 @pytest.fixture(scope="module")

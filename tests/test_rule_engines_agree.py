@@ -7,7 +7,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import SEED_REGISTRY, generated_inbox, query
+from conftest import SEED_REGISTRY, generated_inbox, query, with_figure
 from psycopg2.extras import RealDictCursor
 from seed_workbooks import SEED_UNITS, build
 
@@ -111,21 +111,7 @@ def test_engines_agree_on_the_seed_reports(pipeline_env, monkeypatch):
 
 
 def _set_directive_docs(data: bytes, value: int) -> bytes:
-    """The workbook with its 'directive documents' figure changed (no rule involves it)."""
-    import io
-
-    import openpyxl
-
-    wb = openpyxl.load_workbook(io.BytesIO(data))
-    for ws in wb.worksheets:
-        for row in ws.iter_rows():
-            for cell in row:
-                if isinstance(cell.value, str) and cell.value.startswith("Số văn bản chỉ đạo CCHC"):
-                    ws.cell(row=cell.row, column=cell.column + 2).value = value
-                    out = io.BytesIO()
-                    wb.save(out)
-                    return out.getvalue()
-    raise AssertionError("no directive-documents row")
+    return with_figure(data, "Số văn bản chỉ đạo CCHC", value)  # no rule involves this figure
 
 
 def test_engines_agree_on_files_and_versions(pipeline_env):

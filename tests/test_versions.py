@@ -2,11 +2,8 @@
 newer version it replaced stays published (ingestion/pipeline/versions.py, rule version_not_reverted)."""
 from __future__ import annotations
 
-import io
-
-import openpyxl
 import pytest
-from conftest import generated_inbox, query
+from conftest import generated_inbox, query, with_figure
 
 from ingestion import config
 from ingestion.pipeline import nightly
@@ -15,16 +12,7 @@ pytestmark = pytest.mark.e2e
 
 
 def _with_directive_docs(data: bytes, value: int) -> bytes:
-    wb = openpyxl.load_workbook(io.BytesIO(data))
-    for ws in wb.worksheets:
-        for row in ws.iter_rows():
-            for cell in row:
-                if isinstance(cell.value, str) and cell.value.startswith("Số văn bản chỉ đạo CCHC"):
-                    ws.cell(row=cell.row, column=cell.column + 2).value = value
-                    out = io.BytesIO()
-                    wb.save(out)
-                    return out.getvalue()
-    raise AssertionError("no directive-documents row")
+    return with_figure(data, "Số văn bản chỉ đạo CCHC", value)
 
 
 def _published(dsn, unit, year, quarter):
