@@ -228,6 +228,7 @@ def _store(conn, run_id: str, parsed: list[Parsed]) -> tuple[int, int, int, list
                 reject_rows.append((run_id, file_id, p.rel, p.content_hash, p.unit_code, p.year, p.quarter,
                                     p.reject_code, p.reject_message, details))
                 rejections.append({"path": p.rel, "reason": p.reject_code, "message": p.reject_message})
+                log.info("rejected %s: %s%s", p.rel, p.reject_code, f" ({p.reject_detail})" if p.reject_detail else "")
             else:
                 loaded += 1
                 facts += len(p.facts)
