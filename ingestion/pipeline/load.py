@@ -38,6 +38,7 @@ FACT_COLUMNS = ("file_id", "sheet", "row_number", "col_number", "form", "stt", "
                 "value", "numerator", "denominator", "kind", "indicator", "match", "note", "legend")
 ISSUE_COLUMNS = ("file_id", "sheet", "row_number", "severity", "code", "message")
 
+
 @dataclass
 class Candidate:
     """A file to read tonight: new, or changed in size or modification time, or worth retrying."""
