@@ -3,15 +3,24 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from decimal import Decimal
 from typing import Iterable, Sequence
 
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_SPECIAL = re.compile(r"[\\\t\n\r]")
 
 
 def _field(value) -> str:
     if value is None:
         return "\\N"
+    cls = value.__class__
+    if cls is str:  # the common cases first: this runs for every field of every figure
+        return value.translate(_ESCAPES) if _SPECIAL.search(value) else value
+    if cls is int:
+        return str(value)
+    if cls is Decimal:
+        return format(value, "f")
     if isinstance(value, bool):
         return "t" if value else "f"
     if isinstance(value, Decimal):
