@@ -52,7 +52,10 @@ def report_progress(value: Any) -> None:
     """
     if _progress_channel:
         conn, index = _progress_channel
-        conn.send((index, "progress", value))
+        try:
+            conn.send((index, "progress", value))
+        except (BrokenPipeError, ConnectionResetError):
+            os._exit(0)  # the parent is gone: stop here rather than parse for nobody
 
 
 def _signal_name(exitcode: int | None) -> str:
@@ -109,6 +112,8 @@ def _worker_main(conn, fn: Callable[[Any], Any], memory: int | None) -> None:
                 answer = (index, "error", f"{type(exc).__name__}: {exc}")
             try:
                 conn.send(answer)
+            except (BrokenPipeError, ConnectionResetError, EOFError):
+                return  # the parent is gone (killed): nobody to answer
             except Exception as exc:  # an answer that cannot be pickled
                 conn.send((index, "error", f"result not transferable: {type(exc).__name__}: {exc}"))
             if exhausted:
