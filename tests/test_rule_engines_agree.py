@@ -7,7 +7,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import SEED_REGISTRY, generated_inbox, query
+from conftest import SEED_REGISTRY, generated_inbox, query, with_figure
 from psycopg2.extras import RealDictCursor
 from seed_workbooks import SEED_UNITS, build
 
@@ -108,3 +108,57 @@ def test_engines_agree_on_the_seed_reports(pipeline_env, monkeypatch):
     assert ("LAMTHAO", "rate_matches_parts:egov_online_dossier_rate", "error") in fails
     assert ("TAMQUANBAC", "part_not_above_whole:org_cs_present", "warning") in fails
     assert query(pipeline_env["dsn"], "select count(*) from audit.submission_gate where decision = 'held'")[0][0] == 2
+
+
+def _set_directive_docs(data: bytes, value: int) -> bytes:
+    return with_figure(data, "Số văn bản chỉ đạo CCHC", value)  # no rule involves this figure
+
+
+def test_engines_agree_on_files_and_versions(pipeline_env):
+    """Several files in one folder, one workbook in two units' folders, a superseded version dropped again."""
+    import os
+
+    inbox = pipeline_env["inbox"]
+    generated_inbox(inbox, units=8, quarters=1, error_rate=0.0, seed=7, end=(2026, 3))
+    files = sorted(p for p in inbox.rglob("*.xlsx") if "_registry" not in p.parts)
+    a, b, c, d = files[:4]
+    # b's folder also holds a's workbook, byte for byte (dropped into the wrong folder)
+    copy = b.with_name("zz_" + a.name)
+    copy.write_bytes(a.read_bytes())
+    # c's folder: a second, corrected workbook beside the first
+    second = c.with_name("zz_" + c.name)
+    second.write_bytes(_set_directive_docs(c.read_bytes(), 41))
+    # d's folder: version 1, version 2, then version 1 again
+    original = d.read_bytes()
+    v2 = d.with_name("v2_" + d.name)
+    v2.write_bytes(_set_directive_docs(original, 41))
+    v3 = d.with_name("v3_" + d.name)
+    v3.write_bytes(original)
+    # load order = modification time: what the offline engine gets as the order of the paths
+    ordered = sorted(p for p in inbox.rglob("*.xlsx") if "_registry" not in p.parts)
+    for i, path in enumerate(ordered):
+        os.utime(path, (1_700_000_000 + i, 1_700_000_000 + i))
+
+    _run_warehouse_gate()
+    registry = read_registry(inbox / "_registry" / "org_units.csv", inbox / "_registry" / "unit_mapping.csv")
+    warehouse_files, _ = _warehouse_verdicts(pipeline_env["dsn"])
+    offline_files, _ = _offline_verdicts(inbox, registry)
+    assert warehouse_files == offline_files
+
+    def fails(kind):
+        return {(r[0], r[7]) for r in warehouse_files if r[1] == kind and r[3] == "fail"}
+
+    rel = lambda p: p.relative_to(inbox).as_posix()  # noqa: E731
+    several = fails("one_file_per_quarter")
+    assert {p for p, _ in several} == {rel(b), rel(copy), rel(c), rel(second), rel(d), rel(v2), rel(v3)}
+    message = dict(several)[rel(c)]
+    assert f"“{c.name}”" in message and f"“{second.name}”" in message and "2 tệp" in message
+    twins = dict(fails("content_unique_across_units"))
+    assert set(twins) == {rel(a), rel(copy)}
+    assert f"đơn vị {b.parts[-3]}" in twins[rel(a)] and f"đơn vị {a.parts[-3]}" in twins[rel(copy)]
+    reverted = dict(fails("version_not_reverted"))
+    assert set(reverted) == {rel(v3)}
+    assert f"phiên bản thứ 1 (“{d.name}”)" in reverted[rel(v3)] and f"phiên bản thứ 2 (“{v2.name}”)" in reverted[rel(v3)]
+    held = {r[0] for r in query(pipeline_env["dsn"], """select f.path from audit.submission_gate g join raw.files f
+                                                      using (file_id) where g.decision = 'held'""")}
+    assert held == {rel(a), rel(copy), rel(v3)}

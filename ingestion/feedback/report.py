@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -67,10 +68,28 @@ class UnitReport:
     findings: list[Finding] = field(default_factory=list)
     rejections: list[str] = field(default_factory=list)
     remarks: list[str] = field(default_factory=list)
+    file_id: int | None = None
+    stem_suffix: str = ""  # set when two reports of a unit and quarter would share a name
 
     @property
     def file_stem(self) -> str:
-        return re.sub(r"[^0-9A-Za-z_-]+", "_", f"{self.period}__{self.content_hash[:10]}")
+        return safe_name(f"{self.period}__{self.content_hash[:10]}") + self.stem_suffix
+
+    @property
+    def unit_dir(self) -> str:
+        """The unit's folder under the run's reports: the one name both the folder and its links use.
+
+        A code that is not already safe gets a short digest of itself, so two codes never share a folder.
+        """
+        safe = safe_name(self.unit_code)
+        if safe != self.unit_code:
+            safe += "-" + hashlib.sha256(self.unit_code.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+        return safe
+
+    @property
+    def href(self) -> str:
+        """Relative link to the HTML report, from the run's index (the xlsx is beside it)."""
+        return f"{self.unit_dir}/{self.file_stem}"
 
     @property
     def errors(self) -> int:
@@ -79,6 +98,11 @@ class UnitReport:
     @property
     def warnings(self) -> int:
         return sum(f.severity == "warning" for f in self.findings)
+
+
+def safe_name(text: str) -> str:
+    """A file or folder name made only of letters, digits, '_' and '-': no path, no scheme, no markup."""
+    return re.sub(r"[^0-9A-Za-z_-]+", "_", text) or "_"
 
 
 def _env() -> Environment:
@@ -171,7 +195,8 @@ def collect(conn, run_id: str) -> list[UnitReport]:
                             period_vi=period_vi(period), path=f["path"], content_hash=f["content_hash"],
                             status=status, status_vi=STATUS_VI[status], report_date=today,
                             deadline=_due_date(f["year"], f["quarter"]).strftime("%d/%m/%Y") if f["year"] else "",
-                            rejections=rejected.get(f["file_id"], []), remarks=remarks.get(f["file_id"], []))
+                            rejections=rejected.get(f["file_id"], []), file_id=f["file_id"],
+                            remarks=remarks.get(f["file_id"], []))
         by_cell: dict[tuple, Finding] = {}
         for r in fails.get(f["file_id"], []):
             if r["severity"] == "info":
@@ -258,12 +283,17 @@ def _dq_page(conn, run_id: str, env: Environment) -> str:
 
 def write_run_reports(conn, run_id: str, reports_dir: Path) -> Path:
     reports = collect(conn, run_id)
-    out = reports_dir / re.sub(r"[^0-9A-Za-z_.+-]+", "_", run_id)
+    out = reports_dir / (re.sub(r"[^0-9A-Za-z_.+-]+", "_", run_id).lstrip(".") or "_")
     out.mkdir(parents=True, exist_ok=True)
     env = _env()
     unit_page = env.get_template("feedback.html")
+    taken: set[tuple[str, str]] = set()
+    for report in reports:  # two entries with the same bytes (or none read) in one folder: two reports
+        if (report.unit_dir, report.file_stem) in taken:
+            report.stem_suffix = f"_{report.file_id}"
+        taken.add((report.unit_dir, report.file_stem))
     for report in reports:
-        unit_dir = out / re.sub(r"[^0-9A-Za-z_-]+", "_", report.unit_code)
+        unit_dir = out / report.unit_dir
         unit_dir.mkdir(exist_ok=True)
         (unit_dir / f"{report.file_stem}.html").write_text(unit_page.render(r=report), encoding="utf-8")
         _write_xlsx(report, unit_dir / f"{report.file_stem}.xlsx")

@@ -112,8 +112,10 @@ def ingest_stage(run_id: str, settings: Settings | None = None, workers: int | N
 
         registry = read_registry(settings.resolved_registry(inbox), settings.resolved_unit_mapping(inbox))
         stats = ingest(conn, run_id, inbox, parser=settings.parser, registry=registry, workers=workers)
+        # Discovery counts files whose size or date changed; reading tells which really did.
         _record(conn, run_id, "ingest", time.perf_counter() - t0, files_loaded=stats.loaded,
-                files_rejected=stats.rejected, facts_staged=stats.facts)
+                files_rejected=stats.rejected, facts_staged=stats.facts, files_found=stats.found,
+                files_new=stats.new, files_unchanged=stats.unchanged)
         _record(conn, run_id, "parse", stats.parse_seconds)
         _record(conn, run_id, "load", stats.load_seconds)
     rate = (stats.loaded + stats.rejected) / stats.parse_seconds if stats.parse_seconds else 0

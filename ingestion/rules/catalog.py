@@ -15,7 +15,8 @@ SEVERITIES = ("error", "warning", "info")
 # Kinds evaluated cell by cell (one instance covers every figure of the right kind).
 CELL_KINDS = ("percent_in_range", "count_not_negative", "count_is_whole", "row_in_catalog")
 # Kinds evaluated once per submission or per expected unit.
-SUBMISSION_KINDS = ("required_present", "unit_reported", "period_matches_path", "unit_matches_path")
+SUBMISSION_KINDS = ("required_present", "unit_reported", "period_matches_path", "unit_matches_path",
+                    "one_file_per_quarter", "content_unique_across_units", "version_not_reverted")
 
 
 @dataclass(frozen=True)

@@ -85,6 +85,16 @@ def render(ev: Evaluation, rules: RuleSet, catalog: Catalog, unit_name: str | No
         "observed_unit": d.get("observed_unit", ""),
         "expected_period": period_vi(d.get("expected_period"), lang),
         "label": d.get("label", ""),
+        # files and versions (ingestion/pipeline/versions.py)
+        "n_files": len(d.get("files", ())),
+        "files": ", ".join(f"“{name}”" for name in d.get("files", ())),
+        "in_use": d.get("in_use", ""),
+        "other_file": d.get("other_file", ""),
+        "other_unit": d.get("other_unit", ""),
+        "earlier_version": d.get("earlier_version", ""),
+        "earlier_file": d.get("earlier_file", ""),
+        "current_version": d.get("current_version", ""),
+        "current_file": d.get("current_file", ""),
     }
     inst = next((i for i in rules.instances if i.rule_id == ev.rule_id), None)
     if inst is not None:

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Iterable
 
 from ..catalog import LEVEL_LETTERS, Catalog
+from ..pipeline.versions import Version, reverted_version, same_content_elsewhere, several_files
 from ..registry import Registry, quarter_end
 from ..workbook.extract import Fact
 from ..workbook.values import COUNT, MONEY, PERCENT
@@ -50,6 +51,7 @@ class OfflineEngine:
             if s.unit_code and s.year and not s.held:
                 basis[(s.unit_code, s.year, s.quarter)] = s
         self.basis = basis
+        self.submissions = submissions
         out: list[Evaluation] = []
         for s in submissions:
             if s.pending:
@@ -218,6 +220,36 @@ class OfflineEngine:
         if s.title_unit_matches is None:
             return []
         return [_ev(inst, s, "pass" if s.title_unit_matches else "fail", None, observed_unit=s.title_unit)]
+
+    # -- files and versions (the convention is in ingestion/pipeline/versions.py) -----------------
+    def _versions(self, s: Submission, same_quarter: bool = True) -> list[Version]:
+        """Readable submissions (the warehouse's loaded files), ``s`` always among them."""
+        return [Version(x.key, x.order, x.path or x.key, x.content_hash, x.unit_code)
+                for x in self.submissions
+                if (x is s or not x.held)
+                and (not same_quarter or (x.unit_code, x.year, x.quarter) == (s.unit_code, s.year, s.quarter))]
+
+    @staticmethod
+    def _version(s: Submission) -> Version:
+        return Version(s.key, s.order, s.path or s.key, s.content_hash, s.unit_code)
+
+    def _one_file_per_quarter(self, inst, s):
+        if not s.unit_code or not s.year:
+            return []
+        found = several_files(self._version(s), self._versions(s))
+        return [_ev(inst, s, "fail" if found else "pass", None, **(found or {}))]
+
+    def _content_unique_across_units(self, inst, s):
+        if not s.unit_code or not s.content_hash:
+            return []
+        found = same_content_elsewhere(self._version(s), self._versions(s, same_quarter=False))
+        return [_ev(inst, s, "fail" if found else "pass", None, **(found or {}))]
+
+    def _version_not_reverted(self, inst, s):
+        if not s.unit_code or not s.year:
+            return []
+        found = reverted_version(self._version(s), self._versions(s))
+        return [_ev(inst, s, "fail" if found else "pass", None, **(found or {}))]
 
     def _reporting_completeness(self, submissions: list[Submission], reported: set[tuple[str, int, int]] | None):
         inst = self.rules.of_kind("unit_reported")[0]

@@ -28,6 +28,7 @@ class Relations:
     descendants: str = "intermediate.int_org_units_descendants"
     org_units: str = "staging.stg_raw__org_units"
     files: str = "staging.stg_raw__files"
+    gate: str = "staging.stg_audit__submission_gate"
     dq_history: str = "audit.dq_results"
 
 
@@ -395,6 +396,102 @@ where {where}"""
             details="jsonb_build_object('observed_unit', s.title_unit)",
             where="s.title_unit_matches is not null")
 
+    # -- files and versions (the convention is in ingestion/pipeline/versions.py) ---------------------
+    def _own_files(self) -> str:
+        """Pending submissions of a unit with the file facts the version rules need."""
+        return f"""
+submissions as ({self._submissions()}),
+own as (
+    select s.file_id, s.unit_code, s.year, s.quarter, f.content_hash, f.source_path, f.folder_files
+    from submissions as s join {self.rel.files} as f on f.file_id = s.file_id
+    where s.unit_code is not null
+)"""
+
+    def _file_rule(self, kind: str, status: str, details: str, joins: str, where: str = "true") -> str:
+        inst = self.rules.of_kind(kind)[0]
+        return f"""
+{_select(rule_id=lit(inst.rule_id), kind=lit(kind), severity=lit(inst.severity), status=status,
+         indicator="null", sheet="null", row="null", rows="array[]::integer[]", form="null", observed="null",
+         details=f"case when {status} = 'fail' then {details} else jsonb_build_object() end")}
+from own as s
+{joins}
+where {where}"""
+
+    @staticmethod
+    def _file_name(path: str) -> str:
+        return f"regexp_replace({path}, '^.*/', '')"
+
+    def _one_file_per_quarter(self, kind):
+        # Files present in the folder at discovery whose latest version is loaded (the warehouse's
+        # readable workbooks); the one loaded last is in use.
+        return f"""{self._own_files()},
+folder as (
+    select s.file_id, sibling.file_id as sibling_id, sibling.source_path
+    from own as s
+    cross join lateral unnest(coalesce(s.folder_files, array[s.source_path])) as listed(path)
+    cross join lateral (
+        select f.file_id, f.source_path, f.load_status from {self.rel.files} as f
+        where f.source_path = listed.path order by f.file_id desc limit 1
+    ) as sibling
+    where sibling.load_status = 'loaded'
+),
+grouped as (
+    select file_id, count(*) as n_files,
+           array_agg({self._file_name('source_path')} order by {self._file_name('source_path')}) as names,
+           (array_agg({self._file_name('source_path')} order by sibling_id desc))[1] as in_use
+    from folder group by file_id
+)
+{self._file_rule(kind, status="case when coalesce(g.n_files, 1) > 1 then 'fail' else 'pass' end",
+                 details="jsonb_build_object('files', to_jsonb(g.names), 'in_use', g.in_use)",
+                 joins="left join grouped as g on g.file_id = s.file_id", where="s.year is not null")}"""
+
+    def _content_unique_across_units(self, kind):
+        return f"""{self._own_files()},
+twins as (
+    select s.file_id, other.unit_code as other_unit, other.source_path as other_path,
+           row_number() over (partition by s.file_id order by other.unit_code, other.file_id) as rank
+    from own as s
+    join {self.rel.files} as other
+      on other.content_hash = s.content_hash and other.load_status = 'loaded'
+     and other.unit_code is not null and other.unit_code <> s.unit_code
+)
+{self._file_rule(kind, status="case when t.file_id is null then 'pass' else 'fail' end",
+                 details=f"jsonb_build_object('other_unit', t.other_unit, 'other_file', {self._file_name('t.other_path')})",
+                 joins="left join twins as t on t.file_id = s.file_id and t.rank = 1")}"""
+
+    def _version_not_reverted(self, kind):
+        # The version in use before s: the latest earlier loaded version not held back. s reverts
+        # when it differs from that one but has the content of a version older than it.
+        return f"""{self._own_files()},
+versions as (
+    select s.file_id as for_file, v.file_id, v.content_hash, v.source_path,
+           row_number() over (partition by s.file_id order by v.file_id) as number,
+           coalesce(g.decision = 'held', false) as held
+    from own as s
+    join {self.rel.files} as v
+      on v.unit_code = s.unit_code and v.year = s.year and v.quarter = s.quarter and v.load_status = 'loaded'
+    left join {self.rel.gate} as g on g.file_id = v.file_id
+    where s.year is not null
+),
+current_version as (
+    select distinct on (s.file_id) s.file_id, v.file_id as version_id, v.content_hash, v.number, v.source_path
+    from own as s join versions as v on v.for_file = s.file_id and v.file_id < s.file_id and not v.held
+    order by s.file_id, v.file_id desc
+),
+reverted_to as (
+    select distinct on (c.file_id) c.file_id, v.number, v.source_path
+    from current_version as c
+    join own as s on s.file_id = c.file_id and s.content_hash <> c.content_hash
+    join versions as v on v.for_file = c.file_id and v.file_id < c.version_id and v.content_hash = s.content_hash
+    order by c.file_id, v.file_id desc
+)
+{self._file_rule(kind, status="case when r.file_id is null then 'pass' else 'fail' end",
+                 details=f"jsonb_build_object('earlier_version', r.number, 'earlier_file', {self._file_name('r.source_path')}, "
+                         f"'current_version', c.number, 'current_file', {self._file_name('c.source_path')})",
+                 joins="left join current_version as c on c.file_id = s.file_id "
+                       "left join reverted_to as r on r.file_id = s.file_id",
+                 where="s.year is not null")}"""
+
     def _unit_reported(self, kind):
         """Recorded when a unit-quarter is first expected and whenever its outcome changes:
         the history says when a unit was missing and when its report came in, without
@@ -448,6 +545,8 @@ def evaluation_from_row(row: dict):
         details["parts"] = tuple((code, dec(value)) for code, value in details["parts"])
     if "missing" in details:
         details["missing"] = tuple(details["missing"])
+    if "files" in details:
+        details["files"] = tuple(details["files"])
     return Evaluation(
         rule_id=row["rule_id"], kind=row["rule_kind"], severity=row["severity"], status=row["status"],
         submission=None if row["file_id"] is None else str(row["file_id"]), unit_code=row["unit_code"],

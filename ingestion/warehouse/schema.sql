@@ -29,7 +29,11 @@ create table if not exists raw.files (
     reject_message text
 );
 alter table raw.files add column if not exists title_unit_matches boolean;
+-- Every file present in the file's unit-quarter folder when it was discovered (itself included):
+-- the rule one_file_per_quarter warns when several of them are loaded (ingestion/pipeline/versions.py).
+alter table raw.files add column if not exists folder_files text[];
 create index if not exists files_path_idx on raw.files (path, file_id desc);
+create index if not exists files_content_hash_idx on raw.files (content_hash);
 create index if not exists files_unit_period_idx on raw.files (unit_code, year, quarter, file_id desc);
 
 -- Every labelled row of a loaded workbook, with its provenance (file, sheet, row).

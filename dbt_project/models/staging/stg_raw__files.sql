@@ -17,6 +17,7 @@ select
     title_quarter::integer as title_quarter,
     title_unit,
     title_unit_matches,
+    folder_files,
     reject_code,
     reject_message
 from {{ source('raw', 'files') }}
