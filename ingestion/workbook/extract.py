@@ -90,6 +90,8 @@ class Extraction:
     title_period: tuple[int, int] | None = None
     title_unit: str | None = None
     level_hint: str | None = None
+    source_format: str = "xlsx"  # xlsx | docx
+    narrative: list = field(default_factory=list)  # figures a document's narrative states (document.narrative)
 
     @property
     def errors(self) -> list[Issue]:
@@ -195,7 +197,7 @@ def find_period(text: str) -> tuple[int, int] | None:
     return int(m.group(2)), quarter
 
 
-def _level_hint(unit_text: str) -> str | None:
+def level_hint_of(unit_text: str) -> str | None:
     t = f" {fold(unit_text)} "
     if " thi xa " in t or " huyen " in t:
         return "district"
@@ -224,11 +226,26 @@ class _SheetReader:
             self.form = form
             self.recent = []
 
+    def continue_from(self, previous: "_SheetReader") -> None:
+        """A document table goes on where the previous one stopped: same form, and same columns
+        when it has as many (a table split by a page break need not repeat its header)."""
+        self.form = self.form or previous.form
+        self.recent = list(previous.recent)
+        self.last = previous.last  # a legend or a remark may spill past the break
+        if previous.columns is not None and _width(self.grid) == _width(previous.grid):
+            self.columns = previous.columns
+
     def read(self, columns: _Columns | None = None) -> None:
         rows = self.grid.rows
         skip_next = False
         if columns is not None:
             self.columns = columns
+        for text in self.grid.preamble:
+            heading = _FORM_HEADING.match(fold(text))
+            if heading:
+                self._set_form(int(heading.group(1)))
+            else:
+                self._title_row(" ".join(text.split()))
         for i, (r, cells) in enumerate(rows):
             if skip_next:
                 skip_next = False
@@ -263,7 +280,7 @@ class _SheetReader:
         m = re.search(r"\bcủa\s+(.{3,80}?)\)?\s*$", text, re.I)
         if self.out.title_unit is None and m and "kem theo bao cao" in fold(text):
             self.out.title_unit = m.group(1).strip(" )*")
-            self.out.level_hint = _level_hint(self.out.title_unit)
+            self.out.level_hint = level_hint_of(self.out.title_unit)
 
     def _cell(self, cells: list[object], index: int | None) -> object:
         return cells[index] if index is not None and index < len(cells) else None
@@ -344,13 +361,21 @@ class _SheetReader:
                                      f"trang “{fact.sheet}”, dòng {fact.row}: “{fact.label}” — {reason}; giữ lại, chưa gán chỉ tiêu"))
 
 
-def extract_facts(grids: list[SheetGrid], catalog: Catalog) -> Extraction:
-    """All figures of a workbook, each tied to a catalog indicator where one matches."""
-    out = Extraction()
+def _width(grid: SheetGrid) -> int:
+    return max((len(cells) for _, cells in grid.rows), default=0)
+
+
+def extract_facts(grids: list[SheetGrid], catalog: Catalog, out: Extraction | None = None) -> Extraction:
+    """All figures of a workbook (or of a document's tables), each tied to a catalog indicator where one
+    matches. ``out`` may come with the title already known (a document's title is in its narrative)."""
+    out = out if out is not None else Extraction()
     used: set[str] = set()
     found_table = False
+    previous: _SheetReader | None = None
     for grid in grids:
         reader = _SheetReader(grid, catalog, out, used)
+        if grid.continues_previous and previous is not None:
+            reader.continue_from(previous)
         reader.read()
         if reader.columns is not None:
             found_table = True
@@ -359,8 +384,10 @@ def extract_facts(grids: list[SheetGrid], catalog: Catalog) -> Extraction:
             trial = Extraction()
             _SheetReader(grid, catalog, trial, set(used)).read(_Columns(0, 1, 2, 3, 4))
             if sum(1 for f in trial.facts if f.indicator) >= 5:
-                _SheetReader(grid, catalog, out, used).read(_Columns(0, 1, 2, 3, 4))
+                reader = _SheetReader(grid, catalog, out, used)
+                reader.read(_Columns(0, 1, 2, 3, 4))
                 found_table = True
+        previous = reader
     if not out.facts or not any(f.indicator for f in out.facts):
         if not any(g.rows for g in grids):
             raise WorkbookError("empty_workbook", "bảng tính trống, không có dữ liệu")

@@ -85,9 +85,9 @@ class SheetPart:
 class XlsxPackage:
     """An opened, checked xlsx package. ``data`` is the whole file (already read for hashing)."""
 
-    def __init__(self, data: bytes):
+    def __init__(self, data: bytes, zf: zipfile.ZipFile | None = None):
         self.data = data
-        self.zip = zipfile.ZipFile(io.BytesIO(data))
+        self.zip = zf if zf is not None else zipfile.ZipFile(io.BytesIO(data))
         self.sheets: list[SheetPart] = []
 
     def read_part(self, path: str) -> bytes:
@@ -149,29 +149,38 @@ def _is_percent_format(code: str) -> bool:
     return "%" in code
 
 
-def open_package(data: bytes) -> XlsxPackage:
-    """Check a workbook's bytes and open it, or raise WorkbookError with the cause."""
+_WORD_STREAM = "WordDocument".encode("utf-16-le")
+_KIND_NAMES = {"xlsx": "bảng tính Excel", "docx": "văn bản Word"}
+
+
+def refuse_non_zip(data: bytes, kind: str) -> None:
+    """Whole-file checks shared by every Office package (kind "xlsx" or "docx"), before any unzip."""
     if len(data) == 0:
         raise WorkbookError("empty_file", "tệp rỗng (0 byte)")
     if len(data) > MAX_FILE_BYTES:
         raise WorkbookError("too_large", f"tệp quá lớn ({len(data) / 1048576:.1f} MB, giới hạn {MAX_FILE_BYTES // 1048576} MB)")
     if data.startswith(_OLE_MAGIC):
+        # An OLE2 container: an encrypted Office file of any kind, or a pre-2007 .xls/.doc.
         if _ENCRYPTED_MARK in data:
             raise WorkbookError("password_protected", "tệp được đặt mật khẩu; hãy gỡ mật khẩu rồi gửi lại")
+        if _WORD_STREAM in data:
+            raise WorkbookError("legacy_doc", "tệp Word định dạng cũ (.doc); hãy mở bằng Word và lưu lại dưới dạng .docx")
         raise WorkbookError("legacy_xls", "tệp Excel định dạng cũ (.xls); hãy mở bằng Excel và lưu lại dưới dạng .xlsx")
     if not data.startswith(b"PK"):
-        kind = "PDF" if data.startswith(b"%PDF") else "không phải bảng tính Excel"
-        raise WorkbookError("not_xlsx", f"tệp không phải .xlsx ({kind})")
+        what = "PDF" if data.startswith(b"%PDF") else f"không phải {_KIND_NAMES[kind]}"
+        raise WorkbookError(f"not_{kind}", f"tệp không phải .{kind} ({what})")
+
+
+def open_zip(data: bytes, kind: str) -> tuple[zipfile.ZipFile, list[zipfile.ZipInfo]]:
     try:
-        pkg = XlsxPackage(data)
-        infos = pkg.zip.infolist()
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        return zf, zf.infolist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError) as exc:
-        raise WorkbookError("corrupt_zip", f"tệp .xlsx bị hỏng, không giải nén được ({exc})") from exc
-    names = {i.filename for i in infos}
-    if "xl/workbook.xml" not in names:
-        if "word/document.xml" in names:
-            raise WorkbookError("not_xlsx", "tệp là văn bản Word (.docx), không phải bảng tính .xlsx")
-        raise WorkbookError("not_xlsx", "tệp nén không chứa bảng tính Excel (thiếu xl/workbook.xml)")
+        raise WorkbookError("corrupt_zip", f"tệp .{kind} bị hỏng, không giải nén được ({exc})") from exc
+
+
+def check_parts(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], kind: str) -> None:
+    """Zip bombs, oversized parts and DTD/ENTITY declarations in any XML part, before parsing."""
     total = 0
     for info in infos:
         total += info.file_size
@@ -184,10 +193,27 @@ def open_package(data: bytes) -> XlsxPackage:
     try:
         for info in infos:
             if info.filename.endswith((".xml", ".rels")):
-                with pkg.zip.open(info) as fh:
+                with zf.open(info) as fh:
                     head = fh.read(4096)
                 if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
-                    raise WorkbookError("xml_bomb", f"{info.filename} chứa khai báo DTD/ENTITY (nghi ngờ bom XML); tệp Excel hợp lệ không có khai báo này")
+                    raise WorkbookError("xml_bomb", f"{info.filename} chứa khai báo DTD/ENTITY (nghi ngờ bom XML); "
+                                                    f"tệp {_KIND_NAMES[kind].split()[-1]} hợp lệ không có khai báo này")
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
+        raise WorkbookError("corrupt_zip", f"tệp .{kind} bị hỏng ({type(exc).__name__}: {exc})") from exc
+
+
+def open_package(data: bytes) -> XlsxPackage:
+    """Check a workbook's bytes and open it, or raise WorkbookError with the cause."""
+    refuse_non_zip(data, "xlsx")
+    zf, infos = open_zip(data, "xlsx")
+    pkg = XlsxPackage(data, zf)
+    names = {i.filename for i in infos}
+    if "xl/workbook.xml" not in names:
+        if "word/document.xml" in names:
+            raise WorkbookError("not_xlsx", "tệp là văn bản Word (.docx), không phải bảng tính .xlsx")
+        raise WorkbookError("not_xlsx", "tệp nén không chứa bảng tính Excel (thiếu xl/workbook.xml)")
+    check_parts(pkg.zip, infos, "xlsx")
+    try:
         pkg.sheets = _sheet_parts(pkg)
     except WorkbookError:
         raise

@@ -1,4 +1,8 @@
-"""One call from workbook bytes to figures: safety checks, cell grid, layout, matching."""
+"""One call from report bytes to figures: safety checks, cell grid, layout, matching.
+
+A report is a workbook (.xlsx) or a Word document (.docx, ingestion/document/); which one is
+told by the content, not the file name. Both end in the same layout reader (extract.py).
+"""
 from __future__ import annotations
 
 from pathlib import Path
@@ -18,3 +22,22 @@ def read_workbook_bytes(data: bytes, engine: str = "calamine", catalog: Catalog 
 
 def read_workbook(path: str | Path, engine: str = "calamine", catalog: Catalog | None = None) -> Extraction:
     return read_workbook_bytes(Path(path).read_bytes(), engine, catalog)
+
+
+def read_report_bytes(data: bytes, engine: str = "calamine", catalog: Catalog | None = None,
+                      name: str | None = None) -> Extraction:
+    """A workbook or a Word document, told apart by content (the file name only words the refusal of
+    something that is neither); WorkbookError for what cannot be read."""
+    from ..document.package import is_docx
+    from ..document.read import read_document_bytes
+    from .package import refuse_non_zip
+
+    if is_docx(data):
+        return read_document_bytes(data, catalog)
+    if name and name.lower().endswith((".docx", ".doc", ".docm")):
+        refuse_non_zip(data, "docx")  # a PDF or a legacy .doc named like a document is refused as one
+    return read_workbook_bytes(data, engine, catalog)
+
+
+def read_report(path: str | Path, engine: str = "calamine", catalog: Catalog | None = None) -> Extraction:
+    return read_report_bytes(Path(path).read_bytes(), engine, catalog, Path(path).name)
