@@ -1,4 +1,4 @@
-"""`cchc check`: read workbooks and evaluate every rule offline (no database, no Airflow).
+"""`cchc check`: read workbooks and Word reports and evaluate every rule offline (no database, no Airflow).
 
 Files given together are checked together, so rules across quarters and levels apply
 between them (e.g. a district and its communes, or Q1 and Q2 of one unit).
@@ -18,7 +18,7 @@ from .rules.model import Evaluation, Submission
 from .rules.offline import OfflineEngine
 from .workbook.extract import Extraction
 from .workbook.package import WorkbookError
-from .workbook.read import read_workbook_bytes
+from .workbook.read import read_report_bytes
 
 
 
@@ -77,14 +77,14 @@ def check_files(paths: list[Path], *, registry: Registry | None = None, engine: 
         results.append(result)
         try:
             data = Path(path).read_bytes()
-            extraction = read_workbook_bytes(data, engine, catalog)
+            extraction = read_report_bytes(data, engine, catalog, Path(path).name)
         except FileNotFoundError:
             result.status = "unreadable"
             result.errors.append({"message": f"{path}: không tìm thấy tệp"})
             continue
         except IsADirectoryError:
             result.status = "unreadable"
-            result.errors.append({"message": f"{path}: là thư mục, không phải tệp .xlsx"})
+            result.errors.append({"message": f"{path}: là thư mục, không phải tệp .xlsx hay .docx"})
             continue
         except OSError as exc:
             result.status = "unreadable"
@@ -111,6 +111,7 @@ def check_files(paths: list[Path], *, registry: Registry | None = None, engine: 
                          title_unit=extraction.title_unit,
                          title_unit_matches=title_names_unit(extraction.title_unit, registered.name if registered else None),
                          order=order, content_hash=content_hash(data), path=str(path),
+                         source_format=extraction.source_format, narrative=extraction.narrative,
                          # A file with input errors is checked for feedback, but like a file the
                          # warehouse rejects it is nobody's history or lower-level figure.
                          held=bool(extraction.errors))

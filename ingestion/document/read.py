@@ -73,6 +73,15 @@ def document_unit(body: DocumentBody, narrative: list[Paragraph]) -> str | None:
     return None
 
 
+def appendix_period(table) -> tuple[int, int] | None:
+    """The quarter the appendix's own title names: the nearest paragraph above its first table that
+    names one ("THỐNG KÊ SỐ LIỆU ... QUÝ I NĂM 2024"), not the narrative's closing words above it."""
+    for p in reversed(table.preamble[-4:]):
+        if period := find_period(p.text):
+            return period
+    return None
+
+
 def _appendix_tables(ex: Extraction) -> list[int]:
     return sorted({int(f.sheet.split()[-1]) for f in ex.facts if f.indicator})
 
@@ -86,6 +95,9 @@ def read_document_bytes(data: bytes, catalog: Catalog | None = None) -> Extracti
         raise WorkbookError("no_appendix_table", "văn bản không có bảng nào: không tìm thấy phụ lục số liệu "
                                                  "(phụ lục phải là bảng Word, hoặc gửi kèm tệp .xlsx)")
     out = Extraction(source_format="docx")
+    title, period = document_title(body.paragraphs)
+    if period:  # the report's own title outranks whatever the appendix's preamble mentions
+        out.title, out.title_period = title, period
     try:
         extract_facts(table_grids(body), catalog, out)
     except WorkbookError as exc:
@@ -96,13 +108,11 @@ def read_document_bytes(data: bytes, catalog: Catalog | None = None) -> Extracti
         raise
     first = _appendix_tables(out)[0]
     narrative = [p for t in body.tables[:first] for p in t.preamble]  # everything above the appendix
-    title, period = document_title(body.paragraphs)
-    if period:
-        if out.title_period and out.title_period != period:
-            out.issues.append(Issue("warning", "appendix_period_differs", None, None,
-                                    f"tiêu đề báo cáo ghi quý {period[1]}/{period[0]} nhưng tiêu đề phụ lục ghi "
-                                    f"quý {out.title_period[1]}/{out.title_period[0]}; hãy kiểm tra phụ lục có đúng kỳ không"))
-        out.title, out.title_period = title, period
+    appendix = appendix_period(body.tables[first - 1])
+    if period and appendix and appendix != period:
+        out.issues.append(Issue("warning", "appendix_period_differs", None, None,
+                                f"tiêu đề báo cáo ghi quý {period[1]}/{period[0]} nhưng tiêu đề phụ lục ghi "
+                                f"quý {appendix[1]}/{appendix[0]}; hãy kiểm tra phụ lục có đúng kỳ không"))
     unit = document_unit(body, narrative)
     if unit:
         out.title_unit = unit

@@ -15,8 +15,9 @@ from psycopg2.extras import RealDictCursor
 
 from ..catalog import load_catalog
 from ..rules.catalog import load_rules
-from ..rules.messages import expectation_vi, form_title, period_vi
+from ..rules.messages import expectation_vi, form_title, period_vi, short_name, where_vi
 from ..rules.sql import evaluation_from_row
+from ..workbook.values import format_vi
 from ..workbook.writer import Cell, Sheet, write_workbook
 
 SEVERITY_VI = {"error": "Lỗi", "warning": "Cảnh báo", "info": "Lưu ý"}
@@ -38,6 +39,22 @@ class Finding:
     message: str
 
 
+SCOPE_VI = {"unit": "toàn đơn vị", "province": "cấp tỉnh", "department": "sở, ngành", "district": "cấp huyện",
+            "commune": "cấp xã", "mixed": "nhiều cấp"}
+
+
+@dataclass
+class NarrativeLine:
+    """A figure the report's narrative states, and what its cross-check with the appendix found."""
+    paragraph: int
+    sentence: str
+    indicator: str
+    scope: str
+    value: str
+    check: str
+    severity: str | None = None
+
+
 @dataclass
 class UnitReport:
     unit_code: str
@@ -51,6 +68,7 @@ class UnitReport:
     findings: list[Finding] = field(default_factory=list)
     rejections: list[str] = field(default_factory=list)
     remarks: list[str] = field(default_factory=list)
+    narrative: list[NarrativeLine] = field(default_factory=list)
 
     @property
     def file_stem(self) -> str:
@@ -86,6 +104,7 @@ def collect(conn, run_id: str) -> list[UnitReport]:
         remarks = {}
         for r in cur.fetchall():
             remarks.setdefault(r["file_id"], []).append(r["message"])
+        narrative = _narrative(cur, run_id, catalog)
     reports = []
     for f in files:
         status = "rejected" if f["status"] == "rejected" else (f["decision"] or "pending")
@@ -94,7 +113,7 @@ def collect(conn, run_id: str) -> list[UnitReport]:
                             period_vi=period_vi(period), path=f["path"], content_hash=f["content_hash"],
                             status=status, status_vi=STATUS_VI[status],
                             rejections=[m for msg in rejected.get(f["file_id"], []) for m in msg.split("; ")],
-                            remarks=remarks.get(f["file_id"], []))
+                            remarks=remarks.get(f["file_id"], []), narrative=narrative.get(f["file_id"], []))
         for r in fails.get(f["file_id"], []):
             if r["severity"] == "info":
                 continue
@@ -102,13 +121,43 @@ def collect(conn, run_id: str) -> list[UnitReport]:
             figures = "" if r["observed"] is None else f"{r['observed']}"
             if r["expected"] is not None:
                 figures += f" (cần: {r['expected']})"
+            row = str(r["row_number"] or "")
+            if row and (r["sheet"] or "").startswith("Bảng "):  # a Word table: its rows are counted within it
+                row = f"{r['sheet']}, dòng {row}"
             report.findings.append(Finding(
-                form=form_title(r["form"]) if r["form"] else "", row=str(r["row_number"] or ""),
+                form=form_title(r["form"]) if r["form"] else "", row=row,
                 rule=rules.kinds[r["rule_kind"]]["title_vi"], severity=r["severity"],
                 severity_vi=SEVERITY_VI[r["severity"]], figures=figures,
                 expectation=expectation_vi(ev, rules, catalog), message=r["message"] or ""))
         reports.append(report)
     return reports
+
+
+def _narrative(cur, run_id: str, catalog) -> dict[int, list[NarrativeLine]]:
+    """The narrative figures of the run's Word reports, each with its cross-check outcome."""
+    cur.execute("""select d.file_id, d.status, d.severity, d.expected, d.sheet, d.row_number, d.form,
+                          (d.details ->> 'paragraph')::int as paragraph, (d.details ->> 'position')::int as position
+                   from audit.dq_results d
+                   where d.run_id = %s and d.rule_kind = 'narrative_matches_appendix'""", (run_id,))
+    checks = {(r["file_id"], r["paragraph"], r["position"]): r for r in cur.fetchall()}
+    cur.execute("""select n.* from raw.narrative_figures n join raw.files f using (file_id)
+                   where f.run_id = %s order by n.file_id, n.paragraph_number, n.position""", (run_id,))
+    out: dict[int, list[NarrativeLine]] = {}
+    for n in cur.fetchall():
+        check = checks.get((n["file_id"], n["paragraph_number"], n["position"]))
+        if check is None:
+            text = "không đối chiếu (chưa chắc chắn về chỉ tiêu hoặc phạm vi)" if not n["comparable"] else \
+                "không đối chiếu (phụ lục không có số liệu tương ứng)"
+        elif check["status"] == "pass":
+            text = f"khớp phụ lục ({where_vi(check['form'], check['sheet'], check['row_number'])})"
+        else:
+            text = (f"lệch: phụ lục ghi {format_vi(check['expected'], 2)} "
+                    f"({where_vi(check['form'], check['sheet'], check['row_number'])})")
+        out.setdefault(n["file_id"], []).append(NarrativeLine(
+            paragraph=n["paragraph_number"], sentence=n["sentence"], indicator=short_name(catalog, n["indicator"]),
+            scope=SCOPE_VI.get(n["scope"], n["scope"]), value=format_vi(n["value"], 2), check=text,
+            severity=check["severity"] if check is not None and check["status"] == "fail" else None))
+    return out
 
 
 def _write_xlsx(report: UnitReport, path: Path) -> None:
@@ -129,7 +178,15 @@ def _write_xlsx(report: UnitReport, path: Path) -> None:
                      Cell(f.expectation, "wrap"), Cell(f.message, "wrap")])
     if not report.findings and not report.rejections:
         rows.append(["Không phát hiện lỗi hay cảnh báo."])
-    write_workbook(path, [Sheet("Phản hồi", rows, col_widths=dict(zip("ABCDEFG", (30, 8, 36, 10, 16, 40, 80))))])
+    sheets = [Sheet("Phản hồi", rows, col_widths=dict(zip("ABCDEFG", (30, 8, 36, 10, 16, 40, 80))))]
+    if report.narrative:
+        lines: list[list] = [[Cell("Số liệu nêu trong phần thuyết minh của báo cáo", "bold")], [],
+                             [Cell(h, "bold") for h in ("Đoạn", "Chỉ tiêu", "Phạm vi", "Số liệu", "Đối chiếu với phụ lục", "Câu văn")]]
+        for n in report.narrative:
+            lines.append([n.paragraph, Cell(n.indicator, "wrap"), n.scope, n.value,
+                          Cell(n.check, "bold" if n.severity else "wrap"), Cell(n.sentence, "wrap")])
+        sheets.append(Sheet("Thuyết minh", lines, col_widths=dict(zip("ABCDEF", (8, 40, 14, 12, 36, 90)))))
+    write_workbook(path, sheets)
 
 
 def write_run_reports(conn, run_id: str, reports_dir: Path) -> Path:

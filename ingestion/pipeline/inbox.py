@@ -1,4 +1,4 @@
-"""The inbox convention: <inbox>/<unit_code>/<YYYY>-Q<n>/<any name>.xlsx, one folder per unit."""
+"""The inbox convention: <inbox>/<unit_code>/<YYYY>-Q<n>/<any name>.xlsx or .docx, one folder per unit."""
 from __future__ import annotations
 
 import hashlib
@@ -56,7 +56,7 @@ def scan_inbox(inbox: Path) -> list[InboxFile]:
             unit = year = quarter = None
             problem = None
             if len(parts) != 3 or not _PERIOD_DIR.match(parts[1]):
-                problem = ("đường dẫn không đúng quy ước <mã đơn vị>/<năm>-Q<quý>/<tên tệp>.xlsx "
+                problem = ("đường dẫn không đúng quy ước <mã đơn vị>/<năm>-Q<quý>/<tên tệp>.xlsx hoặc .docx "
                            f"(tệp đang ở “{rel}”)")
             else:
                 m = _PERIOD_DIR.match(parts[1])

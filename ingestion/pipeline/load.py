@@ -1,4 +1,5 @@
-"""Discover new and changed workbooks, parse them, stage every figure in raw.* with provenance.
+"""Discover new and changed reports (workbooks and Word documents), parse them, stage every figure
+in raw.* with provenance.
 
 A file is identified by its content hash: an unchanged file is skipped, a
 changed one is loaded as a new row that supersedes the earlier version of its
@@ -21,7 +22,7 @@ from ..catalog import load_catalog
 from ..registry import Registry, title_names_unit
 from ..warehouse.copy import copy_rows
 from ..workbook.package import WorkbookError
-from ..workbook.read import read_workbook_bytes
+from ..workbook.read import read_report_bytes
 from .inbox import InboxFile, content_hash, scan_inbox
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,8 @@ PARALLEL_FROM = 64  # files; below this a worker pool costs more than it saves
 FACT_COLUMNS = ("file_id", "sheet", "row_number", "col_number", "form", "stt", "label", "unit_text", "raw_value",
                 "value", "numerator", "denominator", "kind", "indicator", "match", "note", "legend")
 ISSUE_COLUMNS = ("file_id", "sheet", "row_number", "severity", "code", "message")
+NARRATIVE_COLUMNS = ("file_id", "paragraph_number", "position", "sentence", "indicator", "scope", "value", "raw_value",
+                     "kind", "comparable", "levels", "pattern")
 
 
 @dataclass
@@ -57,6 +60,8 @@ class Parsed:
     seconds: float = 0.0
     facts: list[tuple] = field(default_factory=list)  # FACT_COLUMNS without file_id
     issues: list[tuple] = field(default_factory=list)  # ISSUE_COLUMNS without file_id
+    narrative: list[tuple] = field(default_factory=list)  # NARRATIVE_COLUMNS without file_id
+    source_format: str | None = None
     title: str | None = None
     title_year: int | None = None
     title_quarter: int | None = None
@@ -117,7 +122,7 @@ def parse_file(f: InboxFile, digest: str, parser: str, unit_names: dict[str, str
         if unit_names is not None and f.unit_code not in unit_names:
             raise WorkbookError("unknown_unit", f"mã đơn vị “{f.unit_code}” không có trong danh mục đơn vị; "
                                                 "bổ sung vào danh mục rồi tệp sẽ được nạp lại")
-        ex = read_workbook_bytes(f.path.read_bytes(), parser, load_catalog())
+        ex = read_report_bytes(f.path.read_bytes(), parser, load_catalog(), f.path.name)
     except WorkbookError as exc:
         p.reject_code, p.reject_message = exc.code, exc.message
         p.errors = [exc.message]
@@ -126,7 +131,7 @@ def parse_file(f: InboxFile, digest: str, parser: str, unit_names: dict[str, str
         p.reject_code, p.reject_message = "unreadable", f"không đọc được tệp ({type(exc).__name__}: {exc})"
         p.errors = [p.reject_message]
     else:
-        p.title, p.title_unit = ex.title, ex.title_unit
+        p.title, p.title_unit, p.source_format = ex.title, ex.title_unit, ex.source_format
         p.title_unit_matches = title_names_unit(ex.title_unit, (unit_names or {}).get(f.unit_code))
         if ex.title_period:
             p.title_year, p.title_quarter = ex.title_period
@@ -139,6 +144,8 @@ def parse_file(f: InboxFile, digest: str, parser: str, unit_names: dict[str, str
                         fa.numerator, fa.denominator, fa.kind, fa.indicator, fa.match, fa.note, fa.legend)
                        for fa in ex.facts]
             p.issues = [(i.sheet, i.row, i.severity, i.code, i.message) for i in ex.issues]
+            p.narrative = [(n.paragraph, n.position, n.sentence, n.indicator, n.scope, n.value, n.raw, n.kind,
+                            n.compare, n.levels, n.pattern) for n in ex.narrative]
     p.seconds = time.perf_counter() - started
     return p
 
@@ -168,13 +175,13 @@ def _store(conn, run_id: str, parsed: list[Parsed]) -> tuple[int, int, int, list
         rows = [(p.rel, p.content_hash, p.size, dt.datetime.fromtimestamp(p.mtime, dt.UTC), p.unit_code,
                  p.year, p.quarter, "rejected" if p.reject_code else "loaded", run_id, p.parser, len(p.facts),
                  p.title, p.title_year, p.title_quarter, p.title_unit, p.title_unit_matches, p.reject_code,
-                 p.reject_message) for p in parsed]
+                 p.reject_message, p.source_format) for p in parsed]
         ids = execute_values(cur, """
             insert into raw.files (path, content_hash, size_bytes, modified_at, unit_code, year, quarter, status,
                                    run_id, parser, n_facts, title, title_year, title_quarter, title_unit,
-                                   title_unit_matches, reject_code, reject_message)
+                                   title_unit_matches, reject_code, reject_message, source_format)
             values %s returning file_id""", rows, page_size=len(rows), fetch=True)
-        fact_rows, issue_rows, reject_rows = [], [], []
+        fact_rows, issue_rows, reject_rows, narrative_rows = [], [], [], []
         for (file_id,), p in zip(ids, parsed):
             if p.reject_code:
                 rejected += 1
@@ -186,7 +193,9 @@ def _store(conn, run_id: str, parsed: list[Parsed]) -> tuple[int, int, int, list
                 facts += len(p.facts)
                 fact_rows.extend((file_id, *f) for f in p.facts)
                 issue_rows.extend((file_id, *i) for i in p.issues)
+                narrative_rows.extend((file_id, *n) for n in p.narrative)
         copy_rows(cur, "raw.facts", FACT_COLUMNS, fact_rows)
+        copy_rows(cur, "raw.narrative_figures", NARRATIVE_COLUMNS, narrative_rows)
         copy_rows(cur, "raw.parse_issues", ISSUE_COLUMNS, issue_rows)
         copy_rows(cur, "audit.rejected_files", ("run_id", "file_id", "path", "content_hash", "unit_code", "year",
                                                 "quarter", "reason_code", "message", "details"), reject_rows)

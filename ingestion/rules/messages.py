@@ -39,6 +39,8 @@ def period_vi(period: str | None) -> str:
 def where_vi(form: int | None, sheet: str | None, row: int | None) -> str:
     if row is None:
         return ""
+    if sheet and sheet.startswith("Bảng "):  # a Word table: rows are counted within the table
+        return f"{sheet}, dòng {row}"
     if form:
         return f"Biểu mẫu {form}, dòng {row}"
     return f"Trang “{sheet}”, dòng {row}"
@@ -49,6 +51,11 @@ def _num(value: Any) -> str:
         return "(trống)"
     d = Decimal(str(value))
     return format_vi(d, 0) if d == d.to_integral_value() else format_vi(d, 2)
+
+
+def _quote(sentence: str, limit: int = 180) -> str:
+    sentence = " ".join(sentence.split()).lstrip("-+• ")
+    return sentence if len(sentence) <= limit else sentence[:limit].rsplit(" ", 1)[0] + " …"
 
 
 def render(ev: Evaluation, rules: RuleSet, catalog: Catalog, unit_name: str | None = None) -> str:
@@ -78,7 +85,15 @@ def render(ev: Evaluation, rules: RuleSet, catalog: Catalog, unit_name: str | No
         "observed_unit": d.get("observed_unit", ""),
         "expected_period": period_vi(d.get("expected_period")),
         "label": d.get("label", ""),
+        "paragraph": d.get("paragraph", ""),
+        "sentence": _quote(d.get("sentence", "")),
+        "file_name": d.get("file_name", ""),
+        "other_file": d.get("other_file", ""),
+        "other_where": where_vi(d.get("other_form"), d.get("other_sheet"), d.get("other_row")),
     }
+    if d.get("narrative_indicator"):
+        name = short_name(catalog, d["narrative_indicator"])
+        fields["name"] = name[:1].lower() + name[1:]
     inst = next((i for i in rules.instances if i.rule_id == ev.rule_id), None)
     if inst is not None:
         if inst.codes and ev.indicator in catalog:

@@ -18,5 +18,6 @@ select
     title_unit,
     title_unit_matches,
     reject_code,
-    reject_message
+    reject_message,
+    coalesce(source_format, 'xlsx') as source_format
 from {{ source('raw', 'files') }}
