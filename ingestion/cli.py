@@ -2,7 +2,7 @@
 
     cchc run                     chạy tác vụ hằng đêm một lần qua Airflow / run the nightly job once
     cchc db url|start|stop       kho dữ liệu / the warehouse
-    cchc extract FILE [--json]   đọc mọi số liệu của một tệp / every figure of a workbook
+    cchc extract FILE [--json]   đọc mọi số liệu của một tệp .xlsx/.docx / every figure of a report
     cchc check FILE... [--json]  kiểm tra quy tắc, không cần CSDL / check the rules offline
     cchc template --level ...    mẫu biểu trống cho đơn vị / blank workbook for units
     cchc demo-data ...           sinh dữ liệu mẫu / generate a realistic inbox
@@ -132,12 +132,19 @@ def _fact_json(f, detail: bool) -> dict:
     return doc
 
 
+def _narrative_json(n) -> dict:
+    from .check import json_number
+
+    return {"paragraph": n.paragraph, "position": n.position, "sentence": n.sentence, "indicator": n.indicator,
+            "scope": n.scope, "raw": n.raw, "value": json_number(n.value), "comparable": n.compare}
+
+
 def cmd_extract(args) -> int:
     from .workbook.package import WorkbookError
-    from .workbook.read import read_workbook
+    from .workbook.read import read_report
 
     try:
-        ex = read_workbook(args.file, args.engine)
+        ex = read_report(args.file, args.engine)
     except FileNotFoundError:
         print(f"{args.file}: không tìm thấy tệp", file=sys.stderr)
         return 2
@@ -152,7 +159,10 @@ def cmd_extract(args) -> int:
     for issue in ex.errors:
         print(f"{args.file}: {issue.message}", file=sys.stderr)
     if args.json:
-        print(json.dumps({"facts": [_fact_json(f, args.detail) for f in ex.facts]}, ensure_ascii=False, indent=1))
+        doc = {"facts": [_fact_json(f, args.detail) for f in ex.facts]}
+        if ex.source_format == "docx":  # a Word report: the figures its narrative states, too
+            doc["narrative"] = [_narrative_json(n) for n in ex.narrative]
+        print(json.dumps(doc, ensure_ascii=False, indent=1))
     else:
         from .workbook.values import format_vi
 
@@ -161,6 +171,11 @@ def cmd_extract(args) -> int:
         for f in ex.facts:
             value = "" if f.value is None else format_vi(f.value, 4)
             print(f"  {f.sheet[:16]:16} dòng {f.row:<4} {str(f.stt or ''):8} {f.label[:60]:60} {value:>12}  {f.indicator or '(chưa khớp)'}")
+        if ex.narrative:
+            print(f"Phần thuyết minh: {len(ex.narrative)} số liệu")
+            for n in ex.narrative:
+                mark = "" if n.compare else "  (không đối chiếu)"
+                print(f"  đoạn {n.paragraph:<4} {n.indicator:36} {n.scope:10} {format_vi(n.value, 4):>12}{mark}")
     return 2 if ex.errors else 0
 
 
@@ -272,14 +287,14 @@ def build_parser() -> argparse.ArgumentParser:
     db.add_argument("--bi", action="store_true", help="URL cho vai trò chỉ đọc bi_reader")
     db.set_defaults(func=cmd_db)
 
-    ex = sub.add_parser("extract", help="đọc mọi số liệu của một tệp / every figure of a workbook")
+    ex = sub.add_parser("extract", help="đọc mọi số liệu của một tệp .xlsx hoặc .docx / every figure of a report")
     ex.add_argument("file")
     ex.add_argument("--json", action="store_true")
     ex.add_argument("--detail", action="store_true", help="thêm các trường chi tiết (tử số, mẫu số, ghi chú ...)")
     ex.add_argument("--engine", choices=["calamine", "openpyxl"], default=os.environ.get(config.ENV_PARSER, "calamine"))
     ex.set_defaults(func=cmd_extract)
 
-    ck = sub.add_parser("check", help="kiểm tra quy tắc nhất quán, không cần CSDL / check the rules offline")
+    ck = sub.add_parser("check", help="kiểm tra quy tắc nhất quán (.xlsx, .docx), không cần CSDL / check the rules offline")
     ck.add_argument("files", nargs="+")
     ck.add_argument("--json", action="store_true")
     ck.add_argument("--registry", help="danh mục đơn vị org_units.csv (để biết cấp của đơn vị)")

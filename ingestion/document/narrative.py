@@ -41,7 +41,8 @@ PATTERNS_CSV = config.DBT_PROJECT_DIR / "seeds" / "narrative_patterns.csv"
 SCOPES = ("unit", "province", "department", "district", "commune", "mixed")
 
 _PLACEHOLDERS = {
-    "{N}": r"(?<![\d/.,])(?P<n>\d{1,3}(?:\.\d{3})+|\d+)(?![\d/])(?!,\d)(?!\.\d)(?!\s*%)"
+    "{N}": r"(?:(?:hon|tren|gan|khoang|xap xi|uoc|chua den|duoi) )?"  # approximate: read, then not compared
+           r"(?<![\d/.,])(?P<n>\d{1,3}(?:\.\d{3})+|\d+)(?![\d/])(?!,\d)(?!\.\d)(?!\s*%)"
            r"(?!\s*(?:ngan|nghin|trieu|ty|ti)\b)",
     "{P}": r"(?<![\d/.,])(?P<n>\d{1,3}(?:[.,]\d+)?)\s*%",
     "{M}": r"(?<![\d/.,])(?P<n>\d{1,3}(?:\.\d{3})+(?:,\d+)?|\d+(?:,\d+)?)\s*trieu(?: dong)?\b",
