@@ -105,7 +105,8 @@ def _letterhead(doc, left: str, right: str) -> None:
         _runs(p, text, bold=True)
 
 
-def build_document(seed: str, path: Path) -> Path:
+def build_document(seed: str, path: Path, changes: dict[str, str] | None = None) -> Path:
+    """The seed report as a .docx; ``changes`` retypes appendix figures (label fragment -> new figure)."""
     name, marker, _ = SEEDS[seed]
     lines = (SEEDS_DIR / name).read_text(encoding="utf-8").splitlines()
     start = next(i for i, line in enumerate(lines) if marker in line)
@@ -138,6 +139,9 @@ def build_document(seed: str, path: Path) -> Path:
     for line in lines[start:]:
         if "\t" in line:
             cells = line.split("\t")
+            for fragment, figure in (changes or {}).items():
+                if len(cells) > 3 and fragment in cells[1]:
+                    cells[3] = figure
             if rows and gap:  # a page break splits the table; the next part repeats the header or not
                 _table(doc, rows)
                 _page_break(doc)

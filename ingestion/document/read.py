@@ -92,8 +92,8 @@ def read_document_bytes(data: bytes, catalog: Catalog | None = None) -> Extracti
     pkg = open_document(data)
     body = read_body(pkg.document_xml())
     if not body.tables:
-        raise WorkbookError("no_appendix_table", "văn bản không có bảng nào: không tìm thấy phụ lục số liệu "
-                                                 "(phụ lục phải là bảng Word, hoặc gửi kèm tệp .xlsx)")
+        raise WorkbookError("no_appendix_table", "văn bản Word không có bảng nào: không tìm thấy phụ lục số liệu "
+                                                 "(phụ lục phải là bảng trong tệp .docx, hoặc gửi kèm tệp .xlsx)")
     out = Extraction(source_format="docx")
     title, period = document_title(body.paragraphs)
     if period:  # the report's own title outranks whatever the appendix's preamble mentions
