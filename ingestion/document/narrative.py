@@ -163,10 +163,13 @@ class NarrativeReader:
         self.catalog = catalog
         self.patterns = patterns if patterns is not None else load_patterns()
         self.heads = [p for p in self.patterns if p.after is None]
+        # A child follows any head of its parent's indicator ("đã giải quyết 1.150 hồ sơ, trong đó: trước
+        # hạn 900" as well as "số lượng hồ sơ đã giải quyết: 438; trong đó, giải quyết trước hạn: 384").
+        indicator_of = {p.id: p.indicator for p in self.patterns}
         self.children: dict[str, list[NarrativePattern]] = {}
         for p in self.patterns:
             if p.after:
-                self.children.setdefault(p.after, []).append(p)
+                self.children.setdefault(indicator_of[p.after], []).append(p)
 
     def _claim(self, claimed: list[tuple[int, int]], m: re.Match) -> bool:
         s, e = m.span("n")
@@ -209,7 +212,7 @@ class NarrativeReader:
                   claimed: list[tuple[int, int]]) -> list[_Match]:
         """Figures that only mean something after their head: "..., đúng hạn: 54 hồ sơ". A child runs
         on to the next head that is not one of its own indicators said the long way."""
-        children = self.children.get(head.pattern.id, ())
+        children = self.children.get(head.pattern.indicator, ())
         if not children:
             return []
         own = {c.indicator for c in children}

@@ -22,6 +22,9 @@ PREAMBLE_PARAGRAPHS = 12  # "Biểu mẫu 3", the appendix title and its "(Kèm 
 TITLE_SEARCH = 25  # the report's title is among its first paragraphs
 _REPORT_HEADING = re.compile(r"^bao cao\b")
 _LEVEL_WORDS = r"(?:xã|phường|thị trấn|đặc khu|huyện|quận|thị xã|thành phố|tỉnh)"
+# A department's letterhead names its superior first: "UBND TỈNH PHÚ THỌ / SỞ TƯ PHÁP / Số: 215/BC-STP".
+_AGENCY = re.compile(r"^(?:sở|ban|văn phòng|thanh tra|chi cục|cục|trung tâm|bộ)\s+\w", re.I)
+_NUMBER_LINE = re.compile(r"^số\s*:", re.I)
 _ISSUER = re.compile(rf"(?:ủy ban nhân dân|uỷ ban nhân dân|ubnd)\s*\n?\s*({_LEVEL_WORDS}\s+[^\n\d,;:()]{{2,40}})", re.I)
 _REPORTING = (
     re.compile(rf"(?:ủy ban nhân dân|uỷ ban nhân dân|ubnd)\s+({_LEVEL_WORDS}\s+[^\n\d,;:()]{{2,40}}?)\s+"
@@ -60,11 +63,15 @@ def document_title(paragraphs: list[Paragraph]) -> tuple[str | None, tuple[int, 
 def document_unit(body: DocumentBody, narrative: list[Paragraph]) -> str | None:
     """The reporting unit: the letterhead ("ỦY BAN NHÂN DÂN / XÃ KIM PHƯỢNG") or "UBND xã X báo cáo ..."."""
     first_cells = []
-    if body.tables and body.tables[0].rows and (not body.paragraphs or not body.tables[0].preamble
-                                                 or body.tables[0].preamble[0].number <= 3):
+    if body.tables and body.tables[0].rows and len(body.tables[0].preamble) <= 2:  # a letterhead opens the document
         first_cells = [c for c in body.tables[0].rows[0][1] if c]
     for text in [*first_cells[:1], *(p.text for p in body.paragraphs[:3])]:
-        if m := _ISSUER.search(text):
+        lines = [line.strip(" -_*") for line in text.split("\n")]
+        lines = [line for line in lines[:next((i for i, line in enumerate(lines) if _NUMBER_LINE.match(line)), len(lines))]
+                 if line]
+        if agency := next((line for line in lines[1:] if _AGENCY.match(line)), None):
+            return " ".join(agency.split())
+        if m := _ISSUER.search("\n".join(lines)):
             return " ".join(m.group(1).split()).strip(" .")
     for rx in _REPORTING:
         for p in narrative:

@@ -39,7 +39,7 @@ _FORM_TITLES = {
     6: re.compile(r"tai chinh cong"),
     7: re.compile(r"chinh (quyen|phu) (dien tu|so)"),
 }
-_FORM_HEADING = re.compile(r"^(?:phu luc\s+\S+\s+)?bieu mau\s*(?:so\s*)?0?([1-7])\b")
+_FORM_HEADING = re.compile(r"^(?:phu luc\s+\S+\s+)?bieu (?:mau\s*(?:so\s*)?|so\s*)0?([1-7])\b")
 _SHEET_FORM = re.compile(r"(?:bieu mau|bieu|mau|bm|form)\s*(?:so\s*)?0?([1-7])\b")
 _TOP_LEVEL_STT = re.compile(r"^(?:phan\s+)?(?:[1-7]|i{1,3}|iv|v|vi|vii)\.?$")
 _QUARTER = re.compile(r"qu[yi]\s+(iv|i{1,3}|[1-4])\s*(?:nam|/|-|,)?\s*(\d{4})")
@@ -131,6 +131,16 @@ def _find(folded: list[str], *needles: str) -> int | None:
     return None
 
 
+# A second figure column about another period or a target ("Số liệu quý trước | Số liệu quý này"): not the figure.
+_OTHER_PERIOD = re.compile(r"\b(?:ky truoc|quy truoc|thang truoc|cung ky|nam truoc|ke hoach|chi tieu giao|muc tieu)\b")
+
+
+def _value_column(folded: list[str], *needles: str) -> int | None:
+    found = [i for i, text in enumerate(folded) if any(n in text for n in needles)]
+    current = [i for i in found if not _OTHER_PERIOD.search(folded[i])]
+    return (current or found or [None])[0]
+
+
 def _may_be_header(cells: list[object]) -> bool:
     """Cheap test before the full header detection: a header names the STT or 'chỉ tiêu' column."""
     for c in cells:
@@ -153,11 +163,11 @@ def _header_columns(cells: list[object], next_cells: list[object] | None) -> tup
         return None
     note = _find(folded, "ghi chu")
     unit = _find(folded, "don vi tinh", "dvt")
-    value = _find(folded, "so lieu", "gia tri")
+    value = _value_column(folded, "so lieu", "gia tri")
     used_next = False
     if next_cells is not None and (unit is None or value is None):
         nxt = [fold(_text(c)) for c in next_cells]
-        n_unit, n_value = _find(nxt, "don vi tinh", "dvt"), _find(nxt, "so lieu", "gia tri", "ket qua")
+        n_unit, n_value = _find(nxt, "don vi tinh", "dvt"), _value_column(nxt, "so lieu", "gia tri", "ket qua")
         if n_unit is not None or n_value is not None:
             unit = n_unit if n_unit is not None else unit
             value = n_value if n_value is not None else value
