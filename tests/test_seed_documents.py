@@ -219,3 +219,35 @@ def test_document_flags_the_same_breaks_as_the_spreadsheet(checked, seed):
     breaks = _breaks(doc)
     assert breaks == _breaks(sheet)
     assert len(breaks) >= {"000": 10, "002": 1, "003": 1}[seed]
+
+
+# -- the commands --------------------------------------------------------------------------------------
+
+def test_cchc_extract_json_on_a_document(inbox):
+    from test_bad_inputs import run
+
+    proc = run("extract", str(doc_path(inbox, "000")), "--json")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert len(doc["facts"]) == 103
+    resolved = next(f for f in doc["facts"] if f["indicator"] == "tthc_dossiers_resolved_commune")
+    assert resolved == {"sheet": "Bảng 4", "row": 18, "stt": "Trong đó", "label": "Tổng số hồ sơ TTHC đã giải quyết xong",
+                        "unit": "Hồ sơ", "raw": "437", "value": 437, "indicator": "tthc_dossiers_resolved_commune"}
+    assert doc["narrative"][5] == {
+        "paragraph": 37, "position": 1, "indicator": "tthc_dossiers_resolved_total", "scope": "unit", "raw": "438",
+        "value": 438, "comparable": True,
+        "sentence": "- Số lượng hồ sơ đã giải quyết: 438 hồ sơ; trong đó, giải quyết trước hạn: 384 hồ sơ, đúng hạn: "
+                    "54 hồ sơ, quá hạn: 0 hồ sơ."}
+
+
+def test_cchc_check_text_on_documents(inbox):
+    from test_bad_inputs import run
+
+    proc = run("check", "--registry", str(SEED_REGISTRY / "org_units.csv"), str(doc_path(inbox, "000")),
+               str(doc_path(inbox, "003")))
+    assert proc.returncode == 1, proc.stderr  # Kim Phượng has errors in its appendix
+    out = proc.stdout
+    assert "bao_cao_000.docx — đơn vị KIMPHUONG, kỳ 2024-Q1 — 103 số liệu — có lỗi" in out
+    assert "  CẢNH BÁO: Đoạn 37 của phần thuyết minh ghi số hồ sơ đã giải quyết là 438" in out
+    assert "  LỖI: Bảng 3, dòng 12: Tổng số TTHC đang có hiệu lực = 0 nhưng tổng các thành phần = 116" in out
+    assert "bao_cao_003.docx — đơn vị TAMQUANBAC, kỳ 2023-Q2 — 103 số liệu — có cảnh báo" in out

@@ -59,6 +59,7 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[^\s])|\n+")
 _UNIT_WORDS = r"(?:\s*(?:ho so|hs|thu tuc(?: hanh chinh)?|tthc|nguoi|nhiem vu|van ban|trieu dong|don vi))?"
 _BREAKDOWN = re.compile(_UNIT_WORDS + r"\s*\(([^()]{3,400})\)")
 _CLAUSE_BREAK = re.compile(r"[;(]")
+_HAS_FIGURE = re.compile(r"\d(?![\d.]*/)")  # a digit that does not start a date or a document number
 
 
 @dataclass(frozen=True)
@@ -180,6 +181,9 @@ class NarrativeReader:
 
     def read_sentence(self, text: str) -> list[_Match]:
         folded = " ".join(fold(text).split())
+        self._folded = folded
+        if not _HAS_FIGURE.search(folded):  # most sentences state no figure: no need to try every pattern
+            return []
         claimed: list[tuple[int, int]] = []
         heads: list[_Match] = []
         for p in self.heads:
