@@ -50,21 +50,28 @@ def _table(doc, header: list[str], rows: list[list[str]], merge_stt: bool = Fals
         r = 1
         while r <= len(rows):
             end = r
-            while end + 1 <= len(rows) and not rows[end][0] and rows[end][1]:
+            while end < len(rows) and not rows[end][0] and rows[end][1]:
                 end += 1
             if end > r and rows[r - 1][0]:
-                table.cell(r, 0).merge(table.cell(end, 0))
-                table.cell(r, 0).paragraphs[-1]._element.getparent().remove(table.cell(r, 0).paragraphs[-1]._element) \
-                    if len(table.cell(r, 0).paragraphs) > 1 and not table.cell(r, 0).paragraphs[-1].text else None
+                merged = table.cell(r, 0).merge(table.cell(end, 0))
+                for extra in merged.paragraphs[1:]:  # python-docx keeps the emptied cells' paragraphs
+                    if not extra.text:
+                        extra._element.getparent().remove(extra._element)
             r = end + 1
     return table
 
 
-def commune_2025(path: Path) -> Path:
+def _opening(left: str, right: str, narrative: str):
+    """A report's first page: the letterhead table, then the narrative's paragraphs."""
     doc = Document()
-    _letterhead(doc, "ỦY BAN NHÂN DÂN\nXÃ ĐAM RÔNG\nSố: 42/BC-UBND",
-                "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM\nĐộc lập - Tự do - Hạnh phúc\nĐam Rông, ngày 10 tháng 3 năm 2025")
-    _paragraphs(doc, """
+    _letterhead(doc, left, right)
+    _paragraphs(doc, narrative)
+    return doc
+
+
+def commune_2025(path: Path) -> Path:
+    doc = _opening("ỦY BAN NHÂN DÂN\nXÃ ĐAM RÔNG\nSố: 42/BC-UBND",
+                   "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM\nĐộc lập - Tự do - Hạnh phúc\nĐam Rông, ngày 10 tháng 3 năm 2025", """
 BÁO CÁO
 Kết quả công tác cải cách hành chính Quý I năm 2025
 Thực hiện Kế hoạch số 11/KH-UBND ngày 21/01/2025 của Ủy ban nhân dân xã về thực hiện công tác cải cách hành chính năm 2025, Ủy ban nhân dân xã báo cáo kết quả thực hiện công tác cải cách hành chính Quý I năm 2025, cụ thể như sau:
@@ -137,10 +144,8 @@ _DEPARTMENT_FORMS = [
 
 
 def department(path: Path) -> Path:
-    doc = Document()
-    _letterhead(doc, "UBND TỈNH PHÚ THỌ\nSỞ TƯ PHÁP\nSố: 215/BC-STP",
-                "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM\nĐộc lập - Tự do - Hạnh phúc\nPhú Thọ, ngày 12 tháng 9 năm 2023")
-    _paragraphs(doc, """
+    doc = _opening("UBND TỈNH PHÚ THỌ\nSỞ TƯ PHÁP\nSố: 215/BC-STP",
+                   "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM\nĐộc lập - Tự do - Hạnh phúc\nPhú Thọ, ngày 12 tháng 9 năm 2023", """
 BÁO CÁO
 Kết quả thực hiện công tác cải cách hành chính quý III năm 2023
 Sở Tư pháp báo cáo kết quả thực hiện công tác cải cách hành chính quý III năm 2023 như sau:
@@ -162,10 +167,8 @@ Tỷ lệ giải ngân vốn đầu tư công đạt 41,3% kế hoạch.
 
 
 def district_two_periods(path: Path) -> Path:
-    doc = Document()
-    _letterhead(doc, "ỦY BAN NHÂN DÂN\nHUYỆN PHÙ NINH\nSố: 118/BC-UBND",
-                "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM\nĐộc lập - Tự do - Hạnh phúc\nPhù Ninh, ngày 14 tháng 6 năm 2024")
-    _paragraphs(doc, """
+    doc = _opening("ỦY BAN NHÂN DÂN\nHUYỆN PHÙ NINH\nSố: 118/BC-UBND",
+                   "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM\nĐộc lập - Tự do - Hạnh phúc\nPhù Ninh, ngày 14 tháng 6 năm 2024", """
 BÁO CÁO
 Kết quả thực hiện công tác cải cách hành chính quý II năm 2024
 UBND huyện Phù Ninh báo cáo kết quả thực hiện công tác cải cách hành chính quý II năm 2024 như sau:

@@ -13,6 +13,7 @@ import pytest
 from docx import Document
 from msoffcrypto.format.ooxml import OOXMLFile
 from seed_documents import build_document
+from test_bad_inputs import check_bad as check_bad_file
 from test_bad_inputs import run
 
 from ingestion.demo.bad_files import legacy_doc, pdf_renamed
@@ -63,23 +64,11 @@ def refusal(data: bytes, name: str = "bao_cao.docx") -> WorkbookError:
 
 
 def check_bad(good, tmp_path: Path, name: str, data: bytes, keywords: tuple[str, ...]) -> dict:
-    bad = tmp_path / "BADUNIT" / "2023-Q3" / name
-    bad.parent.mkdir(parents=True, exist_ok=True)
-    bad.write_bytes(data)
-    proc = run("check", "--json", str(good[0]), str(bad), str(good[1]))
-    assert "Traceback" not in proc.stderr, proc.stderr
-    assert proc.returncode == 2, (proc.returncode, proc.stdout[-2000:], proc.stderr[-2000:])
-    files = json.loads(proc.stdout)["files"]
-    assert [f["path"] for f in files] == [str(good[0]), str(bad), str(good[1])]
-    entry = files[1]
-    assert entry["status"] == "unreadable"
-    messages = [e["message"] for e in entry["errors"]]
-    assert any(str(bad) in m and all(k in m for k in keywords) for m in messages), messages
-    for other in (files[0], files[2]):  # the rest of the batch goes on
-        assert other["status"] != "unreadable" and other["facts"] > 100 and other["errors"] == []
-    ex = run("extract", str(bad), "--json")
-    assert ex.returncode == 2 and "Traceback" not in ex.stderr, ex.stderr
-    assert str(bad) in json.loads(ex.stdout)["errors"][0]["message"]
+    """The workbooks' check: unreadable with the keywords, the good files around it read; for documents
+    the good files are Word reports, and `cchc extract --json` names the file too."""
+    entry = check_bad_file(good, tmp_path, name, data, keywords)
+    ex = run("extract", str(tmp_path / "BADUNIT" / "2023-Q3" / name), "--json")
+    assert str(tmp_path / "BADUNIT" / "2023-Q3" / name) in json.loads(ex.stdout)["errors"][0]["message"]
     return entry
 
 

@@ -96,16 +96,21 @@ def test_engines_agree_on_a_generated_country(pipeline_env):
     assert {u for u in warehouse_units if u[4] == "fail"} == offline_units
 
 
-def test_engines_agree_on_the_seed_reports(pipeline_env, monkeypatch):
+def _seed_verdicts(pipeline_env, monkeypatch) -> tuple[set, set]:
+    """Run the warehouse gate on the inbox with the seed units' registry; both engines' verdicts per file."""
     inbox = pipeline_env["inbox"]
-    for seed, (unit, period, _) in SEED_UNITS.items():
-        build(seed, inbox / unit / period / f"phu_luc_{seed}.xlsx")
     shutil.copytree(SEED_REGISTRY, inbox / "_registry")
     monkeypatch.setenv(config.ENV_REGISTRY, str(inbox / "_registry" / "org_units.csv"))
     _run_warehouse_gate()
     registry = read_registry(inbox / "_registry" / "org_units.csv", inbox / "_registry" / "unit_mapping.csv")
-    warehouse_files, _ = _warehouse_verdicts(pipeline_env["dsn"])
-    offline_files, _ = _offline_verdicts(inbox, registry)
+    return _warehouse_verdicts(pipeline_env["dsn"])[0], _offline_verdicts(inbox, registry)[0]
+
+
+def test_engines_agree_on_the_seed_reports(pipeline_env, monkeypatch):
+    inbox = pipeline_env["inbox"]
+    for seed, (unit, period, _) in SEED_UNITS.items():
+        build(seed, inbox / unit / period / f"phu_luc_{seed}.xlsx")
+    warehouse_files, offline_files = _seed_verdicts(pipeline_env, monkeypatch)
     assert warehouse_files == offline_files
     fails = sorted((r[0].split("/")[0], r[1], r[2]) for r in warehouse_files if r[3] == "fail")
     assert ("LAMTHAO", "rate_matches_parts:egov_online_dossier_rate", "error") in fails
@@ -123,12 +128,7 @@ def test_engines_agree_on_word_reports(pipeline_env, monkeypatch):
     unit, period, _ = SEED_UNITS["002"]
     sheet = build("002", inbox / unit / period / "phu_luc.xlsx", typed=True)
     os.utime(sheet, (time.time() - 3600, time.time() - 3600))  # sent first: the document is the later file
-    shutil.copytree(SEED_REGISTRY, inbox / "_registry")
-    monkeypatch.setenv(config.ENV_REGISTRY, str(inbox / "_registry" / "org_units.csv"))
-    _run_warehouse_gate()
-    registry = read_registry(inbox / "_registry" / "org_units.csv", inbox / "_registry" / "unit_mapping.csv")
-    warehouse_files, _ = _warehouse_verdicts(pipeline_env["dsn"])
-    offline_files, _ = _offline_verdicts(inbox, registry)
+    warehouse_files, offline_files = _seed_verdicts(pipeline_env, monkeypatch)
     assert warehouse_files == offline_files
     by_kind = Counter((r[0].split("/")[0], r[1].split(":")[0], r[3]) for r in warehouse_files)
     assert by_kind[("KIMPHUONG", "narrative_matches_appendix", "fail")] == 1

@@ -123,16 +123,11 @@ class _BodyReader:
         self.pending.append(para)
 
     def blocks(self, el) -> None:
-        for child in el:
-            ns, local = _split(child.tag)
-            if ns not in _W_NAMESPACES:
-                continue
+        for local, child in _w_children(el, ("p", "tbl")):
             if local == "p":
                 self.paragraph(child)
-            elif local == "tbl":
+            else:
                 self.table(child)
-            elif local in _TRANSPARENT:
-                self.blocks(child)
 
     def table(self, tbl) -> None:
         number = len(self.body.tables) + 1
@@ -144,7 +139,7 @@ class _BodyReader:
         nested: list = []
         grid = _child(tbl, "tblGrid")
         width = sum(1 for c in grid if _split(c.tag)[1] == "gridCol") if grid is not None else 0
-        for r, tr in enumerate(_rows(tbl), start=1):
+        for r, (_, tr) in enumerate(_w_children(tbl, ("tr",)), start=1):
             if r > MAX_ROWS:
                 raise WorkbookError("sheet_too_large", f"bảng {number} quá lớn (hơn {MAX_ROWS} dòng)")
             cells: list[str | None] = []
@@ -152,7 +147,7 @@ class _BodyReader:
             before = _child(trpr, "gridBefore") if trpr is not None else None
             if before is not None:
                 cells.extend([None] * _int(_w_attr(before, "val"), 0))
-            for tc in _cells(tr):
+            for _, tc in _w_children(tr, ("tc",)):
                 tcpr = _child(tc, "tcPr")
                 span = _int(_w_attr(_child(tcpr, "gridSpan"), "val"), 1) if tcpr is not None and _child(tcpr, "gridSpan") is not None else 1
                 covered = False
@@ -161,9 +156,12 @@ class _BodyReader:
                     covered = (vmerge is not None and _w_attr(vmerge, "val") in (None, "continue")) or \
                         (hmerge is not None and _w_attr(hmerge, "val") in (None, "continue"))
                 texts = []
-                for part in _cell_blocks(tc, nested):
-                    texts.append(paragraph_text(part))
-                text = "\n".join(t for t in texts if t)
+                for local, part in _w_children(tc, ("p", "tbl")):
+                    if local == "tbl":
+                        nested.append(part)
+                    elif text := paragraph_text(part):
+                        texts.append(text)
+                text = "\n".join(texts)
                 cells.append(None if covered or not text else text)
                 cells.extend([None] * (max(span, 1) - 1))
             width = max(width, len(cells))
@@ -185,39 +183,16 @@ def _int(value: str | None, default: int) -> int:
         return default
 
 
-def _rows(tbl):
-    for child in tbl:
+def _w_children(el, wanted: tuple[str, ...]):
+    """The children of ``el`` named in ``wanted``, looking through transparent containers (sdt, customXml ...)."""
+    for child in el:
         ns, local = _split(child.tag)
         if ns not in _W_NAMESPACES:
             continue
-        if local == "tr":
-            yield child
+        if local in wanted:
+            yield local, child
         elif local in _TRANSPARENT:
-            yield from _rows(child)
-
-
-def _cells(tr):
-    for child in tr:
-        ns, local = _split(child.tag)
-        if ns not in _W_NAMESPACES:
-            continue
-        if local == "tc":
-            yield child
-        elif local in _TRANSPARENT:
-            yield from _cells(child)
-
-
-def _cell_blocks(tc, nested: list):
-    for child in tc:
-        ns, local = _split(child.tag)
-        if ns not in _W_NAMESPACES:
-            continue
-        if local == "p":
-            yield child
-        elif local == "tbl":
-            nested.append(child)
-        elif local in _TRANSPARENT:
-            yield from _cell_blocks(child, nested)
+            yield from _w_children(child, wanted)
 
 
 def read_body(document_xml: bytes) -> DocumentBody:
