@@ -121,6 +121,11 @@ def load_patterns(path: str | None = None) -> tuple[NarrativePattern, ...]:
     return tuple(read_patterns(Path(path) if path else PATTERNS_CSV))
 
 
+def fold_sentence(text: str) -> str:
+    """What the patterns read: lower case, no diacritics, single spaces ("Số lượng hồ sơ" -> "so luong ho so")."""
+    return " ".join(fold(text).split())
+
+
 def sentences(text: str) -> list[str]:
     """Sentences of a paragraph: a full stop followed by a capital or a list mark, or a line break.
     "hiện có mặt 62. người" is one sentence; "7.725 hồ sơ" has no full stop at all."""
@@ -179,9 +184,8 @@ class NarrativeReader:
         claimed.append((s, e))
         return True
 
-    def read_sentence(self, text: str) -> list[_Match]:
-        folded = " ".join(fold(text).split())
-        self._folded = folded
+    def read_sentence(self, folded: str) -> list[_Match]:
+        """The figures of one folded sentence (fold_sentence), in the order they are written."""
         if not _HAS_FIGURE.search(folded):  # most sentences state no figure: no need to try every pattern
             return []
         claimed: list[tuple[int, int]] = []
@@ -209,7 +213,6 @@ class NarrativeReader:
             found.extend(self._breakdown(folded, head, claimed, next_head))
             found.extend(self._children(folded, head, heads, later, taken, claimed))
         found.sort(key=lambda x: x.n_start)
-        self._folded = folded
         return found
 
     def _children(self, folded: str, head: _Match, heads: list[_Match], later: list[int], taken: set[int],
@@ -271,11 +274,10 @@ class NarrativeReader:
         for para in paragraphs:
             position = 0
             for sentence in sentences(para.text):
-                matches = self.read_sentence(sentence)
-                folded = self._folded
-                for m in matches:
+                folded = fold_sentence(sentence)
+                for m in self.read_sentence(folded):
                     ind = self.catalog[m.pattern.indicator]
-                    value = _value(m.raw, PERCENT if ind.kind == PERCENT else ind.kind)
+                    value = _value(m.raw, ind.kind)
                     if value is None:
                         continue
                     approximate = _APPROXIMATE.search(folded[max(0, m.n_start - 16):m.n_start]) is not None

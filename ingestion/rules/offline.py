@@ -195,7 +195,7 @@ class OfflineEngine:
         compared, bad = 0, []
         for fact in s.facts:
             theirs = other.by_indicator.get(fact.indicator) if fact.indicator else None
-            if _value(fact) is None or _value(theirs) is None or other.by_indicator.get(fact.indicator) is None:
+            if _value(fact) is None or _value(theirs) is None:
                 continue
             compared += 1
             if fact.kind == PERCENT or theirs.kind == PERCENT:
