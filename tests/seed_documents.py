@@ -22,7 +22,7 @@ from pathlib import Path
 
 from docx import Document
 from docx.enum.text import WD_BREAK
-from docx.shared import Pt
+from docx.shared import Cm, Pt
 
 from seed_workbooks import SEEDS, SEEDS_DIR
 
@@ -84,6 +84,9 @@ def _table(doc, rows: list[list[str]]):
             header_rows = 1
         elif r == 1 and header_rows == 1 and "Đơn vị tính" in cells[2]:
             header_rows = 2
+    for r in range(len(rows)):  # a narrow STT, a wide label, as typed on an A4 page
+        for c, width in enumerate((Cm(1.3), Cm(8.5), Cm(2.4), Cm(2.2), Cm(2.4))):
+            table.cell(r, c).width = width
     if header_rows == 2:
         # "Kết quả thống kê" over unit and value; STT, label and note span both header rows.
         table.cell(0, 2).merge(table.cell(0, 3))

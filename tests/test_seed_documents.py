@@ -251,3 +251,24 @@ def test_cchc_check_text_on_documents(inbox):
     assert "  CẢNH BÁO: Đoạn 37 của phần thuyết minh ghi số hồ sơ đã giải quyết là 438" in out
     assert "  LỖI: Bảng 3, dòng 12: Tổng số TTHC đang có hiệu lực = 0 nhưng tổng các thành phần = 116" in out
     assert "bao_cao_003.docx — đơn vị TAMQUANBAC, kỳ 2023-Q2 — 103 số liệu — có cảnh báo" in out
+
+
+def test_an_appendix_titled_with_another_quarter_is_remarked(inbox):
+    """Last quarter's appendix pasted under this quarter's report: the report's title counts, the unit is told."""
+    import io
+    import zipfile
+
+    from test_document_bad_inputs import rezip
+
+    data = doc_path(inbox, "000").read_bytes()
+    xml = zipfile.ZipFile(io.BytesIO(data)).read("word/document.xml").decode()
+    assert xml.count("QUÝ I NĂM 2024") == 1  # the appendix's title; the report's own title is in lower case
+    stale = rezip(data, {"word/document.xml": xml.replace("QUÝ I NĂM 2024", "QUÝ IV NĂM 2023").encode()})
+    from ingestion.workbook.read import read_report_bytes
+
+    ex = read_report_bytes(stale)
+    assert ex.title_period == (2024, 1)
+    remarks = [i for i in ex.issues if i.code == "appendix_period_differs"]
+    assert [(i.severity, i.message) for i in remarks] == [
+        ("warning", "tiêu đề báo cáo ghi quý I/2024 nhưng tiêu đề phụ lục ghi quý IV/2023; "
+                    "hãy kiểm tra phụ lục có đúng kỳ không")]

@@ -18,6 +18,7 @@ from .narrative import NarrativeReader
 from .package import open_document
 
 TABLE_SHEET = "Bảng {}"
+_ROMAN = {1: "I", 2: "II", 3: "III", 4: "IV"}
 PREAMBLE_PARAGRAPHS = 12  # "Biểu mẫu 3", the appendix title and its "(Kèm theo ...)" sit right above a table
 TITLE_SEARCH = 25  # the report's title is among its first paragraphs
 _REPORT_HEADING = re.compile(r"^bao cao\b")
@@ -118,8 +119,8 @@ def read_document_bytes(data: bytes, catalog: Catalog | None = None) -> Extracti
     appendix = appendix_period(body.tables[first - 1])
     if period and appendix and appendix != period:
         out.issues.append(Issue("warning", "appendix_period_differs", None, None,
-                                f"tiêu đề báo cáo ghi quý {period[1]}/{period[0]} nhưng tiêu đề phụ lục ghi "
-                                f"quý {appendix[1]}/{appendix[0]}; hãy kiểm tra phụ lục có đúng kỳ không"))
+                                f"tiêu đề báo cáo ghi quý {_ROMAN[period[1]]}/{period[0]} nhưng tiêu đề phụ lục ghi "
+                                f"quý {_ROMAN[appendix[1]]}/{appendix[0]}; hãy kiểm tra phụ lục có đúng kỳ không"))
     unit = document_unit(body, narrative)
     if unit:
         out.title_unit = unit

@@ -184,7 +184,7 @@ def _write_xlsx(report: UnitReport, path: Path) -> None:
                              [Cell(h, "bold") for h in ("Đoạn", "Chỉ tiêu", "Phạm vi", "Số liệu", "Đối chiếu với phụ lục", "Câu văn")]]
         for n in report.narrative:
             lines.append([n.paragraph, Cell(n.indicator, "wrap"), n.scope, n.value,
-                          Cell(n.check, "bold" if n.severity else "wrap"), Cell(n.sentence, "wrap")])
+                          Cell(n.check, "bold_wrap" if n.severity else "wrap"), Cell(n.sentence, "wrap")])
         sheets.append(Sheet("Thuyết minh", lines, col_widths=dict(zip("ABCDEF", (8, 40, 14, 12, 36, 90)))))
     write_workbook(path, sheets)
 
