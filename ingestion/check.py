@@ -1,4 +1,4 @@
-"""`cchc check`: read workbooks and evaluate every rule offline (no database, no Airflow).
+"""`cchc check`: read workbooks and Word reports and evaluate every rule offline (no database, no Airflow).
 
 Files given together are checked together, so rules across quarters and levels apply
 between them (e.g. a district and its communes, or Q1 and Q2 of one unit).
@@ -18,7 +18,7 @@ from .rules.model import Evaluation, Submission
 from .rules.offline import OfflineEngine
 from .workbook.extract import Extraction
 from .workbook.ooxml import UnreadableFile
-from .workbook.read import read_workbook_files
+from .workbook.read import read_report_files
 
 
 @dataclass
@@ -72,7 +72,7 @@ def check_files(paths: list[Path], *, registry: Registry | None = None, engine: 
     submissions: list[Submission] = []
     unreadable_sent: set[tuple[str, int, int]] = set()  # a broken file still counts as sent
     by_key: dict[str, FileResult] = {}
-    reads = read_workbook_files(paths, engine, catalog)
+    reads = read_report_files(paths, engine, catalog)
     for order, (path, (digest, extraction)) in enumerate(zip(paths, reads)):
         unit, year, quarter = unit_and_period_from_path(path)
         result = FileResult(path=str(path), unit=unit, period=f"{year}-Q{quarter}" if year else None)
@@ -99,6 +99,7 @@ def check_files(paths: list[Path], *, registry: Registry | None = None, engine: 
                          title_unit=extraction.title_unit,
                          title_unit_matches=title_names_unit(extraction.title_unit, registered.name if registered else None),
                          order=order, content_hash=digest, path=str(path),
+                         source_format=extraction.source_format, narrative=extraction.narrative,
                          # A file with input errors is checked for feedback, but like a file the
                          # warehouse rejects it is nobody's history or lower-level figure.
                          held=bool(extraction.errors))

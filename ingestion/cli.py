@@ -2,7 +2,7 @@
 
     cchc run                     chạy tác vụ hằng đêm một lần qua Airflow / run the nightly job once
     cchc db url|start|stop       kho dữ liệu / the warehouse
-    cchc extract FILE [--json]   đọc mọi số liệu của một tệp / every figure of a workbook
+    cchc extract FILE [--json]   đọc mọi số liệu của một tệp .xlsx/.docx / every figure of a report
     cchc check FILE... [--json]  kiểm tra quy tắc, không cần CSDL / check the rules offline
     cchc template --level ...    mẫu biểu trống cho đơn vị / blank workbook for units
     cchc demo-data ...           sinh dữ liệu mẫu / generate a realistic inbox
@@ -183,11 +183,18 @@ def _fact_json(f, detail: bool) -> dict:
     return doc
 
 
+def _narrative_json(n) -> dict:
+    from .check import json_number
+
+    return {"paragraph": n.paragraph, "position": n.position, "sentence": n.sentence, "indicator": n.indicator,
+            "scope": n.scope, "raw": n.raw, "value": json_number(n.value), "comparable": n.compare}
+
+
 def cmd_extract(args) -> int:
     from .workbook.ooxml import UnreadableFile
-    from .workbook.read import read_workbook_files
+    from .workbook.read import read_report_files
 
-    _, ex = read_workbook_files([args.file], args.engine)[0]
+    _, ex = read_report_files([args.file], args.engine)[0]
     if isinstance(ex, UnreadableFile):
         if args.json:
             print(json.dumps({"facts": [], "errors": [{"message": f"{args.file}: {ex.message}"}]}, ensure_ascii=False))
@@ -198,7 +205,10 @@ def cmd_extract(args) -> int:
     for issue in ex.errors:
         print(f"{args.file}: {issue.message}", file=sys.stderr)
     if args.json:
-        print(json.dumps({"facts": [_fact_json(f, args.detail) for f in ex.facts]}, ensure_ascii=False, indent=1))
+        doc = {"facts": [_fact_json(f, args.detail) for f in ex.facts]}
+        if ex.source_format == "docx":  # a Word report: the figures its narrative states, too
+            doc["narrative"] = [_narrative_json(n) for n in ex.narrative]
+        print(json.dumps(doc, ensure_ascii=False, indent=1))
     else:
         from .workbook.values import format_vi
 
@@ -207,6 +217,11 @@ def cmd_extract(args) -> int:
         for f in ex.facts:
             value = "" if f.value is None else format_vi(f.value, 4)
             print(f"  {f.sheet[:16]:16} dòng {f.row:<4} {str(f.stt or ''):8} {f.label[:60]:60} {value:>12}  {f.indicator or '(chưa khớp)'}")
+        if ex.narrative:
+            print(f"Phần thuyết minh: {len(ex.narrative)} số liệu")
+            for n in ex.narrative:
+                mark = "" if n.compare else "  (không đối chiếu)"
+                print(f"  đoạn {n.paragraph:<4} {n.indicator:36} {n.scope:10} {format_vi(n.value, 4):>12}{mark}")
     return 2 if ex.errors else 0
 
 
@@ -337,8 +352,8 @@ def build_parser() -> argparse.ArgumentParser:
                          "/ the read-only BI role's URL and connection fields")
     db.set_defaults(func=cmd_db)
 
-    ex = sub.add_parser("extract", help="đọc mọi số liệu của một tệp / every figure of a workbook")
-    ex.add_argument("file", help="tệp báo cáo .xlsx / the workbook")
+    ex = sub.add_parser("extract", help="đọc mọi số liệu của một tệp .xlsx hoặc .docx / every figure of a report")
+    ex.add_argument("file", help="tệp báo cáo .xlsx hoặc .docx / the workbook or Word report")
     ex.add_argument("--json", action="store_true", help="in JSON cho chương trình khác / machine-readable output")
     ex.add_argument("--detail", action="store_true",
                     help="thêm các trường chi tiết (tử số, mẫu số, ghi chú ...) / numerator, denominator, note ...")
@@ -347,13 +362,13 @@ def build_parser() -> argparse.ArgumentParser:
                     help="nguyên nhân kỹ thuật khi không đọc được tệp / the technical cause when a file cannot be read")
     ex.set_defaults(func=cmd_extract)
 
-    ck = sub.add_parser("check", help="kiểm tra quy tắc nhất quán, không cần CSDL / check the rules offline",
+    ck = sub.add_parser("check", help="kiểm tra quy tắc nhất quán (.xlsx, .docx), không cần CSDL / check the rules offline",
                         description="Kiểm tra các quy tắc nhất quán của một hay nhiều tệp báo cáo, không cần CSDL. "
-                                    "/ Check the consistency rules of one or more workbooks, offline.",
+                                    "/ Check the consistency rules of one or more workbooks or Word reports, offline.",
                         epilog=CHECK_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     ck.add_argument("files", nargs="+", metavar="FILE",
-                    help="tệp .xlsx; các tệp đưa cùng nhau được kiểm tra cùng nhau (quy tắc giữa các quý, các cấp) "
-                         "/ workbooks, checked together")
+                    help="tệp .xlsx hoặc .docx; các tệp đưa cùng nhau được kiểm tra cùng nhau (quy tắc giữa các quý, các cấp) "
+                         "/ workbooks or Word reports, checked together")
     ck.add_argument("--json", action="store_true", help="in JSON cho chương trình khác / machine-readable output")
     ck.add_argument("--registry", help="danh mục đơn vị org_units.csv (để biết cấp của đơn vị) / the unit registry")
     ck.add_argument("--completeness", action="store_true",

@@ -32,12 +32,12 @@ CRASH_MARKER = b"CRASH-THE-READER"
 NIGHT = f"""
 import os, resource, sys
 from ingestion.pipeline import load
-real = load.read_workbook_bytes
+real = load.read_report_bytes
 def reader(data, *args, **kw):
     if {CRASH_MARKER!r} in data:
         os.abort()
     return real(data, *args, **kw)
-load.read_workbook_bytes = reader
+load.read_report_bytes = reader
 from ingestion.cli import main
 code = main(["run", "--direct", "--no-docs"])
 usage = [resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]

@@ -2,13 +2,16 @@
 the offline one inside `cchc check` and the SQL the Great Expectations gate runs in the warehouse."""
 from __future__ import annotations
 
+import os
 import shutil
+import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
 from conftest import SEED_REGISTRY, generated_inbox, query, with_figure
 from psycopg2.extras import RealDictCursor
+from seed_documents import build_document
 from seed_workbooks import SEED_UNITS, build
 
 from ingestion import config
@@ -48,7 +51,7 @@ def _warehouse_verdicts(dsn) -> tuple[set, set]:
 
 def _offline_verdicts(inbox: Path, registry) -> tuple[set, set]:
     rules, catalog = load_rules(), load_catalog()
-    files = sorted(p for p in inbox.rglob("*.xlsx") if "_registry" not in p.parts)
+    files = sorted(p for p in inbox.rglob("*") if p.suffix in (".xlsx", ".docx") and "_registry" not in p.parts)
     result = check_files(files, registry=registry, completeness=True)
     per_file, per_unit = set(), set()
     for f in result.files:
@@ -93,16 +96,21 @@ def test_engines_agree_on_a_generated_country(pipeline_env):
     assert {u for u in warehouse_units if u[4] == "fail"} == offline_units
 
 
-def test_engines_agree_on_the_seed_reports(pipeline_env, monkeypatch):
+def _seed_verdicts(pipeline_env, monkeypatch) -> tuple[set, set]:
+    """Run the warehouse gate on the inbox with the seed units' registry; both engines' verdicts per file."""
     inbox = pipeline_env["inbox"]
-    for seed, (unit, period, _) in SEED_UNITS.items():
-        build(seed, inbox / unit / period / f"phu_luc_{seed}.xlsx")
     shutil.copytree(SEED_REGISTRY, inbox / "_registry")
     monkeypatch.setenv(config.ENV_REGISTRY, str(inbox / "_registry" / "org_units.csv"))
     _run_warehouse_gate()
     registry = read_registry(inbox / "_registry" / "org_units.csv", inbox / "_registry" / "unit_mapping.csv")
-    warehouse_files, _ = _warehouse_verdicts(pipeline_env["dsn"])
-    offline_files, _ = _offline_verdicts(inbox, registry)
+    return _warehouse_verdicts(pipeline_env["dsn"])[0], _offline_verdicts(inbox, registry)[0]
+
+
+def test_engines_agree_on_the_seed_reports(pipeline_env, monkeypatch):
+    inbox = pipeline_env["inbox"]
+    for seed, (unit, period, _) in SEED_UNITS.items():
+        build(seed, inbox / unit / period / f"phu_luc_{seed}.xlsx")
+    warehouse_files, offline_files = _seed_verdicts(pipeline_env, monkeypatch)
     assert warehouse_files == offline_files
     fails = sorted((r[0].split("/")[0], r[1], r[2]) for r in warehouse_files if r[3] == "fail")
     assert ("LAMTHAO", "rate_matches_parts:egov_online_dossier_rate", "error") in fails
@@ -162,3 +170,34 @@ def test_engines_agree_on_files_and_versions(pipeline_env):
     held = {r[0] for r in query(pipeline_env["dsn"], """select f.path from audit.submission_gate g join raw.files f
                                                       using (file_id) where g.decision = 'held'""")}
     assert held == {rel(a), rel(copy), rel(v3)}
+
+
+def test_engines_agree_on_word_reports(pipeline_env, monkeypatch):
+    """The three reports as Word documents; Lâm Thao also sent its spreadsheet, and its document has one
+    figure typed differently. Both engines: the same verdicts, narrative and pairing rules included."""
+    inbox = pipeline_env["inbox"]
+    for seed, (unit, period, _) in SEED_UNITS.items():
+        changes = {"Số cơ quan, tổ chức hành chính đã được phê duyệt vị trí việc làm": "13"} if seed == "002" else None
+        build_document(seed, inbox / unit / period / f"bao_cao_{seed}.docx", changes)
+    unit, period, _ = SEED_UNITS["002"]
+    sheet = build("002", inbox / unit / period / "phu_luc.xlsx", typed=True)
+    os.utime(sheet, (time.time() - 3600, time.time() - 3600))  # sent first: the document is the later file
+    warehouse_files, offline_files = _seed_verdicts(pipeline_env, monkeypatch)
+    assert warehouse_files == offline_files
+    by_kind = Counter((r[0].split("/")[0], r[1].split(":")[0], r[3]) for r in warehouse_files)
+    assert by_kind[("KIMPHUONG", "narrative_matches_appendix", "fail")] == 1
+    assert by_kind[("KIMPHUONG", "narrative_matches_appendix", "pass")] == 1
+    assert by_kind[("LAMTHAO", "narrative_matches_appendix", "pass")] == 9
+    assert by_kind[("LAMTHAO", "narrative_matches_appendix", "fail")] == 0
+    assert by_kind[("TAMQUANBAC", "narrative_matches_appendix", "pass")] == 1
+    pairing = sorted(r for r in warehouse_files if r[1] == "document_matches_spreadsheet")
+    assert [(r[0], r[3]) for r in pairing] == [("LAMTHAO/2023-Q3/bao_cao_002.docx", "fail")]
+    assert pairing[0][7] == ("Bảng 6, dòng 4: Số cơ quan, tổ chức hành chính đã được phê duyệt vị trí việc làm "
+                             "theo quy định = 13 trong tệp bao_cao_002.docx, nhưng tệp phu_luc.xlsx ghi 12 "
+                             "(Biểu mẫu 5, dòng 111)")
+    # the spreadsheet's figures are the unit-quarter's, whatever order the files came in
+    chosen = query(pipeline_env["dsn"], """select source_path from intermediate.int_submissions_enriched
+                                           where unit_code = 'LAMTHAO' and is_latest_version""")
+    assert chosen == [("LAMTHAO/2023-Q3/phu_luc.xlsx",)]
+    # a spreadsheet and its Word report in one folder are a pair, not two versions of one file
+    assert not [r for r in warehouse_files if r[1].split(":")[0] == "one_file_per_quarter" and r[3] == "fail"]

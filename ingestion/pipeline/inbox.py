@@ -1,4 +1,4 @@
-"""The inbox convention: <inbox>/<unit_code>/<YYYY>-Q<n>/<any name>.xlsx, one folder per unit.
+"""The inbox convention: <inbox>/<unit_code>/<YYYY>-Q<n>/<any name>.xlsx or .docx, one folder per unit.
 
 Only regular files are read, and only where they are: a symbolic link (to a workbook
 elsewhere, to /dev/zero, dangling or looping), a named pipe, a device or a socket is
@@ -89,7 +89,7 @@ def not_a_file_message(name: str, kind: str) -> str:
         return (f"“{name}” là lối tắt (liên kết) trỏ tới nơi khác, không phải tệp; hệ thống chỉ đọc tệp "
                 "đặt trực tiếp trong thư mục của đơn vị — hãy chép chính tệp bảng tính vào thư mục")
     if kind == "directory":
-        return f"“{name}” là thư mục, không phải tệp bảng tính"
+        return f"“{name}” là thư mục, không phải tệp báo cáo (.xlsx hay .docx)"
     return f"“{name}” không phải tệp dữ liệu thông thường (là tệp đặc biệt của hệ thống) nên không được đọc"
 
 
@@ -101,7 +101,7 @@ def _entry(inbox: Path, path: Path, st: os.stat_result | None, *, problem: tuple
     if m:
         unit, year, quarter = parts[0], int(m.group(1)), int(m.group(2))
     elif problem is None:
-        problem = ("bad_path", "đường dẫn không đúng quy ước <mã đơn vị>/<năm>-Q<quý>/<tên tệp>.xlsx "
+        problem = ("bad_path", "đường dẫn không đúng quy ước <mã đơn vị>/<năm>-Q<quý>/<tên tệp>.xlsx hoặc .docx "
                                f"(tệp đang ở “{rel}”)", None)
     code, message, detail = problem or (None, None, None)
     return InboxFile(path, rel, st.st_size if st else 0, st.st_mtime if st else 0.0, unit, year, quarter,

@@ -1,4 +1,5 @@
-"""Discover new and changed workbooks, parse them, stage every figure in raw.* with provenance.
+"""Discover new and changed reports (workbooks and Word documents), parse them, stage every figure
+in raw.* with provenance.
 
 A file is identified by its content hash: an unchanged file is skipped, a
 changed one is loaded as a new row that supersedes the earlier version of its
@@ -25,7 +26,7 @@ from ..isolation import Failure, IsolatedPool, report_progress
 from ..registry import Registry, title_names_unit
 from ..warehouse.copy import copy_line, copy_lines, copy_rows
 from ..workbook.ooxml import UnreadableFile
-from ..workbook.read import FAILURE_MESSAGES, failure_error, read_workbook_bytes
+from ..workbook.read import FAILURE_MESSAGES, failure_error, read_report_bytes
 from .inbox import InboxFile, content_hash, read_regular_file, scan_inbox
 from .versions import folder_listing, load_order
 
@@ -39,6 +40,8 @@ NOTHING_READ = content_hash(b"")  # the hash recorded for an entry that was refu
 FACT_COLUMNS = ("file_id", "sheet", "row_number", "col_number", "form", "stt", "label", "unit_text", "raw_value",
                 "value", "numerator", "denominator", "kind", "indicator", "match", "note", "legend")
 ISSUE_COLUMNS = ("file_id", "sheet", "row_number", "severity", "code", "message")
+NARRATIVE_COLUMNS = ("file_id", "paragraph_number", "position", "sentence", "indicator", "scope", "value", "raw_value",
+                     "kind", "comparable", "levels", "pattern")
 
 
 @dataclass
@@ -72,6 +75,8 @@ class Parsed:
     # FACT_COLUMNS without file_id, already in COPY text format: workers format, the loader only copies
     facts: list[str] = field(default_factory=list)
     issues: list[tuple] = field(default_factory=list)  # ISSUE_COLUMNS without file_id
+    narrative: list[tuple] = field(default_factory=list)  # NARRATIVE_COLUMNS without file_id
+    source_format: str | None = None
     title: str | None = None
     title_year: int | None = None
     title_quarter: int | None = None
@@ -87,7 +92,7 @@ class Parsed:
     def reject(self, code: str, message: str, detail: str | None = None) -> "Parsed":
         self.reject_code, self.reject_message, self.reject_detail = code, message, detail
         self.errors = [message]
-        self.facts, self.issues = [], []
+        self.facts, self.issues, self.narrative = [], [], []
         return self
 
 
@@ -158,7 +163,7 @@ def parse_file(c: Candidate, parser: str, unit_names: dict[str, str] | None) -> 
         if unit_names is not None and f.unit_code not in unit_names:
             raise UnreadableFile("unknown_unit", f"mã đơn vị “{f.unit_code}” không có trong danh mục đơn vị; "
                                                  "bổ sung vào danh mục rồi tệp sẽ được nạp lại")
-        ex = read_workbook_bytes(data, parser, load_catalog())
+        ex = read_report_bytes(data, parser, load_catalog(), f.path.name)
     except UnreadableFile as exc:
         p.reject(exc.code, exc.message, exc.detail)
     except MemoryError:
@@ -167,7 +172,7 @@ def parse_file(c: Candidate, parser: str, unit_names: dict[str, str] | None) -> 
         log.exception("unexpected error reading %s", f.rel)
         p.reject(*FAILURE_MESSAGES["error"], f"{type(exc).__name__}: {exc}")
     else:
-        p.title, p.title_unit = ex.title, ex.title_unit
+        p.title, p.title_unit, p.source_format = ex.title, ex.title_unit, ex.source_format
         p.title_unit_matches = title_names_unit(ex.title_unit, (unit_names or {}).get(f.unit_code))
         if ex.title_period:
             p.title_year, p.title_quarter = ex.title_period
@@ -180,6 +185,8 @@ def parse_file(c: Candidate, parser: str, unit_names: dict[str, str] | None) -> 
                                   fa.value, fa.numerator, fa.denominator, fa.kind, fa.indicator, fa.match, fa.note,
                                   fa.legend)) for fa in ex.facts]
             p.issues = [(i.sheet, i.row, i.severity, i.code, i.message) for i in ex.issues]
+            p.narrative = [(n.paragraph, n.position, n.sentence, n.indicator, n.scope, n.value, n.raw, n.kind,
+                            n.compare, n.levels, n.pattern) for n in ex.narrative]
     p.seconds = time.perf_counter() - started
     return p
 
@@ -217,14 +224,14 @@ def _store(conn, run_id: str, parsed: list[Parsed]) -> tuple[int, int, int, list
         rows = [(p.rel, p.content_hash, p.size, dt.datetime.fromtimestamp(p.mtime, dt.UTC), p.unit_code,
                  p.year, p.quarter, "rejected" if p.reject_code else "loaded", run_id, p.parser, len(p.facts),
                  p.title, p.title_year, p.title_quarter, p.title_unit, p.title_unit_matches, p.reject_code,
-                 p.reject_message, list(p.folder_files)) for p in parsed]
+                 p.reject_message, list(p.folder_files), p.source_format) for p in parsed]
         ids = execute_values(cur, """
             insert into raw.files (path, content_hash, size_bytes, modified_at, unit_code, year, quarter, status,
                                    run_id, parser, n_facts, title, title_year, title_quarter, title_unit,
-                                   title_unit_matches, reject_code, reject_message, folder_files)
-            values %s returning file_id""", rows, template="(" + ", ".join(["%s"] * 18) + ", %s::text[])",
+                                   title_unit_matches, reject_code, reject_message, folder_files, source_format)
+            values %s returning file_id""", rows, template="(" + ", ".join(["%s"] * 18) + ", %s::text[], %s)",
                              page_size=len(rows), fetch=True)
-        fact_rows, issue_rows, reject_rows = [], [], []
+        fact_rows, issue_rows, reject_rows, narrative_rows = [], [], [], []
         for (file_id,), p in zip(ids, parsed):
             if p.reject_code:
                 rejected += 1
@@ -239,7 +246,9 @@ def _store(conn, run_id: str, parsed: list[Parsed]) -> tuple[int, int, int, list
                 prefix = f"{file_id}\t"
                 fact_rows.extend(prefix + line for line in p.facts)
                 issue_rows.extend((file_id, *i) for i in p.issues)
+                narrative_rows.extend((file_id, *n) for n in p.narrative)
         copy_lines(cur, "raw.facts", FACT_COLUMNS, fact_rows)
+        copy_rows(cur, "raw.narrative_figures", NARRATIVE_COLUMNS, narrative_rows)
         copy_rows(cur, "raw.parse_issues", ISSUE_COLUMNS, issue_rows)
         copy_rows(cur, "audit.rejected_files", REJECTION_COLUMNS, reject_rows)
     conn.commit()

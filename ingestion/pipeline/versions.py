@@ -13,6 +13,10 @@ The convention (README, "Phiên bản / Versions"):
    replaced (a superseded version dropped again) is held for review: ``version_not_reverted``.
 5. The same workbook (same content hash) in two units' folders is held: ``content_unique_across_units``.
 
+A spreadsheet and a Word report of the same unit-quarter are not two versions but a pair
+(``ingestion/pairing.py``: the spreadsheet's figures count, the document is cross-checked
+against it), so rules 1, 3 and 4 count files and compare versions within one format.
+
 Rules 3-5 are submission rules of the catalog (expectations/rules.yml), evaluated by both
 engines; the offline engine calls the functions below, the SQL engine mirrors them.
 """
@@ -53,14 +57,17 @@ class Version:
     content_hash: str | None
     unit_code: str | None
     held: bool = False  # held back by the gate (offline: read with input errors)
+    source_format: str = "xlsx"  # xlsx | docx: versions are of one format (pairing.py)
 
 
 def several_files(s: Version, folder: Sequence[Version]) -> dict | None:
-    """``one_file_per_quarter``: None when ``s`` is alone in its folder, else what the message needs."""
-    if len(folder) < 2:
+    """``one_file_per_quarter``: None when ``s`` is alone in its folder (a Word report beside its
+    spreadsheet is a pair, not a second file), else what the message needs."""
+    same = [v for v in folder if v.source_format == s.source_format]
+    if len(same) < 2:
         return None
-    in_use = max(folder, key=lambda v: v.order)
-    return {"files": tuple(sorted(file_name(v.path) for v in folder)), "in_use": file_name(in_use.path)}
+    in_use = max(same, key=lambda v: v.order)
+    return {"files": tuple(sorted(file_name(v.path) for v in same)), "in_use": file_name(in_use.path)}
 
 
 def same_content_elsewhere(s: Version, others: Iterable[Version]) -> dict | None:
@@ -74,12 +81,13 @@ def same_content_elsewhere(s: Version, others: Iterable[Version]) -> dict | None
 
 
 def reverted_version(s: Version, history: Sequence[Version]) -> dict | None:
-    """``version_not_reverted``: ``history`` is every loaded version of the unit-quarter (s included).
+    """``version_not_reverted``: ``history`` is every loaded version of the unit-quarter (s included);
+    only those of ``s``'s format are its versions.
 
     The version in use before ``s`` is the latest earlier one not held back. ``s`` reverts when
     its content differs from that version but equals a version older than it.
     """
-    ordered = sorted(history, key=lambda v: v.order)
+    ordered = sorted((v for v in history if v.source_format == s.source_format), key=lambda v: v.order)
     earlier = [v for v in ordered if v.order < s.order]
     current = next((v for v in reversed(earlier) if not v.held), None)
     if current is None or current.content_hash == s.content_hash:

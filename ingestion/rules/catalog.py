@@ -17,6 +17,8 @@ CELL_KINDS = ("percent_in_range", "count_not_negative", "count_is_whole", "row_i
 # Kinds evaluated once per submission or per expected unit.
 SUBMISSION_KINDS = ("required_present", "unit_reported", "period_matches_path", "unit_matches_path",
                     "one_file_per_quarter", "content_unique_across_units", "version_not_reverted")
+# Kinds comparing a Word report with another source of the same figures.
+PAIR_KINDS = ("document_matches_spreadsheet",)
 
 
 @dataclass(frozen=True)
@@ -66,8 +68,15 @@ def expand(doc: dict, catalog: Catalog) -> RuleSet:
             if code not in catalog:
                 raise ValueError(f"rules.yml: {kind} overrides unknown indicator {code!r}")
         add = rs.instances.append
-        if kind in CELL_KINDS or kind in SUBMISSION_KINDS:
+        if kind in CELL_KINDS or kind in SUBMISSION_KINDS or kind in PAIR_KINDS:
             add(RuleInstance(kind, kind, severity))
+        elif kind == "narrative_matches_appendix":
+            from ..document.narrative import load_patterns
+
+            for code in dict.fromkeys(p.indicator for p in load_patterns() if p.compare):
+                if code not in catalog:
+                    raise ValueError(f"narrative_patterns.csv names unknown indicator {code!r}")
+                add(RuleInstance(f"{kind}:{code}", kind, overrides.get(code, severity), code))
         elif kind == "rate_matches_parts":
             for ind in catalog:
                 if ind.kind == "percent":

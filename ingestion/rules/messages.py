@@ -40,6 +40,8 @@ def period_vi(period: str | None, lang: str = "vi") -> str:
 def where_vi(form: int | None, sheet: str | None, row: int | None, lang: str = "vi") -> str:
     if row is None:
         return ""
+    if sheet and sheet.startswith("Bảng "):  # a Word table: rows are counted within the table
+        return f"Table {sheet.split()[-1]}, row {row}" if lang == "en" else f"{sheet}, dòng {row}"
     if lang == "en":
         return f"Form {form}, row {row}" if form else f"Sheet “{sheet}”, row {row}"
     if form:
@@ -55,6 +57,11 @@ def _num(value: Any, lang: str = "vi") -> str:
     if lang == "en":  # 1.234,5 -> 1,234.5
         text = text.replace(".", "\x00").replace(",", ".").replace("\x00", ",")
     return text
+
+
+def _quote(sentence: str, limit: int = 180) -> str:
+    sentence = " ".join(sentence.split()).lstrip("-+• ")
+    return sentence if len(sentence) <= limit else sentence[:limit].rsplit(" ", 1)[0] + " …"
 
 
 def render(ev: Evaluation, rules: RuleSet, catalog: Catalog, unit_name: str | None = None, lang: str = "vi") -> str:
@@ -95,7 +102,15 @@ def render(ev: Evaluation, rules: RuleSet, catalog: Catalog, unit_name: str | No
         "earlier_file": d.get("earlier_file", ""),
         "current_version": d.get("current_version", ""),
         "current_file": d.get("current_file", ""),
+        # a Word report's narrative and its spreadsheet (ingestion/document/, ingestion/pairing.py)
+        "paragraph": d.get("paragraph", ""),
+        "sentence": _quote(d.get("sentence", "")),
+        "file_name": d.get("file_name", ""),
+        "other_where": where_vi(d.get("other_form"), d.get("other_sheet"), d.get("other_row"), lang),
     }
+    if d.get("narrative_indicator"):
+        name = short_name(catalog, d["narrative_indicator"], lang)
+        fields["name"] = name[:1].lower() + name[1:]
     inst = next((i for i in rules.instances if i.rule_id == ev.rule_id), None)
     if inst is not None:
         if inst.codes and ev.indicator in catalog:

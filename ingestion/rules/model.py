@@ -35,6 +35,8 @@ class Submission:
     order: int = 0  # later submissions of a unit-quarter supersede earlier ones
     content_hash: str | None = None
     path: str | None = None
+    source_format: str = "xlsx"  # xlsx | docx (see ingestion/pairing.py)
+    narrative: list = field(default_factory=list)  # NarrativeFigure of a Word report
 
     by_indicator: dict[str, Fact] = field(default_factory=dict, repr=False)
     own: dict[str, Fact] = field(default_factory=dict, repr=False)

@@ -13,11 +13,13 @@ from typing import Iterable
 
 from ..catalog import LEVEL_LETTERS, Catalog
 from ..pipeline.versions import Version, reverted_version, same_content_elsewhere, several_files
+from ..pairing import cross_checked, precedence_key
 from ..registry import Registry, quarter_end
 from ..workbook.extract import Fact
 from ..workbook.values import COUNT, MONEY, PERCENT
 from .catalog import RuleInstance, RuleSet
 from .model import LETTER_LEVEL, LEVEL_RANK, Evaluation, Submission, round_expected
+from .narrative import level_allows, targets_table
 
 
 def _ev(inst: RuleInstance, s: Submission, status: str, fact: Fact | None = None, *, rows: Iterable[int] = (),
@@ -35,6 +37,10 @@ def _value(fact: Fact | None) -> Decimal | None:
     return fact.value if fact is not None else None
 
 
+def _file_name(path: str) -> str:
+    return path.replace("\\", "/").rsplit("/", 1)[-1]
+
+
 class OfflineEngine:
     def __init__(self, rules: RuleSet, catalog: Catalog, registry: Registry | None = None):
         self.rules, self.catalog, self.registry = rules, catalog, registry
@@ -47,11 +53,13 @@ class OfflineEngine:
         for s in submissions:
             s.index(self.catalog)
         basis: dict[tuple[str, int, int], Submission] = {}
-        for s in sorted(submissions, key=lambda x: x.order):
+        for s in sorted(submissions, key=lambda x: precedence_key(x.source_format, x.order)):
             if s.unit_code and s.year and not s.held:
                 basis[(s.unit_code, s.year, s.quarter)] = s
         self.basis = basis
         self.submissions = submissions
+        self.partners = self._partners(submissions)
+        self.targets = targets_table(self.catalog, self.rules)
         out: list[Evaluation] = []
         for s in submissions:
             if s.pending:
@@ -144,6 +152,67 @@ class OfflineEngine:
         status = "fail" if observed != expected else "pass"
         return [_ev(inst, s, status, left[0], rows=[f.row for f in left + right], observed=observed, expected=expected)]
 
+    # -- a Word report against its own appendix and against the unit's spreadsheet ---------------
+    def _narrative_matches_appendix(self, inst, s):
+        out = []
+        for n in s.narrative:
+            if n.indicator != inst.subject or not n.compare or not level_allows(n.levels, s.level):
+                continue
+            for target in self.targets.get((n.indicator, n.scope, s.level), ()):
+                how, code = target.split(":", 1)
+                fact = (s.own if how == "own" else s.by_indicator).get(code)
+                if _value(fact) is None:
+                    continue
+                if fact.kind == PERCENT or self.catalog[n.indicator].kind == PERCENT:
+                    agree = abs(n.value - fact.value) <= self.tolerance
+                else:
+                    agree = n.value == fact.value
+                out.append(_ev(inst, s, "pass" if agree else "fail", fact, rows=(fact.row,), observed=n.value,
+                               expected=fact.value, paragraph=n.paragraph, position=n.position, sentence=n.sentence,
+                               narrative_indicator=n.indicator, scope=n.scope))
+                break
+        return out
+
+    def _partners(self, submissions: list[Submission]) -> dict[str, Submission]:
+        """For each pending submission, the latest readable file of the other format for its unit-quarter."""
+        latest: dict[tuple, Submission] = {}
+        for s in sorted(submissions, key=lambda x: x.order):
+            if s.unit_code and s.year and not s.held:
+                latest[(s.unit_code, s.year, s.quarter, s.source_format)] = s
+        out = {}
+        for s in submissions:
+            if not (s.pending and s.unit_code and s.year):
+                continue
+            for other in latest.values():
+                if (other.unit_code, other.year, other.quarter) == (s.unit_code, s.year, s.quarter) \
+                        and other.key != s.key and other.source_format != s.source_format \
+                        and cross_checked(s.source_format, other.source_format, other.pending):
+                    out[s.key] = other
+        return out
+
+    def _document_matches_spreadsheet(self, inst, s):
+        other = self.partners.get(s.key)
+        if other is None:
+            return []
+        compared, bad = 0, []
+        for fact in s.facts:
+            theirs = other.by_indicator.get(fact.indicator) if fact.indicator else None
+            if _value(fact) is None or _value(theirs) is None:
+                continue
+            compared += 1
+            if fact.kind == PERCENT or theirs.kind == PERCENT:
+                agree = abs(fact.value - theirs.value) <= self.tolerance
+            else:
+                agree = fact.value == theirs.value
+            if not agree:
+                bad.append(_ev(inst, s, "fail", fact, rows=(fact.row,), observed=fact.value, expected=theirs.value,
+                               file_name=_file_name(s.path or s.key), other_file=_file_name(other.path or other.key),
+                               other_sheet=theirs.sheet, other_row=theirs.row, other_form=theirs.form))
+        if bad or not compared:
+            return bad
+        return [_ev(inst, s, "pass", None, observed=Decimal(compared), file_name=_file_name(s.path or s.key),
+                    other_file=_file_name(other.path or other.key))]
+
     # -- history and other units ---------------------------------------------------------------
     def _history(self, s: Submission) -> list[Submission]:
         return sorted((b for (unit, year, quarter), b in self.basis.items()
@@ -224,14 +293,14 @@ class OfflineEngine:
     # -- files and versions (the convention is in ingestion/pipeline/versions.py) -----------------
     def _versions(self, s: Submission, same_quarter: bool = True) -> list[Version]:
         """Readable submissions (the warehouse's loaded files), ``s`` always among them."""
-        return [Version(x.key, x.order, x.path or x.key, x.content_hash, x.unit_code)
+        return [Version(x.key, x.order, x.path or x.key, x.content_hash, x.unit_code, source_format=x.source_format)
                 for x in self.submissions
                 if (x is s or not x.held)
                 and (not same_quarter or (x.unit_code, x.year, x.quarter) == (s.unit_code, s.year, s.quarter))]
 
     @staticmethod
     def _version(s: Submission) -> Version:
-        return Version(s.key, s.order, s.path or s.key, s.content_hash, s.unit_code)
+        return Version(s.key, s.order, s.path or s.key, s.content_hash, s.unit_code, source_format=s.source_format)
 
     def _one_file_per_quarter(self, inst, s):
         if not s.unit_code or not s.year:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from ..catalog import LEVEL_LETTERS, Catalog
 from .catalog import RuleSet
+from .narrative import targets_table
 
 OUTPUT_COLUMNS = ("rule_id", "rule_kind", "severity", "status", "file_id", "unit_code", "year", "quarter",
                   "indicator", "sheet", "row_number", "rows", "form", "observed", "expected", "details")
@@ -30,6 +31,9 @@ class Relations:
     files: str = "staging.stg_raw__files"
     gate: str = "staging.stg_audit__submission_gate"
     dq_history: str = "audit.dq_results"
+    narrative: str = "staging.stg_raw__narrative_figures"
+    submissions: str = "intermediate.int_submissions_enriched"
+    facts: str = "staging.stg_raw__facts"
 
 
 # Great Expectations substitutes {batch} as "(select ...)" when the query text contains a JOIN
@@ -225,6 +229,101 @@ totals as (
 from totals as s
 where s.left_complete and s.right_complete"""
 
+    # -- a Word report against its own appendix and against the unit's spreadsheet ---------------
+    def _level_letter(self, column: str) -> str:
+        return "case " + column + "".join(f" when {lit(level)} then {lit(letter)}" for level, letter in LEVEL_LETTERS.items()) + " end"
+
+    def _narrative_matches_appendix(self, kind):
+        rule = {i.subject: i for i in self.rules.of_kind(kind)}
+        values = [(lit(rule[code].rule_id), lit(rule[code].severity), lit(code), lit(scope), lit(level), text_array(targets))
+                  for (code, scope, level), targets in targets_table(self.catalog, self.rules).items() if targets]
+        return f"""
+{self._instances(kind, ('rule_id', 'severity', 'subject', 'scope', 'unit_level', 'targets'), values)},
+submissions as (select file_id, min(unit_level) as unit_level from pending group by file_id),
+narrative as (
+    select n.*, s.unit_level
+    from {self.rel.narrative} as n
+    join submissions as s on s.file_id = n.file_id
+    where n.comparable and (n.levels = '' or strpos(n.levels, coalesce({self._level_letter('s.unit_level')}, '?')) > 0)
+),
+candidates as (
+    select inst.rule_id, inst.severity, n.paragraph_number, n.position as narrative_position, n.sentence,
+           n.indicator_code as narrative_indicator, n.scope, n.value as narrative_value, n.kind as narrative_kind,
+           t.ordinal, f.*
+    from narrative as n
+    join inst on inst.subject = n.indicator_code and inst.scope = n.scope
+              and inst.unit_level is not distinct from n.unit_level
+    cross join lateral unnest(inst.targets) with ordinality as t(target, ordinal)
+    join pending as f
+      on f.file_id = n.file_id and f.value is not null
+     and split_part(t.target, ':', 2) = case split_part(t.target, ':', 1) when 'own' then f.own_indicator_code
+                                                                           else f.indicator_code end
+),
+picked as (
+    select distinct on (file_id, paragraph_number, narrative_position) *
+    from candidates order by file_id, paragraph_number, narrative_position, ordinal
+)
+{_select(rule_id="s.rule_id", kind=lit(kind), severity="s.severity",
+         status=f"case when (s.kind = 'percent' or s.narrative_kind = 'percent') "
+                f"then case when abs(s.narrative_value - s.value) > {self.tolerance} then 'fail' else 'pass' end "
+                f"when s.narrative_value <> s.value then 'fail' else 'pass' end",
+         observed="s.narrative_value", expected="s.value",
+         details="jsonb_build_object('label', s.label, 'paragraph', s.paragraph_number, 'position', "
+                 "s.narrative_position, 'sentence', s.sentence, 'narrative_indicator', s.narrative_indicator, "
+                 "'scope', s.scope)")}
+from picked as s"""
+
+    def _document_matches_spreadsheet(self, kind):
+        inst = self.rules.of_kind(kind)[0]
+        file_name = "regexp_replace({}, '^.*/', '')"
+        return f"""
+submissions as (
+    select p.file_id, min(p.unit_code) as unit_code, min(p.year) as year, min(p.quarter) as quarter
+    from pending as p group by p.file_id
+),
+mine as (
+    select s.*, e.source_format, e.source_path
+    from submissions as s join {self.rel.submissions} as e on e.file_id = s.file_id
+),
+pairs as (
+    select m.file_id, m.source_path, o.file_id as other_id, o.source_path as other_path
+    from mine as m
+    cross join lateral (
+        select e.file_id, e.source_path from {self.rel.submissions} as e
+        where e.unit_code = m.unit_code and e.year = m.year and e.quarter = m.quarter
+          and e.file_id <> m.file_id and e.source_format <> m.source_format
+        order by e.file_id desc limit 1
+    ) as o
+    where m.source_format = 'docx' or not exists (select 1 from submissions as q where q.file_id = o.file_id)
+),
+compared as (
+    select s.*, pr.source_path, pr.other_path, t.value as other_value, t.kind as other_kind,
+           t.sheet as other_sheet, t.row_number as other_row, t.form as other_form
+    from pairs as pr
+    join pending as s on s.file_id = pr.file_id and s.value is not null and s.indicator_code is not null
+    join {self.rel.facts} as t on t.file_id = pr.other_id and t.indicator_code = s.indicator_code and t.value is not null
+),
+bad as (
+    select * from compared as c
+    where case when c.kind = 'percent' or c.other_kind = 'percent' then abs(c.value - c.other_value) > {self.tolerance}
+               else c.value <> c.other_value end
+)
+{_select(rule_id=lit(inst.rule_id), kind=lit(kind), severity=lit(inst.severity), status="'fail'",
+         expected="s.other_value",
+         details="jsonb_build_object('label', s.label, 'file_name', " + file_name.format("s.source_path")
+                 + ", 'other_file', " + file_name.format("s.other_path")
+                 + ", 'other_sheet', s.other_sheet, 'other_row', s.other_row, 'other_form', s.other_form)")}
+from bad as s
+union all
+{_select(rule_id=lit(inst.rule_id), kind=lit(kind), severity=lit(inst.severity), status="'pass'", file_id="s.file_id",
+         unit="min(s.unit_code)", year="min(s.year)", quarter="min(s.quarter)", indicator="null", sheet="null",
+         row="null", rows="array[]::integer[]", form="null", observed="count(*)",
+         details="jsonb_build_object('file_name', " + file_name.format("min(s.source_path)")
+                 + ", 'other_file', " + file_name.format("min(s.other_path)") + ")")}
+from compared as s
+where not exists (select 1 from bad where bad.file_id = s.file_id)
+group by s.file_id"""
+
     # -- history and other units ---------------------------------------------------------------
     def _own_values(self, kind: str) -> str:
         """The rule instances of a history kind and the pending submissions' own figures they check."""
@@ -402,7 +501,7 @@ where {where}"""
         return f"""
 submissions as ({self._submissions()}),
 own as (
-    select s.file_id, s.unit_code, s.year, s.quarter, f.content_hash, f.source_path, f.folder_files
+    select s.file_id, s.unit_code, s.year, s.quarter, f.content_hash, f.source_path, f.folder_files, f.source_format
     from submissions as s join {self.rel.files} as f on f.file_id = s.file_id
     where s.unit_code is not null
 )"""
@@ -423,17 +522,18 @@ where {where}"""
 
     def _one_file_per_quarter(self, kind):
         # Files present in the folder at discovery whose latest version is loaded (the warehouse's
-        # readable workbooks); the one loaded last is in use.
+        # readable reports) and of the same format (a Word report beside its spreadsheet is a pair,
+        # ingestion/pairing.py); the one loaded last is in use.
         return f"""{self._own_files()},
 folder as (
     select s.file_id, sibling.file_id as sibling_id, sibling.source_path
     from own as s
     cross join lateral unnest(coalesce(s.folder_files, array[s.source_path])) as listed(path)
     cross join lateral (
-        select f.file_id, f.source_path, f.load_status from {self.rel.files} as f
+        select f.file_id, f.source_path, f.load_status, f.source_format from {self.rel.files} as f
         where f.source_path = listed.path order by f.file_id desc limit 1
     ) as sibling
-    where sibling.load_status = 'loaded'
+    where sibling.load_status = 'loaded' and sibling.source_format = s.source_format
 ),
 grouped as (
     select file_id, count(*) as n_files,
@@ -460,7 +560,7 @@ twins as (
                  joins="left join twins as t on t.file_id = s.file_id and t.rank = 1")}"""
 
     def _version_not_reverted(self, kind):
-        # The version in use before s: the latest earlier loaded version not held back. s reverts
+        # The version in use before s: the latest earlier loaded version (of its format) not held back. s reverts
         # when it differs from that one but has the content of a version older than it.
         return f"""{self._own_files()},
 versions as (
@@ -470,6 +570,7 @@ versions as (
     from own as s
     join {self.rel.files} as v
       on v.unit_code = s.unit_code and v.year = s.year and v.quarter = s.quarter and v.load_status = 'loaded'
+     and v.source_format = s.source_format  -- versions are of one format (ingestion/pairing.py)
     left join {self.rel.gate} as g on g.file_id = v.file_id
     where s.year is not null
 ),
@@ -538,6 +639,9 @@ def evaluation_from_row(row: dict):
         return None if v is None else Decimal(str(v))
 
     details = dict(row.get("details") or {})
+    for key in ("numerator", "denominator", "z", "position", "paragraph", "other_row", "other_form"):
+        if isinstance(details.get(key), float) and details[key].is_integer():
+            details[key] = int(details[key])
     for key in ("numerator", "denominator", "z"):
         if details.get(key) is not None:
             details[key] = dec(details[key])

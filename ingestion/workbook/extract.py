@@ -39,7 +39,7 @@ _FORM_TITLES = {
     6: re.compile(r"tai chinh cong"),
     7: re.compile(r"chinh (quyen|phu) (dien tu|so)"),
 }
-_FORM_HEADING = re.compile(r"^(?:phu luc\s+\S+\s+)?bieu mau\s*(?:so\s*)?0?([1-7])\b")
+_FORM_HEADING = re.compile(r"^(?:phu luc\s+\S+\s+)?bieu (?:mau\s*(?:so\s*)?|so\s*)0?([1-7])\b")
 _SHEET_FORM = re.compile(r"(?:bieu mau|bieu|mau|bm|form)\s*(?:so\s*)?0?([1-7])\b")
 _TOP_LEVEL_STT = re.compile(r"^(?:phan\s+)?(?:[1-7]|i{1,3}|iv|v|vi|vii)\.?$")
 _QUARTER = re.compile(r"qu[yi]\s+(iv|i{1,3}|[1-4])\s*(?:nam|/|-|,)?\s*(\d{4})")
@@ -90,6 +90,8 @@ class Extraction:
     title_period: tuple[int, int] | None = None
     title_unit: str | None = None
     level_hint: str | None = None
+    source_format: str = "xlsx"  # xlsx | docx
+    narrative: list = field(default_factory=list)  # figures a document's narrative states (document.narrative)
 
     @property
     def errors(self) -> list[Issue]:
@@ -129,6 +131,16 @@ def _find(folded: list[str], *needles: str) -> int | None:
     return None
 
 
+# A second figure column about another period or a target ("Số liệu quý trước | Số liệu quý này"): not the figure.
+_OTHER_PERIOD = re.compile(r"\b(?:ky truoc|quy truoc|thang truoc|cung ky|nam truoc|ke hoach|chi tieu giao|muc tieu)\b")
+
+
+def _value_column(folded: list[str], *needles: str) -> int | None:
+    found = [i for i, text in enumerate(folded) if any(n in text for n in needles)]
+    current = [i for i in found if not _OTHER_PERIOD.search(folded[i])]
+    return (current or found or [None])[0]
+
+
 def _may_be_header(cells: list[object]) -> bool:
     """Cheap test before the full header detection: a header names the STT or 'chỉ tiêu' column."""
     for c in cells:
@@ -151,11 +163,11 @@ def _header_columns(cells: list[object], next_cells: list[object] | None) -> tup
         return None
     note = _find(folded, "ghi chu")
     unit = _find(folded, "don vi tinh", "dvt")
-    value = _find(folded, "so lieu", "gia tri")
+    value = _value_column(folded, "so lieu", "gia tri")
     used_next = False
     if next_cells is not None and (unit is None or value is None):
         nxt = [fold(_text(c)) for c in next_cells]
-        n_unit, n_value = _find(nxt, "don vi tinh", "dvt"), _find(nxt, "so lieu", "gia tri", "ket qua")
+        n_unit, n_value = _find(nxt, "don vi tinh", "dvt"), _value_column(nxt, "so lieu", "gia tri", "ket qua")
         if n_unit is not None or n_value is not None:
             unit = n_unit if n_unit is not None else unit
             value = n_value if n_value is not None else value
@@ -195,7 +207,7 @@ def find_period(text: str) -> tuple[int, int] | None:
     return int(m.group(2)), quarter
 
 
-def _level_hint(unit_text: str) -> str | None:
+def level_hint_of(unit_text: str) -> str | None:
     t = f" {fold(unit_text)} "
     if " thi xa " in t or " huyen " in t:
         return "district"
@@ -224,11 +236,26 @@ class _SheetReader:
             self.form = form
             self.recent = []
 
+    def continue_from(self, previous: "_SheetReader") -> None:
+        """A document table goes on where the previous one stopped: same form, and same columns
+        when it has as many (a table split by a page break need not repeat its header)."""
+        self.form = self.form or previous.form
+        self.recent = list(previous.recent)
+        self.last = previous.last  # a legend or a remark may spill past the break
+        if previous.columns is not None and _width(self.grid) == _width(previous.grid):
+            self.columns = previous.columns
+
     def read(self, columns: _Columns | None = None) -> None:
         rows = self.grid.rows
         skip_next = False
         if columns is not None:
             self.columns = columns
+        for text in self.grid.preamble:
+            heading = _FORM_HEADING.match(fold(text))
+            if heading:
+                self._set_form(int(heading.group(1)))
+            else:
+                self._title_row(" ".join(text.split()))
         for i, (r, cells) in enumerate(rows):
             if skip_next:
                 skip_next = False
@@ -263,7 +290,7 @@ class _SheetReader:
         m = re.search(r"\bcủa\s+(.{3,80}?)\)?\s*$", text, re.I)
         if self.out.title_unit is None and m and "kem theo bao cao" in fold(text):
             self.out.title_unit = m.group(1).strip(" )*")
-            self.out.level_hint = _level_hint(self.out.title_unit)
+            self.out.level_hint = level_hint_of(self.out.title_unit)
 
     def _cell(self, cells: list[object], index: int | None) -> object:
         return cells[index] if index is not None and index < len(cells) else None
@@ -344,13 +371,21 @@ class _SheetReader:
                                      f"trang “{fact.sheet}”, dòng {fact.row}: “{fact.label}” — {reason}; giữ lại, chưa gán chỉ tiêu"))
 
 
-def extract_facts(grids: list[SheetGrid], catalog: Catalog) -> Extraction:
-    """All figures of a workbook, each tied to a catalog indicator where one matches."""
-    out = Extraction()
+def _width(grid: SheetGrid) -> int:
+    return max((len(cells) for _, cells in grid.rows), default=0)
+
+
+def extract_facts(grids: list[SheetGrid], catalog: Catalog, out: Extraction | None = None) -> Extraction:
+    """All figures of a workbook (or of a document's tables), each tied to a catalog indicator where one
+    matches. ``out`` may come with the title already known (a document's title is in its narrative)."""
+    out = out if out is not None else Extraction()
     used: set[str] = set()
     found_table = False
+    previous: _SheetReader | None = None
     for grid in grids:
         reader = _SheetReader(grid, catalog, out, used)
+        if grid.continues_previous and previous is not None:
+            reader.continue_from(previous)
         reader.read()
         if reader.columns is not None:
             found_table = True
@@ -359,8 +394,10 @@ def extract_facts(grids: list[SheetGrid], catalog: Catalog) -> Extraction:
             trial = Extraction()
             _SheetReader(grid, catalog, trial, set(used)).read(_Columns(0, 1, 2, 3, 4))
             if sum(1 for f in trial.facts if f.indicator) >= 5:
-                _SheetReader(grid, catalog, out, used).read(_Columns(0, 1, 2, 3, 4))
+                reader = _SheetReader(grid, catalog, out, used)
+                reader.read(_Columns(0, 1, 2, 3, 4))
                 found_table = True
+        previous = reader
     if not out.facts or not any(f.indicator for f in out.facts):
         if not any(g.rows for g in grids):
             raise WorkbookError("empty_workbook", "bảng tính trống, không có dữ liệu")

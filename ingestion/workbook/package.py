@@ -2,8 +2,9 @@
 
 Every workbook passes through ``open_package`` first: it recognises files that
 are not xlsx at all (legacy .xls, password-protected, PDF, Word ...), runs the
-package checks every OOXML file gets (``ooxml.open_ooxml``: real sizes, CRCs, no
-DTD or entity in any part, UTF-8 parts), and measures every sheet's real extent from
+package checks every OOXML file gets (``open_office_package``, shared with Word
+reports: ``ooxml.open_ooxml``'s real sizes, CRCs, no DTD or entity in any part,
+UTF-8 parts), and measures every sheet's real extent from
 its cells before any reader allocates a grid. It exposes per-sheet facts
 python-calamine does not report: which cells carry a percent number format and which
 formulas have no cached value. Readers get ``XlsxPackage.reader_bytes``, the package
@@ -23,6 +24,7 @@ from .ooxml import (MAX_COMPRESSION_RATIO, MAX_FILE_BYTES, MAX_PART_UNCOMPRESSED
 
 MAX_SHEETS = 60
 RESAVE_XLSX = "hãy mở tệp bằng Excel, chọn Lưu thành (Save As) dạng Sổ làm việc Excel (.xlsx) rồi gửi lại"
+RESAVE_DOCX = "hãy mở tệp bằng Word, chọn Lưu thành (Save As) dạng Tài liệu Word (.docx) rồi gửi lại"
 MAX_ROWS = 10_000
 MAX_COLUMNS = 100
 
@@ -166,23 +168,44 @@ def _is_percent_format(code: str) -> bool:
     return "%" in code
 
 
-def open_package(data: bytes) -> XlsxPackage:
-    """Check a workbook's bytes and open it, or raise WorkbookError with the cause."""
+_WORD_STREAM = "WordDocument".encode("utf-16-le")
+_KIND_NAMES = {"xlsx": "bảng tính Excel", "docx": "văn bản Word"}
+# How each reader tells a clerk to re-save a refused package (the shared checks say "Excel, Word").
+RESAVE_AS = {"xlsx": RESAVE_XLSX, "docx": RESAVE_DOCX}
+
+
+def refuse_non_zip(data: bytes, kind: str) -> None:
+    """Whole-file checks shared by every Office package (kind "xlsx" or "docx"), before any unzip."""
     if len(data) == 0:
         raise WorkbookError("empty_file", "tệp rỗng (0 byte)")
     if len(data) > MAX_FILE_BYTES:
         raise WorkbookError("too_large", f"tệp quá lớn ({len(data) / 1048576:.1f} MB, giới hạn {MAX_FILE_BYTES // 1048576} MB)")
     if data.startswith(OLE_MAGIC):
+        # An OLE2 container: an encrypted Office file of any kind, or a pre-2007 .xls/.doc.
         if _ENCRYPTED_MARK in data:
             raise WorkbookError("password_protected", "tệp được đặt mật khẩu; hãy gỡ mật khẩu rồi gửi lại")
+        if _WORD_STREAM in data:
+            raise WorkbookError("legacy_doc", "tệp Word định dạng cũ (.doc); hãy mở bằng Word và lưu lại dưới dạng .docx")
         raise WorkbookError("legacy_xls", "tệp Excel định dạng cũ (.xls); hãy mở bằng Excel và lưu lại dưới dạng .xlsx")
     if not data.startswith(b"PK"):
-        kind = "PDF" if data.startswith(b"%PDF") else "không phải bảng tính Excel"
-        raise WorkbookError("not_xlsx", f"tệp không phải .xlsx ({kind})")
+        what = "PDF" if data.startswith(b"%PDF") else f"không phải {_KIND_NAMES[kind]}"
+        raise WorkbookError(f"not_{kind}", f"tệp không phải .{kind} ({what})")
+
+
+def open_office_package(data: bytes, kind: str) -> OoxmlPackage:
+    """The one safety gate of every Office file, workbook or Word report: the whole-file checks above,
+    then ``ooxml.open_ooxml`` (every part inflated with real sizes and CRCs, no DTD or entity in any
+    part or encoding). Raises UnreadableFile worded for the kind of file expected."""
+    refuse_non_zip(data, kind)
     try:
-        package = open_ooxml(data)
-    except UnreadableFile as exc:  # the package checks speak of any Office file; this one is a workbook
-        raise UnreadableFile(exc.code, exc.message.replace(RESAVE, RESAVE_XLSX), exc.detail) from exc
+        return open_ooxml(data)
+    except UnreadableFile as exc:  # the package checks speak of any Office file; say how to re-save this one
+        raise UnreadableFile(exc.code, exc.message.replace(RESAVE, RESAVE_AS[kind]), exc.detail) from exc
+
+
+def open_package(data: bytes) -> XlsxPackage:
+    """Check a workbook's bytes and open it, or raise WorkbookError with the cause."""
+    package = open_office_package(data, "xlsx")
     if "xl/workbook.xml" not in package:
         if "word/document.xml" in package:
             raise WorkbookError("not_xlsx", "tệp là văn bản Word (.docx), không phải bảng tính .xlsx")

@@ -1,6 +1,9 @@
-"""One call from workbook bytes to figures: safety checks, cell grid, layout, matching.
+"""One call from report bytes to figures: safety checks, cell grid, layout, matching.
 
-``read_workbook_file`` is what commands use on a path someone gave them: the file is read
+A report is a workbook (.xlsx) or a Word document (.docx, ingestion/document/); which one is
+told by the content, not the file name. Both end in the same layout reader (extract.py).
+
+``read_report_files`` is what commands use on a path someone gave them: the file is read
 once (a regular file, size-capped, never a pipe or a device) and parsed in a worker process,
 so a reader that crashes or hangs on it ends as an ``UnreadableFile``, not as the command.
 """
@@ -26,6 +29,25 @@ def read_workbook_bytes(data: bytes, engine: str = "calamine", catalog: Catalog 
 
 def read_workbook(path: str | Path, engine: str = "calamine", catalog: Catalog | None = None) -> Extraction:
     return read_workbook_bytes(Path(path).read_bytes(), engine, catalog)
+
+
+def read_report_bytes(data: bytes, engine: str = "calamine", catalog: Catalog | None = None,
+                      name: str | None = None) -> Extraction:
+    """A workbook or a Word document, told apart by content (the file name only words the refusal of
+    something that is neither); WorkbookError for what cannot be read."""
+    from ..document.package import is_docx
+    from ..document.read import read_document_bytes
+    from .package import refuse_non_zip
+
+    if is_docx(data):
+        return read_document_bytes(data, catalog)
+    if name and name.lower().endswith((".docx", ".doc", ".docm")):
+        refuse_non_zip(data, "docx")  # a PDF or a legacy .doc named like a document is refused as one
+    return read_workbook_bytes(data, engine, catalog)
+
+
+def read_report(path: str | Path, engine: str = "calamine", catalog: Catalog | None = None) -> Extraction:
+    return read_report_bytes(Path(path).read_bytes(), engine, catalog, Path(path).name)
 
 
 # A reader that died, hung or ran out of memory on a file, as the person who gave the file reads it.
@@ -55,7 +77,7 @@ def _read_one(job: tuple[str, str, Catalog | None]) -> tuple[str | None, Extract
     digest = hashlib.sha256(data).hexdigest()
     report_progress(digest)
     try:
-        return digest, read_workbook_bytes(data, engine, catalog)
+        return digest, read_report_bytes(data, engine, catalog, Path(path).name)
     except UnreadableFile as exc:
         return digest, exc
     except MemoryError:
@@ -64,8 +86,8 @@ def _read_one(job: tuple[str, str, Catalog | None]) -> tuple[str | None, Extract
         return digest, failure_error(Failure("error", f"{type(exc).__name__}: {exc}"))
 
 
-def read_workbook_files(paths: list[str | Path], engine: str = "calamine", catalog: Catalog | None = None,
-                        **pool_options) -> list[tuple[str | None, Extraction | UnreadableFile]]:
+def read_report_files(paths: list[str | Path], engine: str = "calamine", catalog: Catalog | None = None,
+                      **pool_options) -> list[tuple[str | None, Extraction | UnreadableFile]]:
     """(sha256 of the bytes read, extraction or the reason it failed) for each path, in order."""
     catalog = catalog or load_catalog()
     jobs = [(str(p), engine, catalog) for p in paths]

@@ -24,6 +24,10 @@ class SheetGrid:
     percent_cells: set[tuple[int, int]] = field(default_factory=set)
     formulas_without_value: set[tuple[int, int]] = field(default_factory=set)
     error_cells: dict[tuple[int, int], str] = field(default_factory=dict)
+    # A Word table: the paragraphs just before it ("Biểu mẫu 3", the appendix title), and whether it
+    # continues the document's previous table (form, columns) as a table split by a page break does.
+    preamble: list[str] = field(default_factory=list)
+    continues_previous: bool = False
 
     def is_percent(self, row: int, col: int) -> bool:
         return (row, col) in self.percent_cells

@@ -8,4 +8,4 @@ select distinct on (submissions.unit_code, submissions.year, submissions.quarter
 from {{ ref('int_submissions_enriched') }} as submissions
 left join {{ ref('stg_audit__submission_gate') }} as gate on gate.file_id = submissions.file_id
 where gate.decision is distinct from 'held'
-order by submissions.unit_code asc, submissions.year asc, submissions.quarter asc, submissions.file_id desc
+order by submissions.unit_code asc, submissions.year asc, submissions.quarter asc, {{ submission_precedence('submissions') }}

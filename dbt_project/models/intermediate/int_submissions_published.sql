@@ -12,4 +12,4 @@ select distinct on (submissions.unit_code, submissions.year, submissions.quarter
 from {{ ref('int_submissions_enriched') }} as submissions
 join {{ ref('stg_audit__submission_gate') }} as gate
     on gate.file_id = submissions.file_id and gate.decision = 'accepted'
-order by submissions.unit_code asc, submissions.year asc, submissions.quarter asc, submissions.file_id desc
+order by submissions.unit_code asc, submissions.year asc, submissions.quarter asc, {{ submission_precedence('submissions') }}

@@ -19,5 +19,6 @@ select
     title_unit_matches,
     folder_files,
     reject_code,
-    reject_message
+    reject_message,
+    coalesce(source_format, 'xlsx') as source_format
 from {{ source('raw', 'files') }}
