@@ -32,7 +32,7 @@ BATCH_SIZE = 250
 PARALLEL_FROM = 64  # files; below this a worker pool costs more than it saves
 
 FACT_COLUMNS = ("file_id", "sheet", "row_number", "col_number", "form", "stt", "label", "unit_text", "raw_value",
-                "value", "numerator", "denominator", "kind", "indicator", "match", "note", "legend")
+                "value", "numerator", "denominator", "kind", "indicator", "match", "note", "legend", "scope")
 ISSUE_COLUMNS = ("file_id", "sheet", "row_number", "severity", "code", "message")
 
 
@@ -136,7 +136,7 @@ def parse_file(f: InboxFile, digest: str, parser: str, unit_names: dict[str, str
             p.reject_message = "; ".join(p.errors[:20]) + (f" (và {len(p.errors) - 20} lỗi khác)" if len(p.errors) > 20 else "")
         else:
             p.facts = [(fa.sheet, fa.row, fa.column + 1, fa.form, fa.stt, fa.label, fa.unit, fa.raw, fa.value,
-                        fa.numerator, fa.denominator, fa.kind, fa.indicator, fa.match, fa.note, fa.legend)
+                        fa.numerator, fa.denominator, fa.kind, fa.indicator, fa.match, fa.note, fa.legend, fa.scope)
                        for fa in ex.facts]
             p.issues = [(i.sheet, i.row, i.severity, i.code, i.message) for i in ex.issues]
     p.seconds = time.perf_counter() - started

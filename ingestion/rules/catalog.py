@@ -100,6 +100,11 @@ def expand(doc: dict, catalog: Catalog) -> RuleSet:
             for ind in catalog:
                 if ind.zscore:
                     add(RuleInstance(f"{kind}:{ind.code}", kind, overrides.get(ind.code, severity), ind.code))
+        elif kind == "whole_equals_levels":
+            # Figures a report can give for the whole unit and for each of its levels.
+            for ind in catalog:
+                if ind.kind == "count" and ind.additive and not ind.canonical and not ind.scope:
+                    add(RuleInstance(f"{kind}:{ind.code}", kind, overrides.get(ind.code, severity), ind.code))
         elif kind == "levels_add_up":
             for ind in catalog:
                 if ind.canonical and ind.authority and ind.kind == "count" and ind.additive:

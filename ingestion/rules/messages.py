@@ -11,11 +11,15 @@ from typing import Any
 
 from ..catalog import Catalog
 from ..workbook.extract import FORM_NAMES_VI
+from ..workbook.labels import label_key
+from ..workbook.scope import label_scope
 from ..workbook.values import format_vi
 from .catalog import RuleSet
 from .model import Evaluation
 
 _ROMAN = {1: "I", 2: "II", 3: "III", 4: "IV"}
+# How a message names the level slice a figure is about (when its own label does not).
+SCOPE_IN_MESSAGE_VI = {"department": "các sở, ngành", "district": "cấp huyện", "commune": "cấp xã"}
 
 
 def _strip_remarks(text: str) -> str:
@@ -54,9 +58,13 @@ def _num(value: Any) -> str:
 def render(ev: Evaluation, rules: RuleSet, catalog: Catalog, unit_name: str | None = None) -> str:
     """The Vietnamese message for a failed (or passed) evaluation."""
     d = ev.detail
+    name = _strip_remarks(d["label"]) if d.get("label") else short_name(catalog, ev.indicator)
+    scope = d.get("scope")
+    if scope in SCOPE_IN_MESSAGE_VI and label_scope(label_key(name).full) != scope:
+        name = f"{name} ({SCOPE_IN_MESSAGE_VI[scope]})"  # "Số hồ sơ đã giải quyết" of the "Cấp huyện" block
     fields: dict[str, Any] = {
         "where": where_vi(ev.form, ev.sheet, ev.row),
-        "name": _strip_remarks(d["label"]) if d.get("label") else short_name(catalog, ev.indicator),
+        "name": name,
         "observed": _num(ev.observed),
         "expected": _num(ev.expected),
         "tolerance": _num(rules.settings.get("rate_tolerance_pp", 1)),
@@ -64,6 +72,7 @@ def render(ev: Evaluation, rules: RuleSet, catalog: Catalog, unit_name: str | No
         "numerator": _num(d.get("numerator")),
         "denominator": _num(d.get("denominator")),
         "parts": ", ".join(f"{short_name(catalog, c)} {_num(v)}" for c, v in d.get("parts", ())),
+        "levels": ", ".join(f"{SCOPE_IN_MESSAGE_VI.get(sc, sc)} {_num(v)}" for sc, v in d.get("levels", ())),
         "whole_name": short_name(catalog, d.get("whole")),
         "legend": "",
         "left_names": "",
