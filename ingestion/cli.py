@@ -125,7 +125,7 @@ def _fact_json(f, detail: bool) -> dict:
     from .check import json_number
 
     doc = {"sheet": f.sheet, "row": f.row, "stt": f.stt, "label": f.label, "unit": f.unit, "raw": f.raw,
-           "value": json_number(f.value), "indicator": f.indicator}
+           "value": json_number(f.value), "indicator": f.indicator, "scope": f.scope}
     if detail:
         doc.update({"form": f.form, "kind": f.kind, "numerator": json_number(f.numerator),
                     "denominator": json_number(f.denominator), "note": f.note, "legend": f.legend, "match": f.match})
@@ -154,13 +154,16 @@ def cmd_extract(args) -> int:
     if args.json:
         print(json.dumps({"facts": [_fact_json(f, args.detail) for f in ex.facts]}, ensure_ascii=False, indent=1))
     else:
+        from .rules.messages import SCOPE_IN_MESSAGE_VI
         from .workbook.values import format_vi
 
         print(f"{args.file}: {len(ex.facts)} số liệu" + (f", kỳ trong tiêu đề: quý {ex.title_period[1]}/{ex.title_period[0]}"
                                                          if ex.title_period else ""))
         for f in ex.facts:
             value = "" if f.value is None else format_vi(f.value, 4)
-            print(f"  {f.sheet[:16]:16} dòng {f.row:<4} {str(f.stt or ''):8} {f.label[:60]:60} {value:>12}  {f.indicator or '(chưa khớp)'}")
+            scope = "" if f.scope == "unit" else f" [{SCOPE_IN_MESSAGE_VI[f.scope]}]"
+            print(f"  {f.sheet[:16]:16} dòng {f.row:<4} {str(f.stt or ''):8} {f.label[:60]:60} {value:>12}  "
+                  f"{f.indicator or '(chưa khớp)'}{scope}")
     return 2 if ex.errors else 0
 
 
