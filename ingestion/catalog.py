@@ -149,6 +149,13 @@ class Catalog:
     def __len__(self) -> int:
         return len(self.indicators)
 
+    def ancestors(self, code: str) -> list[str]:
+        out, parent = [], self.indicators[code].parent
+        while parent and parent not in out:
+            out.append(parent)
+            parent = self.indicators[parent].parent
+        return out
+
     def children(self, code: str) -> list[Indicator]:
         return [i for i in self if i.parent == code]
 
@@ -203,10 +210,11 @@ class Catalog:
         if not free:
             return Match(None, "duplicate", matched)
         in_context: list[str] = []
-        for r in recent:  # the nearest row above that is this row's parent, or a sibling, decides
+        for r in recent:  # the nearest row above that is this row's parent, a sibling or an ancestor decides
             parent_of_r = self.indicators[r].parent if r in self.indicators else None
             in_context = [c for c in free if self.indicators[c].parent == r] or \
-                [c for c in free if parent_of_r is not None and self.indicators[c].parent == parent_of_r]
+                [c for c in free if parent_of_r is not None and self.indicators[c].parent == parent_of_r] or \
+                [c for c in free if r in self.ancestors(c)]  # "Tiếp nhận trực tuyến" right under the total
             if in_context:
                 break
         if words <= _SHORT_LABEL_WORDS and not in_context and all(self.indicators[c].parent for c in free):

@@ -44,6 +44,15 @@ class RuleSet:
     def of_kind(self, kind: str) -> list[RuleInstance]:
         return [i for i in self.instances if i.kind == kind]
 
+    def equivalents(self) -> dict[str, set[str]]:
+        """Indicators the rules treat as one figure reported in two places (one-to-one same_figure pairs)."""
+        out: dict[str, set[str]] = {}
+        for inst in self.of_kind("same_figure"):
+            if len(inst.left) == len(inst.right) == 1:
+                out.setdefault(inst.left[0], set()).add(inst.right[0])
+                out.setdefault(inst.right[0], set()).add(inst.left[0])
+        return out
+
     def severity_groups(self) -> list[tuple[str, str]]:
         """(kind, severity) pairs that have instances, in catalog order: one GX expectation each."""
         seen: list[tuple[str, str]] = []

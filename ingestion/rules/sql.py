@@ -458,26 +458,29 @@ where sums.n_children > 0 and sums.n_values = sums.n_children"""
 
     def _required_present(self, kind):
         inst = self.rules.of_kind(kind)[0]
+        same = self.rules.equivalents()
         values = []
         for level, letter in LEVEL_LETTERS.items():
-            codes = [ind.code for ind in self.catalog if letter in ind.required]
-            values.append((lit(level), text_array(codes)))
+            for position, ind in enumerate(ind for ind in self.catalog if letter in ind.required):
+                values.append((lit(level), lit(ind.code), str(position),
+                               text_array([ind.code, *sorted(same.get(ind.code, ()))])))
         return f"""
-{self._instances(kind, ('unit_level', 'codes'), values)},
+{self._instances(kind, ('unit_level', 'code', 'position', 'alternatives'), values)},
 submissions as ({self._submissions()}),
 present as (
-    -- reported for the whole unit or for any of its levels
+    -- reported for the whole unit or for any of its levels, here or as its one-to-one same figure
     select file_id, array_agg(concept_code) as codes
     from pending where concept_code is not null and value is not null group by file_id
 ),
 gaps as (
     select s.*, array(
-        select c.code from unnest(inst.codes) with ordinality as c(code, position)
-        where not c.code = any(coalesce(present.codes, array[]::text[]))
-        order by c.position) as missing
+        select inst.code from inst
+        where inst.unit_level = s.unit_level
+          and not inst.alternatives && coalesce(present.codes, array[]::text[])
+        order by inst.position) as missing
     from submissions as s
-    join inst on inst.unit_level = s.unit_level
     left join present on present.file_id = s.file_id
+    where s.unit_level is not null
 )
 {_select(rule_id=lit(inst.rule_id), kind=lit(kind), severity=lit(inst.severity),
          status="case when cardinality(s.missing) > 0 then 'fail' else 'pass' end",
