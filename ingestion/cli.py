@@ -4,6 +4,7 @@
     cchc db url|start|stop       kho dữ liệu / the warehouse
     cchc extract FILE [--json]   đọc mọi số liệu của một tệp / every figure of a workbook
     cchc check FILE... [--json]  kiểm tra quy tắc, không cần CSDL / check the rules offline
+    cchc catalog unmatched DIR...  nhãn chưa khớp danh mục chỉ tiêu / labels matching no indicator
     cchc template --level ...    mẫu biểu trống cho đơn vị / blank workbook for units
     cchc demo-data ...           sinh dữ liệu mẫu / generate a realistic inbox
     cchc bench                   đo hiệu năng / benchmark the nightly load
@@ -78,6 +79,9 @@ def format_summary(s: dict, settings, log_file: Path | None = None) -> str:
         f" (chấp nhận / accepted {s.get('submissions_accepted')}, tạm giữ / held {s.get('submissions_held')})",
         f"Quy tắc đạt / rules passed:          {s.get('rules_passed')}",
         f"Quy tắc không đạt / rules failed:    {s.get('rules_failed')}",
+        f"Số liệu chưa khớp danh mục / unmatched figures: {s.get('facts_unmatched')}"
+        + (f" (danh sách / list: {s['unmatched_list']})" if s.get("unmatched_list") else
+           " (liệt kê / list them: cchc catalog unmatched <thư mục>)"),
         f"Marts công bố / marts published:     {'có / yes' if s.get('marts_published') else 'không đổi / unchanged'}"
         f" ({s.get('marts_tables')} bảng trong schema marts)",
         f"Báo cáo phản hồi / feedback reports: {s.get('reports_dir')}",
@@ -206,6 +210,31 @@ def cmd_check(args) -> int:
     return result.exit_code
 
 
+def cmd_catalog_unmatched(args) -> int:
+    from .catalog import load_catalog
+    from .unmatched import format_vi, group, report_json, rows_of_workbooks, workbooks_under
+
+    folders = [Path(p) for p in args.dirs]
+    missing = [str(p) for p in folders if not p.exists()]
+    if missing:
+        print(f"Không tìm thấy / not found: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    catalog = load_catalog()
+    paths = workbooks_under(folders)
+    root = folders[0] if len(folders) == 1 and folders[0].is_dir() else None
+    rows, read, unreadable = rows_of_workbooks(paths, root, args.engine)
+    labels = group(rows, catalog)
+    if args.json:
+        doc = report_json(labels, catalog, files_read=read, files_unreadable=unreadable)
+        Path(args.json).write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
+    print(format_vi(labels, catalog, read))
+    for line in unreadable:
+        print(f"  không đọc được / unreadable: {line}", file=sys.stderr)
+    if args.json:
+        print(f"Đã ghi / written: {args.json}")
+    return 0
+
+
 # -- passthrough -------------------------------------------------------------------------------
 def cmd_dbt(args) -> int:
     from .pipeline.dbt import dbt_args
@@ -291,6 +320,14 @@ def build_parser() -> argparse.ArgumentParser:
     ck.add_argument("--lang", choices=["vi", "en"], default="vi")
     ck.add_argument("-v", "--verbose", action="store_true", help="cả các dòng chưa khớp danh mục")
     ck.set_defaults(func=cmd_check)
+
+    cat = sub.add_parser("catalog", help="danh mục chỉ tiêu / the indicator catalog")
+    cat_sub = cat.add_subparsers(dest="catalog_command", required=True)
+    um = cat_sub.add_parser("unmatched", help="nhãn chưa khớp danh mục, gom theo nhãn / labels matching no indicator")
+    um.add_argument("dirs", nargs="+", help="thư mục (hoặc tệp) báo cáo .xlsx")
+    um.add_argument("--json", metavar="FILE", help="ghi danh sách ra tệp JSON")
+    um.add_argument("--engine", choices=["calamine", "openpyxl"], default=os.environ.get(config.ENV_PARSER, "calamine"))
+    um.set_defaults(func=cmd_catalog_unmatched)
 
     tp = sub.add_parser("template", help="mẫu biểu trống có kiểm tra dữ liệu nhập / blank official workbook")
     tp.add_argument("--level", choices=["province", "district", "commune"], required=True)
