@@ -48,13 +48,18 @@ def scopes_named(key: str) -> set[str]:
     return {scope for scope, rx in _PHRASES if rx.search(key)}
 
 
-def label_scope(label_key: str, explained_by: str | None = None) -> str | None:
+def label_scope(label_key: str, explained_by: str | None = None, short_key: str | None = None) -> str | None:
     """The scope a label names beyond the catalog text it matched (None: none, or several).
 
     "Số UBND cấp xã đã kiểm tra" names a level as part of what it counts, like its catalog
     label does; "Tổng số hồ sơ tiếp nhận cấp tỉnh" adds "cấp tỉnh" to "Tổng số hồ sơ tiếp nhận".
+    A remark in parentheses does not change the level: "Cấp huyện (bao gồm cả cấp xã)" is the
+    district level (``short_key``, the label without its remarks, decides when both are named).
     """
-    named = scopes_named(label_key) - (scopes_named(explained_by) if explained_by else set())
+    explained = scopes_named(explained_by) if explained_by else set()
+    named = scopes_named(label_key) - explained
+    if len(named) > 1 and short_key is not None:
+        named = scopes_named(short_key) - explained
     return next(iter(named)) if len(named) == 1 else None
 
 
