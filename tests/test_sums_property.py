@@ -2,13 +2,12 @@
 in either engine, and both engines give the same verdicts on every report drawn here."""
 from __future__ import annotations
 
-import uuid
-from dataclasses import replace
 from decimal import Decimal
 
 import psycopg2
 import pytest
 from hypothesis import HealthCheck, given, settings
+from conftest import fresh_database
 from hypothesis import strategies as st
 from psycopg2.extras import RealDictCursor, execute_values
 
@@ -89,24 +88,17 @@ def _key(ev) -> tuple:
 
 @pytest.fixture(scope="module")
 def batch_db(pg_cluster):
-    name = "p_" + uuid.uuid4().hex[:10]
-    admin = psycopg2.connect(pg_cluster.url())
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f"create database {name}")
-    conn = psycopg2.connect(replace(pg_cluster, dbname=name).url())
-    with conn.cursor() as cur:
-        cur.execute("""create table batch (file_id bigint, unit_code text, unit_level text, year int, quarter int,
-                       title_year int, title_quarter int, title_unit text, title_unit_matches boolean, sheet text,
-                       row_number int, form int, label text, indicator_code text, kind text, value numeric,
-                       cell_numerator numeric, cell_denominator numeric, unit_text text, note text, scope text,
-                       concept_code text, rule_scope text, own_indicator_code text)""")
-    conn.commit()
-    yield conn
-    conn.close()
-    with admin.cursor() as cur:
-        cur.execute(f"drop database if exists {name}")
-    admin.close()
+    with fresh_database(pg_cluster) as dsn:
+        conn = psycopg2.connect(dsn.url())
+        with conn.cursor() as cur:
+            cur.execute("""create table batch (file_id bigint, unit_code text, unit_level text, year int, quarter int,
+                           title_year int, title_quarter int, title_unit text, title_unit_matches boolean, sheet text,
+                           row_number int, form int, label text, indicator_code text, kind text, value numeric,
+                           cell_numerator numeric, cell_denominator numeric, unit_text text, note text, scope text,
+                           concept_code text, rule_scope text, own_indicator_code text)""")
+        conn.commit()
+        yield conn
+        conn.close()
 
 
 def warehouse(report: dict, conn, rules, catalog) -> set:

@@ -178,11 +178,12 @@ from computed as s"""
     def _pivot(self, codes: list[str], frames: str) -> str:
         """One row per frame (file, unit level, rule scope) with every tree code's figure in that frame."""
         columns = ",\n           ".join(sql_pivot_columns(self.catalog, codes))
+        concepts = text_array(sorted({self.catalog[c].concept for c in codes}))
         return f"""pv as (
     select fr.file_id, fr.unit_level, fr.rule_scope,
            {columns}
     from (select distinct file_id, unit_level, rule_scope from {frames}) as fr
-    join keyed as k on k.file_id = fr.file_id
+    join keyed as k on k.file_id = fr.file_id and k.concept_code = any({concepts})
     group by fr.file_id, fr.unit_level, fr.rule_scope
 )"""
 
