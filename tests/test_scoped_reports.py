@@ -146,3 +146,20 @@ def test_service_centre_figure_without_a_national_indicator_is_kept(checked):
     assert (kept.label, kept.value) == ("Số hồ sơ chậm hạn và quá hạn chưa có kết quả", Decimal(37))
     [total] = _evaluations(checked, "service_centre", "total_equals_parts:tthc_dossiers_received_total")
     assert (total.status, total.observed) == ("pass", Decimal(16234))
+
+
+def test_sums_the_report_cannot_complete_are_not_checked(checked):
+    # "đúng hạn" without "trước hạn": resolved = (early + on time) + late cannot be made up
+    assert not _evaluations(checked, "district_year", "total_equals_parts:tthc_dossiers_resolved_total")
+    [received] = _evaluations(checked, "district_year", "total_equals_parts:tthc_dossiers_received_total")
+    assert (received.status, received.observed) == ("pass", Decimal(59010))
+    # new dossiers split in person / online / post: the catalog's "in person or by post" is not there
+    assert not _evaluations(checked, "centre_month", "total_equals_parts:tthc_dossiers_received_total")
+    [resolved] = _evaluations(checked, "centre_month", "total_equals_parts:tthc_dossiers_resolved_total")
+    assert (resolved.status, resolved.observed, resolved.expected) == ("pass", Decimal(4561), Decimal(4561))
+
+
+def test_a_level_heading_with_a_remark_keeps_its_level(checked):
+    resolved = _evaluations(checked, "centre_and_districts", "total_equals_parts:tthc_dossiers_resolved_total")
+    assert sorted((ev.detail.get("scope"), ev.status, ev.observed, ev.expected) for ev in resolved) == [
+        ("department", "pass", Decimal(15641), Decimal(15641)), ("district", "fail", Decimal(17651), Decimal(17655))]
