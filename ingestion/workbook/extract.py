@@ -309,7 +309,7 @@ class _SheetReader:
         if self.block_scope is not None and depth is not None and self.block_depth is not None \
                 and depth <= self.block_depth:
             self.block_scope = self.block_depth = None  # a row numbered at or above the block's heading ends it
-        codes, how, _, matched = self.catalog.candidates(label, self.form)
+        codes, _, _, matched = self.catalog.candidates(label, self.form)
         named = label_scope(key.full, matched, key.short)
         if not codes and named is not None:
             # "Số hồ sơ do các sở, ngành tiếp nhận": the label without its level phrase may be a catalog label
