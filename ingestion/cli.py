@@ -4,6 +4,7 @@
     cchc db url|start|stop       kho dữ liệu / the warehouse
     cchc extract FILE [--json]   đọc mọi số liệu của một tệp .xlsx/.docx / every figure of a report
     cchc check FILE... [--json]  kiểm tra quy tắc, không cần CSDL / check the rules offline
+    cchc catalog unmatched DIR...  nhãn chưa khớp danh mục chỉ tiêu / labels matching no indicator
     cchc template --level ...    mẫu biểu trống cho đơn vị / blank workbook for units
     cchc demo-data ...           sinh dữ liệu mẫu / generate a realistic inbox
     cchc bench                   đo hiệu năng / benchmark the nightly load
@@ -98,6 +99,9 @@ def format_summary(s: dict, settings, log_file: Path | None = None) -> str:
         f" (chấp nhận / accepted {s.get('submissions_accepted')}, tạm giữ / held {s.get('submissions_held')})",
         f"Quy tắc đạt / rules passed:          {s.get('rules_passed')}",
         f"Quy tắc không đạt / rules failed:    {s.get('rules_failed')}",
+        f"Số liệu chưa khớp danh mục / unmatched figures: {s.get('facts_unmatched')}"
+        + (f" (danh sách / list: {s['unmatched_list']})" if s.get("unmatched_list") else
+           " (liệt kê / list them: cchc catalog unmatched <thư mục>)"),
         f"Marts công bố / marts published:     {'có / yes' if s.get('marts_published') else 'không đổi / unchanged'}"
         f" ({s.get('marts_tables')} bảng trong schema marts)",
         "Lịch sử kiểm tra / DQ history:       bảng audit.dq_results, mart marts.fct_dq_results",
@@ -176,7 +180,7 @@ def _fact_json(f, detail: bool) -> dict:
     from .check import json_number
 
     doc = {"sheet": f.sheet, "row": f.row, "stt": f.stt, "label": f.label, "unit": f.unit, "raw": f.raw,
-           "value": json_number(f.value), "indicator": f.indicator}
+           "value": json_number(f.value), "indicator": f.indicator, "scope": f.scope}
     if detail:
         doc.update({"form": f.form, "kind": f.kind, "numerator": json_number(f.numerator),
                     "denominator": json_number(f.denominator), "note": f.note, "legend": f.legend, "match": f.match})
@@ -210,13 +214,16 @@ def cmd_extract(args) -> int:
             doc["narrative"] = [_narrative_json(n) for n in ex.narrative]
         print(json.dumps(doc, ensure_ascii=False, indent=1))
     else:
+        from .rules.messages import SCOPE_IN_MESSAGE_VI
         from .workbook.values import format_vi
 
         print(f"{args.file}: {len(ex.facts)} số liệu" + (f", kỳ trong tiêu đề: quý {ex.title_period[1]}/{ex.title_period[0]}"
                                                          if ex.title_period else ""))
         for f in ex.facts:
             value = "" if f.value is None else format_vi(f.value, 4)
-            print(f"  {f.sheet[:16]:16} dòng {f.row:<4} {str(f.stt or ''):8} {f.label[:60]:60} {value:>12}  {f.indicator or '(chưa khớp)'}")
+            scope = "" if f.scope == "unit" else f" [{SCOPE_IN_MESSAGE_VI[f.scope]}]"
+            print(f"  {f.sheet[:16]:16} dòng {f.row:<4} {str(f.stt or ''):8} {f.label[:60]:60} {value:>12}  "
+                  f"{f.indicator or '(chưa khớp)'}{scope}")
         if ex.narrative:
             print(f"Phần thuyết minh: {len(ex.narrative)} số liệu")
             for n in ex.narrative:
@@ -265,6 +272,31 @@ def cmd_check(args) -> int:
     for c in result.completeness:
         print(f"{labels[c['severity']]}: {c['message']}")
     return result.exit_code
+
+
+def cmd_catalog_unmatched(args) -> int:
+    from .catalog import load_catalog
+    from .unmatched import format_vi, group, report_json, rows_of_workbooks, workbooks_under
+
+    folders = [Path(p) for p in args.dirs]
+    missing = [str(p) for p in folders if not p.exists()]
+    if missing:
+        print(f"Không tìm thấy / not found: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    catalog = load_catalog()
+    paths = workbooks_under(folders)
+    root = folders[0] if len(folders) == 1 and folders[0].is_dir() else None
+    rows, read, unreadable = rows_of_workbooks(paths, root, args.engine)
+    labels = group(rows, catalog)
+    if args.json:
+        doc = report_json(labels, catalog, files_read=read, files_unreadable=unreadable)
+        Path(args.json).write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
+    print(format_vi(labels, catalog, read))
+    for line in unreadable:
+        print(f"  không đọc được / unreadable: {line}", file=sys.stderr)
+    if args.json:
+        print(f"Đã ghi / written: {args.json}")
+    return 0
 
 
 # -- passthrough -------------------------------------------------------------------------------
@@ -380,6 +412,15 @@ def build_parser() -> argparse.ArgumentParser:
                     help="cả các dòng chưa khớp danh mục, và nguyên nhân kỹ thuật khi không đọc được tệp "
                          "/ also rows not matched to the catalog, and the technical cause of unreadable files")
     ck.set_defaults(func=cmd_check)
+
+    cat = sub.add_parser("catalog", help="danh mục chỉ tiêu / the indicator catalog")
+    cat_sub = cat.add_subparsers(dest="catalog_command", required=True, metavar="unmatched",
+                                 help="việc cần làm với danh mục / what to do with the catalog")
+    um = cat_sub.add_parser("unmatched", help="nhãn chưa khớp danh mục, gom theo nhãn / labels matching no indicator")
+    um.add_argument("dirs", nargs="+", help="thư mục (hoặc tệp) báo cáo .xlsx, .docx / folders or report files")
+    um.add_argument("--json", metavar="FILE", help="ghi danh sách ra tệp JSON / write the list as JSON")
+    um.add_argument("--engine", choices=ENGINES, default=os.environ.get(config.ENV_PARSER, "calamine"), help=ENGINE_HELP)
+    um.set_defaults(func=cmd_catalog_unmatched)
 
     tp = sub.add_parser("template", help="mẫu biểu trống có kiểm tra dữ liệu nhập / blank official workbook")
     tp.add_argument("--level", choices=["province", "district", "commune"], required=True,

@@ -1,6 +1,7 @@
 """Shared fixtures: one embedded PostgreSQL per test session, a fresh database per test."""
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -50,21 +51,30 @@ def pg_cluster():
     shutil.rmtree(root, ignore_errors=True)
 
 
-@pytest.fixture
-def warehouse(pg_cluster):
-    """A fresh, empty warehouse database (the bi_reader role is cluster-wide and shared)."""
+@contextlib.contextmanager
+def fresh_database(cluster):
+    """A new, empty database on the cluster for as long as the block runs; its DSN."""
     import psycopg2
 
     name = "t_" + uuid.uuid4().hex[:10]
-    admin = psycopg2.connect(pg_cluster.url())
+    admin = psycopg2.connect(cluster.url())
     admin.autocommit = True
     with admin.cursor() as cur:
         cur.execute(f"create database {name}")
-    yield replace(pg_cluster, dbname=name)
-    with admin.cursor() as cur:
-        cur.execute("select pg_terminate_backend(pid) from pg_stat_activity where datname = %s", (name,))
-        cur.execute(f"drop database if exists {name}")
-    admin.close()
+    try:
+        yield replace(cluster, dbname=name)
+    finally:
+        with admin.cursor() as cur:
+            cur.execute("select pg_terminate_backend(pid) from pg_stat_activity where datname = %s", (name,))
+            cur.execute(f"drop database if exists {name}")
+        admin.close()
+
+
+@pytest.fixture
+def warehouse(pg_cluster):
+    """A fresh, empty warehouse database (the bi_reader role is cluster-wide and shared)."""
+    with fresh_database(pg_cluster) as dsn:
+        yield dsn
 
 
 @pytest.fixture

@@ -124,13 +124,20 @@ def test_a_commune_whole_is_its_own_figure(targets):
 def test_a_district_whole_is_not_its_own_authority_figure(targets):
     assert targets("tthc_dossiers_resolved_total", "unit", "district") == ()
     assert targets("tthc_dossiers_resolved_total", "unit", None) == ()
-    assert targets("tthc_dossiers_resolved_total", "district", "district") == ("row:tthc_dossiers_resolved_district",)
-    assert targets("tthc_dossiers_resolved_total", "commune", "district") == ("row:tthc_dossiers_resolved_commune",)
+    # the same indicator for the same level: a row of a "Cấp huyện" block, or the level variant of the paired
+    # concept (tthc_dossiers_resolved_district is tthc_dossiers_resolved for the district level)
+    assert targets("tthc_dossiers_resolved_total", "district", "district") == (
+        "row:tthc_dossiers_resolved_total@district", "row:tthc_dossiers_resolved@district")
+    assert targets("tthc_dossiers_resolved_total", "commune", "district") == (
+        "row:tthc_dossiers_resolved_total@commune", "row:tthc_dossiers_resolved@commune")
+    assert targets("tthc_dossiers_resolved_total", "department", "province") == (
+        "row:tthc_dossiers_resolved_total@department", "row:tthc_dossiers_resolved@department")
 
 
 def test_figures_without_levels_compare_at_the_unit_scope_only(targets):
     assert targets("org_cs_quota", "unit", "district") == ("own:org_cs_quota",)
-    assert targets("org_cs_quota", "commune", "district") == ()  # the communes' staff, not in a district's appendix
+    # the communes' staff: compared only with a commune-level figure of the district's appendix, if it has one
+    assert targets("org_cs_quota", "commune", "district") == ("row:org_cs_quota@commune",)
     assert targets("org_cs_quota", "commune", "commune") == ("own:org_cs_quota",)
 
 

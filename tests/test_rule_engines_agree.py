@@ -12,6 +12,7 @@ import pytest
 from conftest import SEED_REGISTRY, generated_inbox, query, with_figure
 from psycopg2.extras import RealDictCursor
 from seed_documents import build_document
+from report_workbooks import REPORTS, build_inbox, write_registry
 from seed_workbooks import SEED_UNITS, build
 
 from ingestion import config
@@ -201,3 +202,40 @@ def test_engines_agree_on_word_reports(pipeline_env, monkeypatch):
     assert chosen == [("LAMTHAO/2023-Q3/phu_luc.xlsx",)]
     # a spreadsheet and its Word report in one folder are a pair, not two versions of one file
     assert not [r for r in warehouse_files if r[1].split(":")[0] == "one_file_per_quarter" and r[3] == "fail"]
+
+
+def test_engines_agree_on_provincial_district_and_centre_reports(pipeline_env, monkeypatch):
+    """Per-level blocks, level phrases, combined labels, totals without subtotals, forms 4 and 6."""
+    inbox = pipeline_env["inbox"]
+    build_inbox(inbox)
+    registry_csv = write_registry(inbox / "_registry")
+    monkeypatch.setenv(config.ENV_REGISTRY, str(registry_csv))
+    _run_warehouse_gate()
+    registry = read_registry(registry_csv, registry_csv.with_name("unit_mapping.csv"))
+    warehouse_files, _ = _warehouse_verdicts(pipeline_env["dsn"])
+    offline_files, _ = _offline_verdicts(inbox, registry)
+    assert warehouse_files == offline_files
+    kinds = {r[1].split(":")[0] for r in warehouse_files}
+    assert {"whole_equals_levels", "total_equals_parts", "same_figure", "rate_matches_parts"} <= kinds
+    scopes = query(pipeline_env["dsn"], """select coalesce(details ->> 'scope', 'unit'), status from audit.dq_results
+                                            where rule_id = 'total_equals_parts:tthc_dossiers_pending' and unit_code = 'LD'""")
+    assert sorted(scopes) == [("commune", "pass"), ("department", "pass"), ("district", "pass"), ("unit", "pass")]
+    fails = {(r[0].split("/")[0], r[1], r[2]) for r in warehouse_files if r[3] == "fail" and r[2] != "info"
+             and not r[1].startswith("required_present")}
+    assert fails == {(report.unit_code, rule, severity) for report in REPORTS for rule, severity in report.breaks}
+    # the per-level figures reach the marts with their scope; the unmatched one is kept
+    held = {r[0] for r in query(pipeline_env["dsn"], "select f.unit_code from audit.submission_gate g "
+                                                     "join raw.files f using (file_id) where g.decision = 'held'")}
+    assert held == {"LD", "LAMTHAO"}
+    nightly.publish_stage(nightly.new_run_id())
+    received = query(pipeline_env["dsn"], """select scope, value from marts.fct_indicator_value
+                                              where unit_code = 'LD' and period_key = '2020-Q2'
+                                                and indicator_code = 'tthc_dossiers_received_total'""")
+    assert sorted(received) == [("commune", 250000), ("department", 50000), ("district", 300000), ("unit", 600000)]
+    kept = query(pipeline_env["dsn"], """select label, value from marts.fct_indicator_value
+                                          where unit_code = 'TTPVHCC' and indicator_code is null""")
+    assert kept == [("Số hồ sơ chậm hạn và quá hạn chưa có kết quả", 37)]
+    rolled = query(pipeline_env["dsn"], """select scope, value from marts.fct_indicator_rollup
+                                            where rollup_scope = 'current_unit' and unit_code = 'LD' and year = 2020
+                                              and quarter = 2 and indicator_code = 'tthc_dossiers_received_total'""")
+    assert sorted(rolled) == [("commune", 250000), ("department", 50000), ("district", 300000), ("unit", 600000)]

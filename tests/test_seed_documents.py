@@ -239,7 +239,8 @@ def test_cchc_extract_json_on_a_document(inbox):
     assert len(doc["facts"]) == 103
     resolved = next(f for f in doc["facts"] if f["indicator"] == "tthc_dossiers_resolved_commune")
     assert resolved == {"sheet": "Bảng 4", "row": 18, "stt": "Trong đó", "label": "Tổng số hồ sơ TTHC đã giải quyết xong",
-                        "unit": "Hồ sơ", "raw": "437", "value": 437, "indicator": "tthc_dossiers_resolved_commune"}
+                        "unit": "Hồ sơ", "raw": "437", "value": 437, "indicator": "tthc_dossiers_resolved_commune",
+                        "scope": "commune"}
     assert doc["narrative"][5] == {
         "paragraph": 37, "position": 1, "indicator": "tthc_dossiers_resolved_total", "scope": "unit", "raw": "438",
         "value": 438, "comparable": True,

@@ -38,7 +38,7 @@ from ..workbook.labels import fold
 from ..workbook.values import PERCENT, parse_number
 
 PATTERNS_CSV = config.DBT_PROJECT_DIR / "seeds" / "narrative_patterns.csv"
-SCOPES = ("unit", "province", "department", "district", "commune", "mixed")
+SCOPES = ("unit", "department", "district", "commune", "mixed")  # workbook/scope.py, and "mixed"
 
 _PLACEHOLDERS = {
     "{N}": r"(?:(?:hon|tren|gan|khoang|xap xi|uoc|chua den|duoi) )?"  # approximate: read, then not compared
@@ -48,9 +48,9 @@ _PLACEHOLDERS = {
     "{M}": r"(?<![\d/.,])(?P<n>\d{1,3}(?:\.\d{3})+(?:,\d+)?|\d+(?:,\d+)?)\s*trieu(?: dong)?\b",
     "{GAP}": r"(?:[^.;()]|(?<=\d)\.(?=\d))",
 }
+# The scopes of workbook/scope.py: "cấp tỉnh" is the provincial bodies' level (department).
 _SCOPE_WORDS = (
-    ("province", re.compile(r"\bcap tinh\b")),
-    ("department", re.compile(r"\b(?:cac so|cap so|so, ban, nganh|so, nganh)\b")),
+    ("department", re.compile(r"\bcap tinh\b|\b(?:cac so|cap so|so, ban, nganh|so, nganh)\b")),
     ("district", re.compile(r"\bcap huyen\b")),
     ("commune", re.compile(r"\b(?:cap xa|cac xa)\b")),
 )
@@ -80,7 +80,7 @@ class NarrativeFigure:
     position: int  # 1-based order of the figure within its paragraph
     sentence: str  # the sentence as written
     indicator: str
-    scope: str  # unit | province | department | district | commune | mixed
+    scope: str  # unit | department | district | commune (workbook/scope.py) | mixed
     value: Decimal
     raw: str  # the number as typed
     kind: str

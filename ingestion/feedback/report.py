@@ -54,7 +54,7 @@ class Finding:
         return " · ".join(p for p in parts if p)
 
 
-SCOPE_VI = {"unit": "toàn đơn vị", "province": "cấp tỉnh", "department": "sở, ngành", "district": "cấp huyện",
+SCOPE_VI = {"unit": "toàn đơn vị", "department": "cấp tỉnh (sở, ngành)", "district": "cấp huyện",
             "commune": "cấp xã", "mixed": "nhiều cấp"}
 
 

@@ -38,7 +38,7 @@ BATCH_SIZE = 250
 NOTHING_READ = content_hash(b"")  # the hash recorded for an entry that was refused without reading it
 
 FACT_COLUMNS = ("file_id", "sheet", "row_number", "col_number", "form", "stt", "label", "unit_text", "raw_value",
-                "value", "numerator", "denominator", "kind", "indicator", "match", "note", "legend")
+                "value", "numerator", "denominator", "kind", "indicator", "match", "note", "legend", "scope")
 ISSUE_COLUMNS = ("file_id", "sheet", "row_number", "severity", "code", "message")
 NARRATIVE_COLUMNS = ("file_id", "paragraph_number", "position", "sentence", "indicator", "scope", "value", "raw_value",
                      "kind", "comparable", "levels", "pattern")
@@ -183,7 +183,7 @@ def parse_file(c: Candidate, parser: str, unit_names: dict[str, str] | None) -> 
         else:
             p.facts = [copy_line((fa.sheet, fa.row, fa.column + 1, fa.form, fa.stt, fa.label, fa.unit, fa.raw,
                                   fa.value, fa.numerator, fa.denominator, fa.kind, fa.indicator, fa.match, fa.note,
-                                  fa.legend)) for fa in ex.facts]
+                                  fa.legend, fa.scope)) for fa in ex.facts]
             p.issues = [(i.sheet, i.row, i.severity, i.code, i.message) for i in ex.issues]
             p.narrative = [(n.paragraph, n.position, n.sentence, n.indicator, n.scope, n.value, n.raw, n.kind,
                             n.compare, n.levels, n.pattern) for n in ex.narrative]

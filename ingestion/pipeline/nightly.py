@@ -168,9 +168,11 @@ def report_stage(run_id: str, settings: Settings | None = None, *, docs: bool = 
     settings = settings or load_settings()
     t0 = time.perf_counter()
     from ..feedback.report import write_run_reports
+    from ..unmatched import write_run_list
 
     with _connection(settings) as (dsn, conn):
         out_dir = write_run_reports(conn, run_id, settings.reports_dir)
+        write_run_list(conn, run_id, out_dir)  # labels the catalog does not know yet, for the data team
         progress.figures("report", time.perf_counter() - t0, **{"thư mục / folder": str(out_dir)})
         docs_index = None
         with conn.cursor() as cur:
@@ -218,6 +220,11 @@ def summary(conn, run_id: str) -> dict:
                        from audit.submission_gate g join raw.files f using (file_id)
                        where g.run_id = %s and g.decision = 'held' order by f.unit_code, f.year, f.quarter""", (run_id,))
         run["held"] = [dict(r) for r in cur.fetchall()]
+        cur.execute("""select count(*) as n from raw.facts x join raw.files f using (file_id)
+                       where f.run_id = %s and f.status = 'loaded' and x.indicator is null""", (run_id,))
+        run["facts_unmatched"] = cur.fetchone()["n"]
+    listed = Path(run["reports_dir"]) / "unmatched_labels.json" if run.get("reports_dir") else None
+    run["unmatched_list"] = str(listed) if listed is not None and listed.exists() else None
     return json.loads(json.dumps(run, default=str))
 
 

@@ -47,6 +47,15 @@ class RuleSet:
     def of_kind(self, kind: str) -> list[RuleInstance]:
         return [i for i in self.instances if i.kind == kind]
 
+    def equivalents(self) -> dict[str, set[str]]:
+        """Indicators the rules treat as one figure reported in two places (one-to-one same_figure pairs)."""
+        out: dict[str, set[str]] = {}
+        for inst in self.of_kind("same_figure"):
+            if len(inst.left) == len(inst.right) == 1:
+                out.setdefault(inst.left[0], set()).add(inst.right[0])
+                out.setdefault(inst.right[0], set()).add(inst.left[0])
+        return out
+
     def severity_groups(self) -> list[tuple[str, str]]:
         """(kind, severity) pairs that have instances, in catalog order: one GX expectation each."""
         seen: list[tuple[str, str]] = []
@@ -109,6 +118,11 @@ def expand(doc: dict, catalog: Catalog) -> RuleSet:
         elif kind == "jump_within_history":
             for ind in catalog:
                 if ind.zscore:
+                    add(RuleInstance(f"{kind}:{ind.code}", kind, overrides.get(ind.code, severity), ind.code))
+        elif kind == "whole_equals_levels":
+            # Figures a report can give for the whole unit and for each of its levels.
+            for ind in catalog:
+                if ind.kind == "count" and ind.additive and not ind.canonical and not ind.scope:
                     add(RuleInstance(f"{kind}:{ind.code}", kind, overrides.get(ind.code, severity), ind.code))
         elif kind == "levels_add_up":
             for ind in catalog:

@@ -11,11 +11,16 @@ from typing import Any
 
 from ..catalog import Catalog
 from ..workbook.extract import FORM_NAMES_VI
+from ..workbook.labels import label_key
+from ..workbook.scope import label_scope
 from ..workbook.values import format_vi
 from .catalog import RuleSet
 from .model import Evaluation
 
 _ROMAN = {1: "I", 2: "II", 3: "III", 4: "IV"}
+# How a message names the level slice a figure is about (when its own label does not).
+SCOPE_IN_MESSAGE_VI = {"department": "các sở, ngành", "district": "cấp huyện", "commune": "cấp xã"}
+SCOPE_IN_MESSAGE_EN = {"department": "provincial departments", "district": "district level", "commune": "commune level"}
 
 
 def _strip_remarks(text: str) -> str:
@@ -68,9 +73,14 @@ def render(ev: Evaluation, rules: RuleSet, catalog: Catalog, unit_name: str | No
     """The message for a failed (or passed) evaluation: Vietnamese, or English with lang="en"."""
     d = ev.detail
     en = lang == "en" and ev.indicator in catalog  # the label typed in the workbook is Vietnamese
+    name = short_name(catalog, ev.indicator, lang) if en or not d.get("label") else _strip_remarks(d["label"])
+    scope = d.get("scope")
+    scope_names = SCOPE_IN_MESSAGE_EN if lang == "en" else SCOPE_IN_MESSAGE_VI
+    if scope in scope_names and (en or label_scope(label_key(name).full) != scope):
+        name = f"{name} ({scope_names[scope]})"  # "Số hồ sơ đã giải quyết" of the "Cấp huyện" block
     fields: dict[str, Any] = {
         "where": where_vi(ev.form, ev.sheet, ev.row, lang),
-        "name": short_name(catalog, ev.indicator, lang) if en or not d.get("label") else _strip_remarks(d["label"]),
+        "name": name,
         "observed": _num(ev.observed, lang),
         "expected": _num(ev.expected, lang),
         "tolerance": _num(rules.settings.get("rate_tolerance_pp", 1), lang),
@@ -78,6 +88,7 @@ def render(ev: Evaluation, rules: RuleSet, catalog: Catalog, unit_name: str | No
         "numerator": _num(d.get("numerator"), lang),
         "denominator": _num(d.get("denominator"), lang),
         "parts": ", ".join(f"{short_name(catalog, c, lang)} {_num(v, lang)}" for c, v in d.get("parts", ())),
+        "levels": ", ".join(f"{scope_names.get(sc, sc)} {_num(v, lang)}" for sc, v in d.get("levels", ())),
         "whole_name": short_name(catalog, d.get("whole"), lang),
         "legend": "",
         "left_names": "",

@@ -9,20 +9,22 @@ figure of indicator I and scope S in a unit of level L, the appendix rows to loo
   canonical/authority), a district's or a province's own row covers only its own authority
   while its narrative speaks for its whole territory: not compared. A commune or a department
   has no level below it, so there the two are one figure.
-- Scope a level ("cấp huyện là 2.967 hồ sơ"): the appendix row of that concept about that level.
+- Scope a level ("cấp huyện là 2.967 hồ sơ"): the appendix's figure of that concept for that
+  level (workbook/scope.py), whether a level variant ("..._district") or a row of a "Cấp huyện"
+  block; in a commune's or a department's report its own level is the whole unit.
 
 Targets are "own:<code>" (the unit's own figure, as Submission.own / own_indicator_code) or
-"row:<code>" (the row of that indicator, as by_indicator / indicator_code). When a figure
-scope is added to the appendix rows, S is matched against it here.
+"row:<concept>@<rule scope>" (the figure of that concept in that scope, as Submission.by_key /
+concept_code and rule_scope): the same indicator and the same scope.
 """
 from __future__ import annotations
 
 from ..catalog import LEVEL_LETTERS, Catalog
+from ..workbook.scope import OWN_SCOPE, SCOPES, SINGLE_LEVEL, UNIT, rule_scope
 from .catalog import RuleSet
 
 LEVELS = (None, "province", "department", "district", "commune")
-COMPARED_SCOPES = ("unit", "province", "department", "district", "commune")
-_WHOLE_IS_OWN = ("commune", "department")  # no level below: the unit's own row is its whole figure
+COMPARED_SCOPES = SCOPES  # unit, department (cấp tỉnh: the provincial bodies), district, commune
 
 
 def partners(rules: RuleSet, code: str) -> list[str]:
@@ -40,12 +42,13 @@ def partners(rules: RuleSet, code: str) -> list[str]:
 def appendix_targets(catalog: Catalog, rules: RuleSet, code: str, scope: str, level: str | None) -> tuple[str, ...]:
     concepts = [code, *partners(rules, code)]
     by_level = any(ind.canonical in concepts for ind in catalog)
+    whole_is_own = level in SINGLE_LEVEL  # no level below: the unit's own row is its whole figure
     out: list[str] = []
-    if (scope == "unit" or scope == level) and (not by_level or level in _WHOLE_IS_OWN):
+    if (scope == UNIT or (whole_is_own and scope == OWN_SCOPE[level])) and (not by_level or whole_is_own):
         out += [f"own:{c}" for c in concepts]
-    if scope in LEVEL_LETTERS:
-        letter = LEVEL_LETTERS[scope]
-        out += [f"row:{ind.code}" for c in concepts for ind in catalog if ind.canonical == c and ind.authority == letter]
+    where = rule_scope(scope, level)
+    if where != UNIT:  # (a commune's "cấp xã" is its whole: its own figure, above)
+        out += [f"row:{catalog[c].concept}@{where}" for c in concepts]
     return tuple(dict.fromkeys(out))
 
 

@@ -16,10 +16,12 @@ from ..pipeline.versions import Version, reverted_version, same_content_elsewher
 from ..pairing import cross_checked, precedence_key
 from ..registry import Registry, quarter_end
 from ..workbook.extract import Fact
+from ..workbook.scope import LEVEL_SCOPES, SCOPE_OF_LETTER, UNIT, rule_scope
 from ..workbook.values import COUNT, MONEY, PERCENT
 from .catalog import RuleInstance, RuleSet
 from .model import LETTER_LEVEL, LEVEL_RANK, Evaluation, Submission, round_expected
 from .narrative import level_allows, targets_table
+from .tree import partner_scope, sum_of, tree_codes
 
 
 def _ev(inst: RuleInstance, s: Submission, status: str, fact: Fact | None = None, *, rows: Iterable[int] = (),
@@ -39,6 +41,9 @@ def _value(fact: Fact | None) -> Decimal | None:
 
 def _file_name(path: str) -> str:
     return path.replace("\\", "/").rsplit("/", 1)[-1]
+def _scoped(scope: str) -> dict:
+    """Evaluations within a level slice say which one (messages name it)."""
+    return {} if scope == UNIT else {"scope": scope}
 
 
 class OfflineEngine:
@@ -95,62 +100,99 @@ class OfflineEngine:
     def _row_in_catalog(self, inst, s):
         return self._cell_rule(inst, s, list(s.facts), lambda f: f.indicator is None)
 
-    # -- relations within one submission -----------------------------------------------------
+    # -- relations within one submission: figures of one scope ------------------------------------
+    def _subjects(self, s: Submission, code: str | None) -> list[Fact]:
+        return [f for f in s.facts if f.indicator == code and f.value is not None]
+
+    def _partner(self, s: Submission, code: str | None, scope: str) -> Fact | None:
+        if not code:
+            return None
+        where = partner_scope(self.catalog, code, scope, s.level)
+        return s.by_key.get((self.catalog[code].concept, where)) if where is not None else None
+
     def _rate_matches_parts(self, inst, s):
-        rate = s.by_indicator.get(inst.subject)
-        if rate is None or rate.value is None:
-            return []
-        num_f, den_f = s.by_indicator.get(inst.numerator or ""), s.by_indicator.get(inst.denominator or "")
-        num, den = _value(num_f), _value(den_f)
-        rows = [rate.row]
-        if num is not None and den is not None:
-            rows += [num_f.row, den_f.row]
-        else:
-            num, den = rate.numerator, rate.denominator  # "100% (18/18)": the fraction typed in the cell
-        if num is None or den is None:
-            return []
-        if den == 0:
-            return [_ev(inst, s, "pass", rate, rows=rows, observed=rate.value, numerator=num, denominator=den)]
-        expected = round_expected(num * 100 / den)
-        status = "fail" if abs(rate.value - expected) > self.tolerance else "pass"
-        return [_ev(inst, s, status, rate, rows=rows, observed=rate.value, expected=expected, numerator=num, denominator=den)]
+        out = []
+        for rate in self._subjects(s, inst.subject):
+            scope = s.scope_of(rate)
+            num_f, den_f = self._partner(s, inst.numerator, scope), self._partner(s, inst.denominator, scope)
+            num, den = _value(num_f), _value(den_f)
+            rows = [rate.row]
+            if num is not None and den is not None:
+                rows += [num_f.row, den_f.row]
+            else:
+                num, den = rate.numerator, rate.denominator  # "100% (18/18)": the fraction typed in the cell
+            if num is None or den is None:
+                continue
+            if den == 0:
+                out.append(_ev(inst, s, "pass", rate, rows=rows, observed=rate.value, numerator=num, denominator=den,
+                               **_scoped(scope)))
+                continue
+            expected = round_expected(num * 100 / den)
+            status = "fail" if abs(rate.value - expected) > self.tolerance else "pass"
+            out.append(_ev(inst, s, status, rate, rows=rows, observed=rate.value, expected=expected, numerator=num,
+                           denominator=den, **_scoped(scope)))
+        return out
 
     def _total_equals_parts(self, inst, s):
-        total = s.by_indicator.get(inst.subject)
-        if total is None or total.value is None:
-            return []
-        parts = [s.by_indicator[p] for p in inst.parts if p in s.by_indicator and s.by_indicator[p].value is not None]
-        if not parts:
-            return []
-        expected = sum((p.value for p in parts), Decimal(0))
-        status = "fail" if total.value != expected else "pass"
-        return [_ev(inst, s, status, total, rows=[total.row, *(p.row for p in parts)], observed=total.value,
-                    expected=expected, parts=tuple((p.indicator, p.value) for p in parts))]
+        out = []
+        for total in self._subjects(s, inst.subject):
+            scope = s.scope_of(total)
+            parts = sum_of(self.catalog, s, inst.parts, scope)
+            if parts.value is None or not parts.used:
+                continue  # a part is missing and cannot be made of its own parts: nothing to compare
+            status = "fail" if total.value != parts.value else "pass"
+            out.append(_ev(inst, s, status, total, rows=[total.row, *(f.row for _, f in parts.used)],
+                           observed=total.value, expected=parts.value,
+                           parts=tuple((code, f.value) for code, f in parts.used), **_scoped(scope)))
+        return out
 
     def _part_not_above_whole(self, inst, s):
-        part, whole = s.by_indicator.get(inst.subject), s.by_indicator.get(inst.whole)
-        if _value(part) is None or _value(whole) is None:
-            return []
-        status = "fail" if part.value > whole.value else "pass"
-        return [_ev(inst, s, status, part, rows=[part.row, whole.row], observed=part.value, expected=whole.value,
-                    whole=inst.whole)]
+        out = []
+        for part in self._subjects(s, inst.subject):
+            scope = s.scope_of(part)
+            whole = self._partner(s, inst.whole, scope)
+            if _value(whole) is None:
+                continue
+            status = "fail" if part.value > whole.value else "pass"
+            out.append(_ev(inst, s, status, part, rows=[part.row, whole.row], observed=part.value, expected=whole.value,
+                           whole=inst.whole, **_scoped(scope)))
+        return out
 
     def _coded_in_legend(self, inst, s):
-        fact = s.by_indicator.get(inst.subject)
-        if _value(fact) is None:
-            return []
-        status = "pass" if fact.value in {Decimal(c) for c in inst.codes} else "fail"
-        return [_ev(inst, s, status, fact, rows=[fact.row], observed=fact.value)]
+        out = []
+        for fact in self._subjects(s, inst.subject):
+            status = "pass" if fact.value in {Decimal(c) for c in inst.codes} else "fail"
+            out.append(_ev(inst, s, status, fact, rows=[fact.row], observed=fact.value))
+        return out
 
     def _same_figure(self, inst, s):
-        left = [s.own.get(c) for c in inst.left]
-        right = [s.own.get(c) for c in inst.right]
-        if any(_value(f) is None for f in left + right):
+        codes = tree_codes(self.catalog, (*inst.left, *inst.right))
+        concepts = {self.catalog[c].concept for c in codes if self.catalog[c].scope is None}
+        frames = sorted({scope for (concept, scope), f in s.by_key.items() if concept in concepts and f.value is not None})
+        out = []
+        for scope in frames:
+            left, right = sum_of(self.catalog, s, inst.left, scope), sum_of(self.catalog, s, inst.right, scope)
+            if left.value is None or right.value is None or not left.used or not right.used:
+                continue
+            status = "fail" if left.value != right.value else "pass"
+            first = left.used[0][1]
+            out.append(_ev(inst, s, status, first, rows=[f.row for _, f in left.used + right.used],
+                           observed=left.value, expected=right.value, **_scoped(scope)))
+        return out
+
+    def _whole_equals_levels(self, inst, s):
+        """Toàn tỉnh = cấp tỉnh + cấp huyện + cấp xã, when the report gives them all."""
+        slices = LEVEL_SCOPES.get(s.level or "")
+        whole = s.by_key.get((inst.subject, UNIT))
+        if not slices or _value(whole) is None:
             return []
-        observed = sum((f.value for f in left), Decimal(0))
-        expected = sum((f.value for f in right), Decimal(0))
-        status = "fail" if observed != expected else "pass"
-        return [_ev(inst, s, status, left[0], rows=[f.row for f in left + right], observed=observed, expected=expected)]
+        levels = [s.by_key.get((inst.subject, rule_scope(scope, s.level))) for scope in slices]
+        if any(_value(f) is None for f in levels):
+            return []
+        expected = sum((f.value for f in levels), Decimal(0))
+        status = "fail" if whole.value != expected else "pass"
+        return [_ev(inst, s, status, whole, rows=[whole.row, *(f.row for f in levels)], observed=whole.value,
+                    expected=expected, levels=tuple((scope, f.value) for scope, f in zip(slices, levels)))]
 
     # -- a Word report against its own appendix and against the unit's spreadsheet ---------------
     def _narrative_matches_appendix(self, inst, s):
@@ -160,7 +202,11 @@ class OfflineEngine:
                 continue
             for target in self.targets.get((n.indicator, n.scope, s.level), ()):
                 how, code = target.split(":", 1)
-                fact = (s.own if how == "own" else s.by_indicator).get(code)
+                if how == "own":
+                    fact = s.own.get(code)
+                else:  # "row:<concept>@<rule scope>": the appendix's figure of that concept for that level
+                    concept, scope = code.split("@", 1)
+                    fact = s.by_key.get((concept, scope))
                 if _value(fact) is None:
                     continue
                 if fact.kind == PERCENT or self.catalog[n.indicator].kind == PERCENT:
@@ -195,8 +241,10 @@ class OfflineEngine:
         if other is None:
             return []
         compared, bad = 0, []
+        # the same indicator for the same scope (a district's "cấp xã" row is not its "cấp huyện" row)
+        figures = {(f.indicator, f.scope): f for f in other.facts if f.indicator}
         for fact in s.facts:
-            theirs = other.by_indicator.get(fact.indicator) if fact.indicator else None
+            theirs = figures.get((fact.indicator, fact.scope)) if fact.indicator else None
             if _value(fact) is None or _value(theirs) is None:
                 continue
             compared += 1
@@ -249,7 +297,8 @@ class OfflineEngine:
                     expected=round_expected(Decimal(repr(median))), z=round_expected(Decimal(repr(z))))]
 
     def _levels_add_up(self, inst, s):
-        fact = s.by_indicator.get(inst.subject)
+        # The unit's figure for its lower level: the level variant, or the concept in that level's block.
+        fact = s.by_key.get((inst.canonical, rule_scope(SCOPE_OF_LETTER[inst.authority], s.level)))
         if _value(fact) is None or self.registry is None or not s.unit_code or not s.year:
             return []
         child_level = LETTER_LEVEL[inst.authority]
@@ -275,7 +324,10 @@ class OfflineEngine:
             return []
         letter = LEVEL_LETTERS[s.level]
         required = [ind.code for ind in self.catalog if letter in ind.required]
-        missing = tuple(code for code in required if _value(s.own.get(code)) is None)
+        # Reported for the whole unit or for any of its levels.
+        present = {self.catalog[f.indicator].concept for f in s.facts if f.indicator and f.value is not None}
+        same = self.rules.equivalents()
+        missing = tuple(code for code in required if code not in present and not same.get(code, set()) & present)
         return [_ev(inst, s, "fail" if missing else "pass", None, observed=Decimal(len(missing)), missing=missing)]
 
     def _period_matches_path(self, inst, s):

@@ -57,8 +57,10 @@ create table if not exists raw.facts (
     match       text,
     note        text,
     legend      text,
+    scope       text,  -- unit | department | district | commune: the part of the unit the figure covers
     primary key (file_id, sheet, row_number)
 );
+alter table raw.facts add column if not exists scope text;
 create index if not exists facts_file_indicator_idx on raw.facts (file_id, indicator);
 
 -- Figures a Word report's narrative states in sentences ("đã giải quyết 438 hồ sơ"), with their provenance

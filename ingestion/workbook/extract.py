@@ -6,7 +6,10 @@ Layouts seen in real appendices, all handled here:
 - one table with numbered sections 1-7 whose titles name the forms;
 - merged two-row headers ("Kết quả thống kê" over "Đơn vị tính | Số liệu");
 - sub-rows with a blank STT or "Trong đó"; legends in the unit cell that spill
-  onto the next rows; remarks in parentheses on a row of their own.
+  onto the next rows; remarks in parentheses on a row of their own;
+- provincial and district reports that repeat indicators per level, in blocks under
+  a level heading ("Cấp huyện", "Hồ sơ do các sở, ngành tiếp nhận") or with the level
+  in the label: every figure gets a scope (scope.py).
 """
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ from ..catalog import Catalog, Indicator, legend_of
 from .labels import clean_text, fold, is_parenthetical, label_key
 from .package import WorkbookError, column_letters
 from .reader import SheetGrid
+from .scope import UNIT, label_scope, strip_scope_phrases, stt_depth
 from .values import CODED, COUNT, HEADING, MONEY, PERCENT, UNKNOWN, parse_figure, parse_legend
 
 FORM_NAMES_VI = {
@@ -67,6 +71,7 @@ class Fact:
     legend: str | None = None
     match: str = "unmatched"
     column: int = 0  # 0-based column of the figure cell
+    scope: str = UNIT  # unit | department | district | commune (scope.py)
 
     @property
     def cell(self) -> str:
@@ -230,15 +235,22 @@ class _SheetReader:
         self.columns: _Columns | None = None
         self.recent: list[str] = []
         self.last: Fact | None = None
+        # The level block the rows are in ("Cấp huyện" ...) and the row number depth of its heading.
+        self.block_scope: str | None = None
+        self.block_depth: int | None = None
 
     def _set_form(self, form: int) -> None:
         if form != self.form:
             self.form = form
             self.recent = []
+            self.block_scope = self.block_depth = None
 
     def continue_from(self, previous: "_SheetReader") -> None:
         """A document table goes on where the previous one stopped: same form, and same columns
-        when it has as many (a table split by a page break need not repeat its header)."""
+        when it has as many (a table split by a page break need not repeat its header), and the same
+        level block ("Cấp huyện" ...) when nothing above it names a form of its own."""
+        if self.form is None or self.form == previous.form:
+            self.block_scope, self.block_depth = previous.block_scope, previous.block_depth
         self.form = self.form or previous.form
         self.recent = list(previous.recent)
         self.last = previous.last  # a legend or a remark may spill past the break
@@ -316,16 +328,39 @@ class _SheetReader:
         key = label_key(label)
         if key.short in ("", "trong do") and value_cell is None:
             return
-        if value_cell is None and not unit:
+        depth = stt_depth(fold(stt)) if stt else None
+        bare = value_cell is None and not unit  # a heading-like row: no figure, no unit
+        if bare:
             title_form = next((f for f, rx in _FORM_TITLES.items() if rx.search(key.short)), None)
             if title_form and len(key.short.split()) <= 14 and (not stt or _TOP_LEVEL_STT.match(fold(stt))) \
-                    and self.catalog.candidates(label)[1] == "unmatched":
+                    and self.catalog.candidates(label)[1] in ("unmatched", "other_form"):
                 self._set_form(title_form)
                 return
-        match = self.catalog.match(label, self.form, self.recent, self.used)
+        if self.block_scope is not None and depth is not None and self.block_depth is not None \
+                and depth <= self.block_depth:
+            self.block_scope = self.block_depth = None  # a row numbered at or above the block's heading ends it
+        codes, _, _, matched = self.catalog.candidates(label, self.form)
+        named = label_scope(key.full, matched, key.short)
+        if not codes and named is not None:
+            # "Số hồ sơ do các sở, ngành tiếp nhận": the label without its level phrase may be a catalog label
+            stripped = label_key(strip_scope_phrases(key.full))
+            if stripped.full != key.full and self.catalog.candidates_for_key(stripped, self.form)[0]:
+                key = stripped
+        context_scope = named or self.block_scope
+        match = self.catalog.match(label, self.form, self.recent, self.used, context_scope, key=key)
         indicator = self.catalog[match.code] if match.code else None
+        if bare and named is not None and (indicator is None or indicator.kind == HEADING):
+            # A level heading: the rows below are that level's figures, until the next heading at its depth.
+            self.block_scope, self.block_depth = named, depth
+            self.recent = [match.code] if match.code else []
+            return
+        if bare and self.block_scope is not None and self.block_depth is None and depth is None \
+                and indicator is not None and indicator.kind == HEADING and not indicator.parent:
+            self.block_scope = None  # an unnumbered block ends at the next top-level heading
+            context_scope = named
+        scope = indicator.scope_in(context_scope) if indicator else (context_scope or UNIT)
         if match.code:
-            self.used.add(match.code)
+            self.used.add((indicator.concept, scope))
             self.recent.insert(0, match.code)
             del self.recent[MAX_CONTEXT:]
             if indicator.kind == HEADING and value_cell is None and not unit:
@@ -336,7 +371,7 @@ class _SheetReader:
         legend_text = unit if kind == CODED and parse_legend(unit) else None
         fact = Fact(sheet=self.grid.name, row=r, form=self.form or (indicator.form if indicator else None), stt=stt,
                     label=label, unit=unit or None, raw=_raw(value_cell), value=None, indicator=match.code,
-                    kind=kind, note=note, legend=legend_text, match=match.how, column=c.value)
+                    kind=kind, note=note, legend=legend_text, match=match.how, column=c.value, scope=scope)
         self._read_value(fact, value_cell, indicator)
         self.out.facts.append(fact)
         self.last = fact
@@ -366,7 +401,9 @@ class _SheetReader:
 
     def _report_unmatched(self, fact: Fact, how: str) -> None:
         reason = {"duplicate": "chỉ tiêu đã xuất hiện ở dòng khác",
-                  "ambiguous": "nhãn có thể ứng với nhiều chỉ tiêu"}.get(how, "không có trong danh mục chỉ tiêu")
+                  "ambiguous": "nhãn có thể ứng với nhiều chỉ tiêu",
+                  "other_form": f"nhãn thuộc chỉ tiêu của biểu mẫu khác, không phải Biểu mẫu {fact.form}"}.get(
+            how, "không có trong danh mục chỉ tiêu")
         self.out.issues.append(Issue("info", f"{how}_row", fact.sheet, fact.row,
                                      f"trang “{fact.sheet}”, dòng {fact.row}: “{fact.label}” — {reason}; giữ lại, chưa gán chỉ tiêu"))
 
@@ -379,7 +416,7 @@ def extract_facts(grids: list[SheetGrid], catalog: Catalog, out: Extraction | No
     """All figures of a workbook (or of a document's tables), each tied to a catalog indicator where one
     matches. ``out`` may come with the title already known (a document's title is in its narrative)."""
     out = out if out is not None else Extraction()
-    used: set[str] = set()
+    used: set[tuple[str, str]] = set()  # (concept, scope) pairs attributed so far
     found_table = False
     previous: _SheetReader | None = None
     for grid in grids:
