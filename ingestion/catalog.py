@@ -8,6 +8,14 @@ Rows are identified by form and normalised label, never by STT: the same
 indicator is "1.1." in one template and "2." in another. Where one label
 names several indicators (e.g. "Tổng số hồ sơ TTHC đã giải quyết xong" under
 the district rate and under the commune rate), the rows just above decide.
+
+The form is a hard constraint: when a row's form is known (sheet name, "Biểu mẫu N"
+heading, numbered section title), only indicators of that form are candidates — an
+indicator's name and aliases belong to its form, plus the forms some real templates
+move it to (``also_forms``: the older national template lists the online-service rows
+of form 7 under form 3). An indicator is unique per scope (workbook/scope.py): a
+provincial report gives "Số hồ sơ đã giải quyết" for the whole province and again for
+each level.
 """
 from __future__ import annotations
 
@@ -18,7 +26,8 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from . import config
-from .workbook.labels import label_key
+from .workbook.labels import LabelKey, label_key
+from .workbook.scope import UNIT
 from .workbook.values import parse_legend
 
 LEVEL_LETTERS = {"province": "p", "department": "s", "district": "d", "commune": "c"}
@@ -52,10 +61,24 @@ class Indicator:
     canonical: str | None
     authority: str | None
     additive: bool
+    scope: str | None = None  # the level a level-specific indicator is about (its label names it)
+    also_forms: tuple[int, ...] = ()
 
     @property
     def legend_map(self) -> dict[int, str]:
         return dict(self.legend)
+
+    @property
+    def concept(self) -> str:
+        """The concept a level variant stands for ("_district" rows are the district's figure of it)."""
+        return self.canonical or self.code
+
+    def in_form(self, form: int | None) -> bool:
+        return form is None or form == self.form or form in self.also_forms
+
+    def scope_in(self, context_scope: str | None) -> str:
+        """A figure's scope: the indicator's own level, else what the report says (block, label), else the unit."""
+        return self.scope or context_scope or UNIT
 
 
 def _opt(value: str) -> str | None:
@@ -79,7 +102,12 @@ def _legend(value: str) -> tuple[tuple[int, str], ...]:
 @dataclass(frozen=True)
 class Match:
     code: str | None
-    how: str  # exact | prefix | context | ambiguous | unmatched | duplicate
+    how: str  # exact | prefix | context | ambiguous | unmatched | duplicate | other_form
+    key: str | None = None  # the catalog text (normalised) the label matched
+
+
+# After a prefix, these words mean the label goes on to name a second figure ("... trước hạn và đúng hạn").
+_CONJUNCTIONS = ("va", "hoac")
 
 
 class Catalog:
@@ -98,6 +126,16 @@ class Catalog:
         # Longest first, so the most specific catalog label wins a prefix match.
         self._prefixes = sorted(((k, codes) for k, codes in self._short.items() if len(k.split()) >= _PREFIX_MIN_WORDS),
                                 key=lambda kc: -len(kc[0]))
+        # Labels of each indicator's siblings: a label that runs on from one part into another names both.
+        keys_of: dict[str, set[str]] = {}
+        for ind in indicators:
+            keys_of[ind.code] = {label_key(t).short for t in (ind.name_vi, *ind.aliases)}
+        self._sibling_keys: dict[str, set[str]] = {}
+        for ind in indicators:
+            self._sibling_keys[ind.code] = set().union(*(keys_of[o.code] for o in indicators
+                                                        if o.parent == ind.parent and o.code != ind.code)) \
+                if ind.parent else set()
+        self._candidates_cache: dict[tuple[str, int | None], tuple[list[str], str, int, str | None]] = {}
 
     def __getitem__(self, code: str) -> Indicator:
         return self.indicators[code]
@@ -111,44 +149,82 @@ class Catalog:
     def __len__(self) -> int:
         return len(self.indicators)
 
+    def ancestors(self, code: str) -> list[str]:
+        out, parent = [], self.indicators[code].parent
+        while parent and parent not in out:
+            out.append(parent)
+            parent = self.indicators[parent].parent
+        return out
+
     def children(self, code: str) -> list[Indicator]:
         return [i for i in self if i.parent == code]
 
-    def candidates(self, label: str) -> tuple[list[str], str, int]:
-        """Catalog codes a typed label may mean, how they were found, and the label's word count."""
-        key = label_key(label)
+    def candidates(self, label: str, form: int | None = None) -> tuple[list[str], str, int, str | None]:
+        """Catalog codes a typed label may mean in a form, how they were found, the label's word count
+        and the catalog text matched. ``other_form``: the label belongs to another form's indicators."""
+        cache_key = (label, form)
+        if cache_key not in self._candidates_cache:
+            if len(self._candidates_cache) > 65536:
+                self._candidates_cache.clear()
+            self._candidates_cache[cache_key] = self.candidates_for_key(label_key(label), form)
+        codes, how, words, key = self._candidates_cache[cache_key]
+        return list(codes), how, words, key
+
+    def candidates_for_key(self, key: LabelKey, form: int | None = None) -> tuple[list[str], str, int, str | None]:
         words = len(key.short.split())
-        for codes in (self._full.get(key.full), self._short.get(key.short), self._short.get(key.full)):
+        elsewhere = False
+        for text, index in ((key.full, self._full), (key.short, self._short), (key.full, self._short)):
+            codes = index.get(text)
             if codes:
-                return list(codes), "exact", words
+                in_form = [c for c in codes if self.indicators[c].in_form(form)]
+                if in_form:
+                    return in_form, "exact", words, text
+                elsewhere = True
         for prefix, codes in self._prefixes:
             if key.short.startswith(prefix + " "):
-                return list(codes), "prefix", words
-        return [], "unmatched", words
+                in_form = [c for c in codes if self.indicators[c].in_form(form)]
+                if not in_form:
+                    elsewhere = True
+                    continue
+                if self._names_another_part(key.short[len(prefix) + 1:], in_form):
+                    return [], "unmatched", words, None
+                return in_form, "prefix", words, prefix
+        return [], "other_form" if elsewhere else "unmatched", words, None
 
-    def match(self, label: str, form: int | None, recent: Iterable[str], used: set[str] | frozenset = frozenset()) -> Match:
-        """Match one row. ``recent`` are the codes matched just above, nearest first."""
-        codes, how, words = self.candidates(label)
+    def _names_another_part(self, rest: str, codes: list[str]) -> bool:
+        """'so ho so giai quyet truoc han' + 'dung han': the label names two parts, it is not the first one."""
+        words = rest.split()
+        if words and words[0] in _CONJUNCTIONS:
+            return True
+        return any(rest == k or rest.startswith(k + " ") for c in codes for k in self._sibling_keys[c])
+
+    def match(self, label: str, form: int | None, recent: Iterable[str], used: set | frozenset = frozenset(),
+              scope: str | None = None, key: LabelKey | None = None) -> Match:
+        """Match one row. ``recent`` are the codes matched just above, nearest first; ``used`` the
+        (concept, scope) pairs already attributed in the workbook; ``scope`` the row's scope from
+        the report (block heading or label), for indicators that are not level-specific."""
+        codes, how, words, matched = self.candidates(label, form) if key is None else self.candidates_for_key(key, form)
         if not codes:
-            return Match(None, "unmatched")
-        free = [c for c in codes if c not in used]
+            return Match(None, how)
+        free = [c for c in codes if (self.indicators[c].concept, self.indicators[c].scope_in(scope)) not in used]
         if not free:
-            return Match(None, "duplicate")
+            return Match(None, "duplicate", matched)
         in_context: list[str] = []
-        for r in recent:  # the nearest row above that is this row's parent, or a sibling, decides
+        for r in recent:  # the nearest row above that is this row's parent, a sibling or an ancestor decides
             parent_of_r = self.indicators[r].parent if r in self.indicators else None
             in_context = [c for c in free if self.indicators[c].parent == r] or \
-                [c for c in free if parent_of_r is not None and self.indicators[c].parent == parent_of_r]
+                [c for c in free if parent_of_r is not None and self.indicators[c].parent == parent_of_r] or \
+                [c for c in free if r in self.ancestors(c)]  # "Tiếp nhận trực tuyến" right under the total
             if in_context:
                 break
         if words <= _SHORT_LABEL_WORDS and not in_context and all(self.indicators[c].parent for c in free):
-            return Match(None, "ambiguous")  # "Cấp xã" away from its parent row says nothing
+            return Match(None, "ambiguous", matched)  # "Cấp xã" away from its parent row says nothing
         chosen = in_context or free
         if len(chosen) > 1 and form is not None:
             chosen = [c for c in chosen if self.indicators[c].form == form] or chosen
         if len(chosen) == 1:
-            return Match(chosen[0], "context" if len(free) > 1 else how)
-        return Match(None, "ambiguous")
+            return Match(chosen[0], "context" if len(free) > 1 else how, matched)
+        return Match(None, "ambiguous", matched)
 
 
 def read_catalog(path: Path) -> Catalog:
@@ -162,7 +238,8 @@ def read_catalog(path: Path) -> Catalog:
             numerator=_opt(r["numerator"]), denominator=_opt(r["denominator"]), parts=_split(r["parts"]),
             whole=_opt(r["whole"]), cumulative=r["cumulative"].strip() == "1", zscore=r["zscore"].strip() == "1",
             required=r["required"].strip(), canonical=_opt(r["canonical"]), authority=_opt(r["authority"]),
-            additive=r["additive"].strip() == "1",
+            additive=r["additive"].strip() == "1", scope=_opt(r.get("scope", "")),
+            also_forms=tuple(int(f) for f in _split(r.get("also_forms", ""))),
         )
         for r in rows
     ]

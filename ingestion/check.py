@@ -1,4 +1,4 @@
-"""`cchc check`: read workbooks and evaluate every rule offline (no database, no Airflow).
+"""`cchc check`: read workbooks and Word reports and evaluate every rule offline (no database, no Airflow).
 
 Files given together are checked together, so rules across quarters and levels apply
 between them (e.g. a district and its communes, or Q1 and Q2 of one unit).
@@ -10,16 +10,15 @@ from decimal import Decimal
 from pathlib import Path
 
 from .catalog import Catalog, load_catalog
-from .pipeline.inbox import content_hash, unit_and_period_from_path
+from .pipeline.inbox import unit_and_period_from_path
 from .registry import Registry, title_names_unit
 from .rules.catalog import RuleSet, load_rules
 from .rules.messages import render
 from .rules.model import Evaluation, Submission
 from .rules.offline import OfflineEngine
 from .workbook.extract import Extraction
-from .workbook.package import WorkbookError
-from .workbook.read import read_workbook_bytes
-
+from .workbook.ooxml import UnreadableFile
+from .workbook.read import read_report_files
 
 
 @dataclass
@@ -33,6 +32,7 @@ class FileResult:
     errors: list[dict] = field(default_factory=list)
     extraction: Extraction | None = None
     evaluations: list[Evaluation] = field(default_factory=list)
+    details: list[str] = field(default_factory=list)  # technical causes of errors (shown with --verbose)
 
     def as_json(self) -> dict:
         return {"path": self.path, "unit": self.unit, "period": self.period, "status": self.status,
@@ -72,29 +72,16 @@ def check_files(paths: list[Path], *, registry: Registry | None = None, engine: 
     submissions: list[Submission] = []
     unreadable_sent: set[tuple[str, int, int]] = set()  # a broken file still counts as sent
     by_key: dict[str, FileResult] = {}
-    for order, path in enumerate(paths):
+    reads = read_report_files(paths, engine, catalog)
+    for order, (path, (digest, extraction)) in enumerate(zip(paths, reads)):
         unit, year, quarter = unit_and_period_from_path(path)
         result = FileResult(path=str(path), unit=unit, period=f"{year}-Q{quarter}" if year else None)
         results.append(result)
-        try:
-            data = Path(path).read_bytes()
-            extraction = read_workbook_bytes(data, engine, catalog)
-        except FileNotFoundError:
+        if isinstance(extraction, UnreadableFile):
             result.status = "unreadable"
-            result.errors.append({"message": f"{path}: không tìm thấy tệp"})
-            continue
-        except IsADirectoryError:
-            result.status = "unreadable"
-            result.errors.append({"message": f"{path}: là thư mục, không phải tệp .xlsx"})
-            continue
-        except OSError as exc:
-            result.status = "unreadable"
-            result.errors.append({"message": f"{path}: không mở được tệp ({exc.strerror or exc})"})
-            continue
-        except WorkbookError as exc:
-            result.status = "unreadable"
-            result.errors.append({"message": f"{path}: {exc.message}"})
-            if unit and year:
+            result.errors.append({"message": f"{path}: {extraction.message}"})
+            result.details.append(extraction.detail or extraction.code)
+            if unit and year and digest is not None:
                 unreadable_sent.add((unit, year, quarter))
             continue
         result.extraction = extraction
@@ -111,7 +98,8 @@ def check_files(paths: list[Path], *, registry: Registry | None = None, engine: 
                          title_period=extraction.title_period if on_convention else None,
                          title_unit=extraction.title_unit,
                          title_unit_matches=title_names_unit(extraction.title_unit, registered.name if registered else None),
-                         order=order, content_hash=content_hash(data), path=str(path),
+                         order=order, content_hash=digest, path=str(path),
+                         source_format=extraction.source_format, narrative=extraction.narrative,
                          # A file with input errors is checked for feedback, but like a file the
                          # warehouse rejects it is nobody's history or lower-level figure.
                          held=bool(extraction.errors))

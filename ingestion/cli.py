@@ -2,8 +2,9 @@
 
     cchc run                     chạy tác vụ hằng đêm một lần qua Airflow / run the nightly job once
     cchc db url|start|stop       kho dữ liệu / the warehouse
-    cchc extract FILE [--json]   đọc mọi số liệu của một tệp / every figure of a workbook
+    cchc extract FILE [--json]   đọc mọi số liệu của một tệp .xlsx/.docx / every figure of a report
     cchc check FILE... [--json]  kiểm tra quy tắc, không cần CSDL / check the rules offline
+    cchc catalog unmatched DIR...  nhãn chưa khớp danh mục chỉ tiêu / labels matching no indicator
     cchc template --level ...    mẫu biểu trống cho đơn vị / blank workbook for units
     cchc demo-data ...           sinh dữ liệu mẫu / generate a realistic inbox
     cchc bench                   đo hiệu năng / benchmark the nightly load
@@ -113,6 +114,9 @@ def format_summary(s: dict, settings, log_file: Path | None = None) -> str:
         f" (chấp nhận / accepted {s.get('submissions_accepted')}, tạm giữ / held {s.get('submissions_held')})",
         f"Quy tắc đạt / rules passed:          {s.get('rules_passed')}",
         f"Quy tắc không đạt / rules failed:    {s.get('rules_failed')}",
+        f"Số liệu chưa khớp danh mục / unmatched figures: {s.get('facts_unmatched')}"
+        + (f" (danh sách / list: {s['unmatched_list']})" if s.get("unmatched_list") else
+           " (liệt kê / list them: cchc catalog unmatched <thư mục>)"),
         f"Marts công bố / marts published:     {'có / yes' if s.get('marts_published') else 'không đổi / unchanged'}"
         f" ({s.get('marts_tables')} bảng trong schema marts)",
         "Lịch sử kiểm tra / DQ history:       bảng audit.dq_results, mart marts.fct_dq_results",
@@ -223,42 +227,55 @@ def _fact_json(f, detail: bool) -> dict:
     from .check import json_number
 
     doc = {"sheet": f.sheet, "row": f.row, "stt": f.stt, "label": f.label, "unit": f.unit, "raw": f.raw,
-           "value": json_number(f.value), "indicator": f.indicator}
+           "value": json_number(f.value), "indicator": f.indicator, "scope": f.scope}
     if detail:
         doc.update({"form": f.form, "kind": f.kind, "numerator": json_number(f.numerator),
                     "denominator": json_number(f.denominator), "note": f.note, "legend": f.legend, "match": f.match})
     return doc
 
 
-def cmd_extract(args) -> int:
-    from .workbook.package import WorkbookError
-    from .workbook.read import read_workbook
+def _narrative_json(n) -> dict:
+    from .check import json_number
 
-    try:
-        ex = read_workbook(args.file, args.engine)
-    except FileNotFoundError:
-        print(f"{args.file}: không tìm thấy tệp", file=sys.stderr)
-        return 2
-    except OSError as exc:
-        print(f"{args.file}: không mở được tệp ({exc.strerror or exc})", file=sys.stderr)
-        return 2
-    except WorkbookError as exc:
+    return {"paragraph": n.paragraph, "position": n.position, "sentence": n.sentence, "indicator": n.indicator,
+            "scope": n.scope, "raw": n.raw, "value": json_number(n.value), "comparable": n.compare}
+
+
+def cmd_extract(args) -> int:
+    from .workbook.ooxml import UnreadableFile
+    from .workbook.read import read_report_files
+
+    _, ex = read_report_files([args.file], args.engine)[0]
+    if isinstance(ex, UnreadableFile):
         if args.json:
-            print(json.dumps({"facts": [], "errors": [{"message": f"{args.file}: {exc.message}"}]}, ensure_ascii=False))
-        print(f"{args.file}: {exc.message}", file=sys.stderr)
+            print(json.dumps({"facts": [], "errors": [{"message": f"{args.file}: {ex.message}"}]}, ensure_ascii=False))
+        print(f"{args.file}: {ex.message}", file=sys.stderr)
+        if args.verbose and ex.detail:
+            print(f"  ({ex.detail})", file=sys.stderr)
         return 2
     for issue in ex.errors:
         print(f"{args.file}: {issue.message}", file=sys.stderr)
     if args.json:
-        print(json.dumps({"facts": [_fact_json(f, args.detail) for f in ex.facts]}, ensure_ascii=False, indent=1))
+        doc = {"facts": [_fact_json(f, args.detail) for f in ex.facts]}
+        if ex.source_format == "docx":  # a Word report: the figures its narrative states, too
+            doc["narrative"] = [_narrative_json(n) for n in ex.narrative]
+        print(json.dumps(doc, ensure_ascii=False, indent=1))
     else:
+        from .rules.messages import SCOPE_IN_MESSAGE_VI
         from .workbook.values import format_vi
 
         print(f"{args.file}: {len(ex.facts)} số liệu" + (f", kỳ trong tiêu đề: quý {ex.title_period[1]}/{ex.title_period[0]}"
                                                          if ex.title_period else ""))
         for f in ex.facts:
             value = "" if f.value is None else format_vi(f.value, 4)
-            print(f"  {f.sheet[:16]:16} dòng {f.row:<4} {str(f.stt or ''):8} {f.label[:60]:60} {value:>12}  {f.indicator or '(chưa khớp)'}")
+            scope = "" if f.scope == "unit" else f" [{SCOPE_IN_MESSAGE_VI[f.scope]}]"
+            print(f"  {f.sheet[:16]:16} dòng {f.row:<4} {str(f.stt or ''):8} {f.label[:60]:60} {value:>12}  "
+                  f"{f.indicator or '(chưa khớp)'}{scope}")
+        if ex.narrative:
+            print(f"Phần thuyết minh: {len(ex.narrative)} số liệu")
+            for n in ex.narrative:
+                mark = "" if n.compare else "  (không đối chiếu)"
+                print(f"  đoạn {n.paragraph:<4} {n.indicator:36} {n.scope:10} {format_vi(n.value, 4):>12}{mark}")
     return 2 if ex.errors else 0
 
 
@@ -289,6 +306,9 @@ def cmd_check(args) -> int:
         print(f"{head} — {f.facts} {_vi_en('số liệu', 'figures', lang)} — {status_vi[f.status]}")
         for e in f.errors:
             print(f"  {labels['error']}: {e['message']}")
+        if args.verbose:
+            for detail in f.details:
+                print(f"    ({detail})")
         for v in f.violations:
             if v["severity"] == "info" and not args.verbose:
                 continue
@@ -299,6 +319,31 @@ def cmd_check(args) -> int:
     for c in result.completeness:
         print(f"{labels[c['severity']]}: {c['message']}")
     return result.exit_code
+
+
+def cmd_catalog_unmatched(args) -> int:
+    from .catalog import load_catalog
+    from .unmatched import format_vi, group, report_json, rows_of_workbooks, workbooks_under
+
+    folders = [Path(p) for p in args.dirs]
+    missing = [str(p) for p in folders if not p.exists()]
+    if missing:
+        print(f"Không tìm thấy / not found: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    catalog = load_catalog()
+    paths = workbooks_under(folders)
+    root = folders[0] if len(folders) == 1 and folders[0].is_dir() else None
+    rows, read, unreadable = rows_of_workbooks(paths, root, args.engine)
+    labels = group(rows, catalog)
+    if args.json:
+        doc = report_json(labels, catalog, files_read=read, files_unreadable=unreadable)
+        Path(args.json).write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
+    print(format_vi(labels, catalog, read))
+    for line in unreadable:
+        print(f"  không đọc được / unreadable: {line}", file=sys.stderr)
+    if args.json:
+        print(f"Đã ghi / written: {args.json}")
+    return 0
 
 
 # -- passthrough -------------------------------------------------------------------------------
@@ -394,21 +439,23 @@ def build_parser() -> argparse.ArgumentParser:
                          "/ the read-only BI role's URL and connection fields")
     db.set_defaults(func=cmd_db)
 
-    ex = sub.add_parser("extract", help="đọc mọi số liệu của một tệp / every figure of a workbook")
-    ex.add_argument("file", help="tệp báo cáo .xlsx / the workbook")
+    ex = sub.add_parser("extract", help="đọc mọi số liệu của một tệp .xlsx hoặc .docx / every figure of a report")
+    ex.add_argument("file", help="tệp báo cáo .xlsx hoặc .docx / the workbook or Word report")
     ex.add_argument("--json", action="store_true", help="in JSON cho chương trình khác / machine-readable output")
     ex.add_argument("--detail", action="store_true",
                     help="thêm các trường chi tiết (tử số, mẫu số, ghi chú ...) / numerator, denominator, note ...")
     ex.add_argument("--engine", choices=ENGINES, default=os.environ.get(config.ENV_PARSER, "calamine"), help=ENGINE_HELP)
+    ex.add_argument("-v", "--verbose", action="store_true",
+                    help="nguyên nhân kỹ thuật khi không đọc được tệp / the technical cause when a file cannot be read")
     ex.set_defaults(func=cmd_extract)
 
-    ck = sub.add_parser("check", help="kiểm tra quy tắc nhất quán, không cần CSDL / check the rules offline",
+    ck = sub.add_parser("check", help="kiểm tra quy tắc nhất quán (.xlsx, .docx), không cần CSDL / check the rules offline",
                         description="Kiểm tra các quy tắc nhất quán của một hay nhiều tệp báo cáo, không cần CSDL. "
-                                    "/ Check the consistency rules of one or more workbooks, offline.",
+                                    "/ Check the consistency rules of one or more workbooks or Word reports, offline.",
                         epilog=CHECK_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     ck.add_argument("files", nargs="+", metavar="FILE",
-                    help="tệp .xlsx; các tệp đưa cùng nhau được kiểm tra cùng nhau (quy tắc giữa các quý, các cấp) "
-                         "/ workbooks, checked together")
+                    help="tệp .xlsx hoặc .docx; các tệp đưa cùng nhau được kiểm tra cùng nhau (quy tắc giữa các quý, các cấp) "
+                         "/ workbooks or Word reports, checked together")
     ck.add_argument("--json", action="store_true", help="in JSON cho chương trình khác / machine-readable output")
     ck.add_argument("--registry", help="danh mục đơn vị org_units.csv (để biết cấp của đơn vị) / the unit registry")
     ck.add_argument("--completeness", action="store_true",
@@ -417,8 +464,18 @@ def build_parser() -> argparse.ArgumentParser:
     ck.add_argument("--lang", choices=["vi", "en"], default="vi",
                     help="ngôn ngữ của kết quả: vi (mặc định) hoặc en / language of the output and messages")
     ck.add_argument("-v", "--verbose", action="store_true",
-                    help="cả các dòng chưa khớp danh mục / also rows not matched to the catalog")
+                    help="cả các dòng chưa khớp danh mục, và nguyên nhân kỹ thuật khi không đọc được tệp "
+                         "/ also rows not matched to the catalog, and the technical cause of unreadable files")
     ck.set_defaults(func=cmd_check)
+
+    cat = sub.add_parser("catalog", help="danh mục chỉ tiêu / the indicator catalog")
+    cat_sub = cat.add_subparsers(dest="catalog_command", required=True, metavar="unmatched",
+                                 help="việc cần làm với danh mục / what to do with the catalog")
+    um = cat_sub.add_parser("unmatched", help="nhãn chưa khớp danh mục, gom theo nhãn / labels matching no indicator")
+    um.add_argument("dirs", nargs="+", help="thư mục (hoặc tệp) báo cáo .xlsx, .docx / folders or report files")
+    um.add_argument("--json", metavar="FILE", help="ghi danh sách ra tệp JSON / write the list as JSON")
+    um.add_argument("--engine", choices=ENGINES, default=os.environ.get(config.ENV_PARSER, "calamine"), help=ENGINE_HELP)
+    um.set_defaults(func=cmd_catalog_unmatched)
 
     tp = sub.add_parser("template", help="mẫu biểu trống có kiểm tra dữ liệu nhập / blank official workbook")
     tp.add_argument("--level", choices=["province", "district", "commune"], required=True,
@@ -472,7 +529,11 @@ def wants_english(argv: list[str]) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     from .errors import CchcError
+    from .terminal import SanitizedStream
 
+    # Cells, sheet and file names reach the terminal through these: nothing in them may drive it.
+    if not isinstance(sys.stdout, SanitizedStream):
+        sys.stdout, sys.stderr = SanitizedStream(sys.stdout), SanitizedStream(sys.stderr)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     argv = sys.argv[1:] if argv is None else argv
     with vietnamese(enabled=not wants_english(argv)):  # argparse's own texts ("usage", errors) too

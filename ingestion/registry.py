@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -195,38 +196,72 @@ def read_registry(units_csv: Path, mapping_csv: Path | None = None) -> Registry:
     return Registry(units, mappings)
 
 
-_ADMIN_WORDS = ("uy ban nhan dan", "ubnd", "tinh", "thanh pho", "thi xa", "thi tran", "huyen", "quan", "xa", "phuong",
-                "dac khu", "so", "ban", "nganh", "cua")
+# Words that say what kind of unit the next words name ("xã Kim Phượng", "phường 7", "Sở Tư pháp"),
+# matched with their diacritics so "xã Quan Sơn" keeps "Quan" in its name; their folded forms are
+# recognised only where a name starts (titles typed without diacritics: "Xa Kim Phuong").
+_UNIT_TYPES = {"thành phố": "thanh pho", "tp": "thanh pho", "thị xã": "thi xa", "tx": "thi xa",
+               "thị trấn": "thi tran", "đặc khu": "dac khu", "tỉnh": "tinh", "huyện": "huyen", "quận": "quan",
+               "xã": "xa", "phường": "phuong", "sở": "so", "ban": "ban", "ngành": "nganh"}
+_FOLDED_TYPES = {"thanh pho", "thi xa", "thi tran", "dac khu", "tinh", "huyen", "quan", "xa", "phuong"}
+_COMMITTEE = (("uy", "ban", "nhan", "dan"), ("hoi", "dong", "nhan", "dan"), ("ubnd",), ("hdnd",))
+_SEPARATORS = {"cua"}  # "… của UBND xã X"
 
 
-def _name_words(name: str) -> str:
+def _name_segments(name: str) -> list[tuple[str | None, str]]:
+    """'UBND phường 07, quận 3' -> [('phuong', '7'), ('quan', '3')]: unit type and name, folded.
+
+    Names keep every word and every number (leading zeros aside); only diacritics, case,
+    punctuation and spacing are dropped, and spacing is dropped when names are compared.
+    """
+    import unicodedata
+
     from .workbook.labels import fold
 
-    words = " ".join(fold(name).replace(",", " ").split())
-    for w in sorted(_ADMIN_WORDS, key=len, reverse=True):
-        words = f" {words} ".replace(f" {w} ", " ").strip()
-    return words
-
-
-def _edit_distance(a: str, b: str) -> int:
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        current = [i]
-        for j, cb in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
-        previous = current
-    return previous[-1]
+    words = re.sub(r"[^\w]+", " ", unicodedata.normalize("NFC", name).lower()).split()
+    folded = [fold(w) for w in words]
+    segments: list[list] = [[None, []]]
+    i = 0
+    while i < len(words):
+        committee = next((c for c in _COMMITTEE if tuple(folded[i:i + len(c)]) == c), None)
+        if committee:
+            i += len(committee)
+            continue
+        two, one = " ".join(words[i:i + 2]), words[i]
+        if two in _UNIT_TYPES or one in _UNIT_TYPES:
+            kind = _UNIT_TYPES[two] if two in _UNIT_TYPES else _UNIT_TYPES[one]
+            segments.append([kind, []])
+            i += 2 if two in _UNIT_TYPES else 1
+            continue
+        if folded[i] in _SEPARATORS:
+            segments.append([None, []])
+            i += 1
+            continue
+        current = segments[-1]
+        if current[0] is None and not current[1]:  # a type typed without diacritics where a name starts
+            two_f, one_f = " ".join(folded[i:i + 2]), folded[i]
+            if two_f in _FOLDED_TYPES or (one_f in _FOLDED_TYPES and i + 1 < len(words)):
+                current[0] = two_f if two_f in _FOLDED_TYPES else one_f
+                i += 2 if two_f in _FOLDED_TYPES else 1
+                continue
+        current[1].append(str(int(folded[i])) if folded[i].isdigit() else folded[i])
+        i += 1
+    return [(kind, " ".join(parts)) for kind, parts in segments if parts]
 
 
 def title_names_unit(title_unit: str | None, unit_name: str | None) -> bool | None:
-    """Does the unit named in the workbook's title look like the unit whose folder it is in?
+    """Does the unit named in the workbook's title name the unit whose folder it is in?
 
-    Titles are typed by hand ("Ủy ban nhân dân xã Kim Phụng" for Xã Kim Phượng), so a letter or
-    two of difference is a typo, not another unit. None when there is nothing to compare.
+    Names and numbers must be the same after normalisation: diacritics, case, punctuation and
+    spacing may differ ("Xa Kim Phuong", "Tam  Quan Bắc", "phường 07"), nothing else —
+    "UBND Phường 7" is not Phường 1, "xã An Bình" is not xã An Ninh. The title may name more
+    than the unit ("UBND xã Kim Phượng, huyện Định Hóa"). None when there is nothing to compare.
     """
     if not title_unit or not unit_name:
         return None
-    typed, registered = _name_words(title_unit), _name_words(unit_name)
+    typed, registered = _name_segments(title_unit), _name_segments(unit_name)
     if not typed or not registered:
         return None  # "UBND huyện" alone names no particular unit
-    return typed == registered or registered in typed or _edit_distance(typed, registered) <= 2
+    kind, name = registered[0]
+    compact = name.replace(" ", "")
+    return any(name_typed.replace(" ", "") == compact and (kind is None or kind_typed is None or kind_typed == kind)
+               for kind_typed, name_typed in typed)

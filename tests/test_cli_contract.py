@@ -18,7 +18,8 @@ from seed_workbooks import build
 REPO = Path(__file__).resolve().parents[1]
 CCHC = str(REPO / ".venv" / "bin" / "cchc")
 GOLDEN = Path(__file__).parent / "fixtures" / "golden"
-FACT_KEYS = {"sheet", "row", "stt", "label", "unit", "raw", "value", "indicator"}
+FACT_KEYS = {"sheet", "row", "stt", "label", "unit", "raw", "value", "indicator", "scope"}
+SCOPES = {"unit", "department", "district", "commune"}
 LAM_THAO_SENTENCE = ("Biểu mẫu 7, dòng 179: Tỷ lệ hồ sơ TTHC được tiếp nhận trực tuyến mức độ 3 và 4 "
                      "76,74% nhưng 5.620/7.725 = 72,75%")
 
@@ -76,10 +77,14 @@ def test_extract_json_facts(lam_thao):
         assert isinstance(fact["row"], int) and not isinstance(fact["row"], bool)
         assert fact["value"] is None or (isinstance(fact["value"], (int, float)) and not isinstance(fact["value"], bool))
         assert fact["indicator"] is None or fact["indicator"] in codes
+        assert fact["scope"] in SCOPES
         want = None if g["value"] is None else Decimal(g["value"])
         got = None if fact["value"] is None else Decimal(str(fact["value"]))
-        assert (fact["sheet"], fact["row"], fact["label"], fact["indicator"], got) == \
-            (g["sheet"], g["row"], g["label"], g["indicator"], want)
+        assert (fact["sheet"], fact["row"], fact["label"], fact["indicator"], fact["scope"], got) == \
+            (g["sheet"], g["row"], g["label"], g["indicator"], g["scope"], want)
+    by_row = {f["row"]: f for f in facts}
+    assert (by_row[72]["indicator"], by_row[72]["scope"]) == ("tthc_dossiers_resolved_district", "district")
+    assert (by_row[75]["indicator"], by_row[75]["scope"]) == ("tthc_dossiers_resolved_commune", "commune")
 
 
 def test_extract_rows_are_excel_rows(lam_thao):

@@ -2,13 +2,17 @@
 the offline one inside `cchc check` and the SQL the Great Expectations gate runs in the warehouse."""
 from __future__ import annotations
 
+import os
 import shutil
+import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import SEED_REGISTRY, generated_inbox, query
+from conftest import SEED_REGISTRY, generated_inbox, query, with_figure
 from psycopg2.extras import RealDictCursor
+from seed_documents import build_document
+from report_workbooks import REPORTS, build_inbox, write_registry
 from seed_workbooks import SEED_UNITS, build
 
 from ingestion import config
@@ -48,7 +52,7 @@ def _warehouse_verdicts(dsn) -> tuple[set, set]:
 
 def _offline_verdicts(inbox: Path, registry) -> tuple[set, set]:
     rules, catalog = load_rules(), load_catalog()
-    files = sorted(p for p in inbox.rglob("*.xlsx") if "_registry" not in p.parts)
+    files = sorted(p for p in inbox.rglob("*") if p.suffix in (".xlsx", ".docx") and "_registry" not in p.parts)
     result = check_files(files, registry=registry, completeness=True)
     per_file, per_unit = set(), set()
     for f in result.files:
@@ -93,18 +97,145 @@ def test_engines_agree_on_a_generated_country(pipeline_env):
     assert {u for u in warehouse_units if u[4] == "fail"} == offline_units
 
 
-def test_engines_agree_on_the_seed_reports(pipeline_env, monkeypatch):
+def _seed_verdicts(pipeline_env, monkeypatch) -> tuple[set, set]:
+    """Run the warehouse gate on the inbox with the seed units' registry; both engines' verdicts per file."""
     inbox = pipeline_env["inbox"]
-    for seed, (unit, period, _) in SEED_UNITS.items():
-        build(seed, inbox / unit / period / f"phu_luc_{seed}.xlsx")
     shutil.copytree(SEED_REGISTRY, inbox / "_registry")
     monkeypatch.setenv(config.ENV_REGISTRY, str(inbox / "_registry" / "org_units.csv"))
     _run_warehouse_gate()
     registry = read_registry(inbox / "_registry" / "org_units.csv", inbox / "_registry" / "unit_mapping.csv")
-    warehouse_files, _ = _warehouse_verdicts(pipeline_env["dsn"])
-    offline_files, _ = _offline_verdicts(inbox, registry)
+    return _warehouse_verdicts(pipeline_env["dsn"])[0], _offline_verdicts(inbox, registry)[0]
+
+
+def test_engines_agree_on_the_seed_reports(pipeline_env, monkeypatch):
+    inbox = pipeline_env["inbox"]
+    for seed, (unit, period, _) in SEED_UNITS.items():
+        build(seed, inbox / unit / period / f"phu_luc_{seed}.xlsx")
+    warehouse_files, offline_files = _seed_verdicts(pipeline_env, monkeypatch)
     assert warehouse_files == offline_files
     fails = sorted((r[0].split("/")[0], r[1], r[2]) for r in warehouse_files if r[3] == "fail")
     assert ("LAMTHAO", "rate_matches_parts:egov_online_dossier_rate", "error") in fails
     assert ("TAMQUANBAC", "part_not_above_whole:org_cs_present", "warning") in fails
     assert query(pipeline_env["dsn"], "select count(*) from audit.submission_gate where decision = 'held'")[0][0] == 2
+
+
+def _set_directive_docs(data: bytes, value: int) -> bytes:
+    return with_figure(data, "Số văn bản chỉ đạo CCHC", value)  # no rule involves this figure
+
+
+def test_engines_agree_on_files_and_versions(pipeline_env):
+    """Several files in one folder, one workbook in two units' folders, a superseded version dropped again."""
+    import os
+
+    inbox = pipeline_env["inbox"]
+    generated_inbox(inbox, units=8, quarters=1, error_rate=0.0, seed=7, end=(2026, 3))
+    files = sorted(p for p in inbox.rglob("*.xlsx") if "_registry" not in p.parts)
+    a, b, c, d = files[:4]
+    # b's folder also holds a's workbook, byte for byte (dropped into the wrong folder)
+    copy = b.with_name("zz_" + a.name)
+    copy.write_bytes(a.read_bytes())
+    # c's folder: a second, corrected workbook beside the first
+    second = c.with_name("zz_" + c.name)
+    second.write_bytes(_set_directive_docs(c.read_bytes(), 41))
+    # d's folder: version 1, version 2, then version 1 again
+    original = d.read_bytes()
+    v2 = d.with_name("v2_" + d.name)
+    v2.write_bytes(_set_directive_docs(original, 41))
+    v3 = d.with_name("v3_" + d.name)
+    v3.write_bytes(original)
+    # load order = modification time: what the offline engine gets as the order of the paths
+    ordered = sorted(p for p in inbox.rglob("*.xlsx") if "_registry" not in p.parts)
+    for i, path in enumerate(ordered):
+        os.utime(path, (1_700_000_000 + i, 1_700_000_000 + i))
+
+    _run_warehouse_gate()
+    registry = read_registry(inbox / "_registry" / "org_units.csv", inbox / "_registry" / "unit_mapping.csv")
+    warehouse_files, _ = _warehouse_verdicts(pipeline_env["dsn"])
+    offline_files, _ = _offline_verdicts(inbox, registry)
+    assert warehouse_files == offline_files
+
+    def fails(kind):
+        return {(r[0], r[7]) for r in warehouse_files if r[1] == kind and r[3] == "fail"}
+
+    rel = lambda p: p.relative_to(inbox).as_posix()  # noqa: E731
+    several = fails("one_file_per_quarter")
+    assert {p for p, _ in several} == {rel(b), rel(copy), rel(c), rel(second), rel(d), rel(v2), rel(v3)}
+    message = dict(several)[rel(c)]
+    assert f"“{c.name}”" in message and f"“{second.name}”" in message and "2 tệp" in message
+    twins = dict(fails("content_unique_across_units"))
+    assert set(twins) == {rel(a), rel(copy)}
+    assert f"đơn vị {b.parts[-3]}" in twins[rel(a)] and f"đơn vị {a.parts[-3]}" in twins[rel(copy)]
+    reverted = dict(fails("version_not_reverted"))
+    assert set(reverted) == {rel(v3)}
+    assert f"phiên bản thứ 1 (“{d.name}”)" in reverted[rel(v3)] and f"phiên bản thứ 2 (“{v2.name}”)" in reverted[rel(v3)]
+    held = {r[0] for r in query(pipeline_env["dsn"], """select f.path from audit.submission_gate g join raw.files f
+                                                      using (file_id) where g.decision = 'held'""")}
+    assert held == {rel(a), rel(copy), rel(v3)}
+
+
+def test_engines_agree_on_word_reports(pipeline_env, monkeypatch):
+    """The three reports as Word documents; Lâm Thao also sent its spreadsheet, and its document has one
+    figure typed differently. Both engines: the same verdicts, narrative and pairing rules included."""
+    inbox = pipeline_env["inbox"]
+    for seed, (unit, period, _) in SEED_UNITS.items():
+        changes = {"Số cơ quan, tổ chức hành chính đã được phê duyệt vị trí việc làm": "13"} if seed == "002" else None
+        build_document(seed, inbox / unit / period / f"bao_cao_{seed}.docx", changes)
+    unit, period, _ = SEED_UNITS["002"]
+    sheet = build("002", inbox / unit / period / "phu_luc.xlsx", typed=True)
+    os.utime(sheet, (time.time() - 3600, time.time() - 3600))  # sent first: the document is the later file
+    warehouse_files, offline_files = _seed_verdicts(pipeline_env, monkeypatch)
+    assert warehouse_files == offline_files
+    by_kind = Counter((r[0].split("/")[0], r[1].split(":")[0], r[3]) for r in warehouse_files)
+    assert by_kind[("KIMPHUONG", "narrative_matches_appendix", "fail")] == 1
+    assert by_kind[("KIMPHUONG", "narrative_matches_appendix", "pass")] == 1
+    assert by_kind[("LAMTHAO", "narrative_matches_appendix", "pass")] == 9
+    assert by_kind[("LAMTHAO", "narrative_matches_appendix", "fail")] == 0
+    assert by_kind[("TAMQUANBAC", "narrative_matches_appendix", "pass")] == 1
+    pairing = sorted(r for r in warehouse_files if r[1] == "document_matches_spreadsheet")
+    assert [(r[0], r[3]) for r in pairing] == [("LAMTHAO/2023-Q3/bao_cao_002.docx", "fail")]
+    assert pairing[0][7] == ("Bảng 6, dòng 4: Số cơ quan, tổ chức hành chính đã được phê duyệt vị trí việc làm "
+                             "theo quy định = 13 trong tệp bao_cao_002.docx, nhưng tệp phu_luc.xlsx ghi 12 "
+                             "(Biểu mẫu 5, dòng 111)")
+    # the spreadsheet's figures are the unit-quarter's, whatever order the files came in
+    chosen = query(pipeline_env["dsn"], """select source_path from intermediate.int_submissions_enriched
+                                           where unit_code = 'LAMTHAO' and is_latest_version""")
+    assert chosen == [("LAMTHAO/2023-Q3/phu_luc.xlsx",)]
+    # a spreadsheet and its Word report in one folder are a pair, not two versions of one file
+    assert not [r for r in warehouse_files if r[1].split(":")[0] == "one_file_per_quarter" and r[3] == "fail"]
+
+
+def test_engines_agree_on_provincial_district_and_centre_reports(pipeline_env, monkeypatch):
+    """Per-level blocks, level phrases, combined labels, totals without subtotals, forms 4 and 6."""
+    inbox = pipeline_env["inbox"]
+    build_inbox(inbox)
+    registry_csv = write_registry(inbox / "_registry")
+    monkeypatch.setenv(config.ENV_REGISTRY, str(registry_csv))
+    _run_warehouse_gate()
+    registry = read_registry(registry_csv, registry_csv.with_name("unit_mapping.csv"))
+    warehouse_files, _ = _warehouse_verdicts(pipeline_env["dsn"])
+    offline_files, _ = _offline_verdicts(inbox, registry)
+    assert warehouse_files == offline_files
+    kinds = {r[1].split(":")[0] for r in warehouse_files}
+    assert {"whole_equals_levels", "total_equals_parts", "same_figure", "rate_matches_parts"} <= kinds
+    scopes = query(pipeline_env["dsn"], """select coalesce(details ->> 'scope', 'unit'), status from audit.dq_results
+                                            where rule_id = 'total_equals_parts:tthc_dossiers_pending' and unit_code = 'LD'""")
+    assert sorted(scopes) == [("commune", "pass"), ("department", "pass"), ("district", "pass"), ("unit", "pass")]
+    fails = {(r[0].split("/")[0], r[1], r[2]) for r in warehouse_files if r[3] == "fail" and r[2] != "info"
+             and not r[1].startswith("required_present")}
+    assert fails == {(report.unit_code, rule, severity) for report in REPORTS for rule, severity in report.breaks}
+    # the per-level figures reach the marts with their scope; the unmatched one is kept
+    held = {r[0] for r in query(pipeline_env["dsn"], "select f.unit_code from audit.submission_gate g "
+                                                     "join raw.files f using (file_id) where g.decision = 'held'")}
+    assert held == {"LD", "LAMTHAO"}
+    nightly.publish_stage(nightly.new_run_id())
+    received = query(pipeline_env["dsn"], """select scope, value from marts.fct_indicator_value
+                                              where unit_code = 'LD' and period_key = '2020-Q2'
+                                                and indicator_code = 'tthc_dossiers_received_total'""")
+    assert sorted(received) == [("commune", 250000), ("department", 50000), ("district", 300000), ("unit", 600000)]
+    kept = query(pipeline_env["dsn"], """select label, value from marts.fct_indicator_value
+                                          where unit_code = 'TTPVHCC' and indicator_code is null""")
+    assert kept == [("Số hồ sơ chậm hạn và quá hạn chưa có kết quả", 37)]
+    rolled = query(pipeline_env["dsn"], """select scope, value from marts.fct_indicator_rollup
+                                            where rollup_scope = 'current_unit' and unit_code = 'LD' and year = 2020
+                                              and quarter = 2 and indicator_code = 'tthc_dossiers_received_total'""")
+    assert sorted(rolled) == [("commune", 250000), ("department", 50000), ("district", 300000), ("unit", 600000)]

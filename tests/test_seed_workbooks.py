@@ -13,7 +13,7 @@ from seed_workbooks import build
 GOLDEN = Path(__file__).parent / "fixtures" / "golden"
 SEEDS = ("000", "002", "003")
 ENGINES = ("calamine", "openpyxl")
-KEYS = ("sheet", "row", "stt", "label", "unit", "value", "indicator")
+KEYS = ("sheet", "row", "stt", "label", "unit", "value", "indicator", "scope")
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ import pytest
 from conftest import generated_inbox, marts_fingerprint, query
 
 from ingestion import config
-from ingestion.pipeline import nightly
+from ingestion.pipeline import load, nightly
 from ingestion.pipeline.dbt import run_dbt
 
 pytestmark = pytest.mark.e2e
@@ -106,8 +106,11 @@ def _kill(proc) -> None:
 def test_kill_9_mid_ingest_and_mid_publish_leaves_no_duplicates_or_half_marts_and_reports_every_file_read(
         pipeline_env):
     inbox, dsn = pipeline_env["inbox"], pipeline_env["dsn"]
-    generated_inbox(inbox, units=140, quarters=2, error_rate=0.1, seed=9, end=(2026, 3))
+    # Three batches of 250: the second is parsed while the first is stored, so the run is still
+    # loading for a good second after its first commit, whatever the machine's speed.
+    generated_inbox(inbox, units=260, quarters=2, error_rate=0.1, seed=9, end=(2026, 3))
     total = sum(1 for p in inbox.rglob("*.xlsx") if "_registry" not in p.parts)
+    assert total > 2 * load.BATCH_SIZE
     nightly.start("warmup")  # schema and registry in place so progress can be watched
     nightly.finish("warmup", failed="warm-up only")
 

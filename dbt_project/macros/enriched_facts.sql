@@ -1,7 +1,15 @@
 {#- Figures of a set of submissions with what the rules and marts need beside them: the
-    unit's level and the unit's *own* indicator. A commune's "cấp xã" rows are its own
-    figures; a district's "cấp xã" rows are its communes' (see canonical/authority in the
-    indicator catalog). The generic row wins when a workbook has both. -#}
+    unit's level, the figure's scope and concept, and the unit's *own* indicator.
+
+    scope: the part of the unit the figure covers (unit, department, district, commune);
+    concept_code: what a level variant stands for ("..._district" rows are the district's
+    figure of their canonical indicator); rule_scope: the scope rules compare within (a
+    commune's or a department's own level is the whole unit).
+
+    Own figures (ingestion/rules/model.py Submission.index): the unit-scope figure of an
+    indicator; else the figure for the unit's own level (a district's "cấp huyện" rows, a
+    province's "cấp tỉnh" ones); a level-specific indicator without a concept of its own
+    ("Số TTHC cấp huyện") is always the unit's. The generic row wins when a workbook has both. -#}
 {% macro enriched_facts(submissions, extra_columns=[]) %}
 select
     f.file_id,
@@ -24,13 +32,29 @@ select
     f.cell_denominator,
     f.unit_text,
     f.note,
+    f.scope,
+    coalesce(c.canonical_code, f.indicator_code) as concept_code,
+    {{ rule_scope('f.scope', 's.unit_level') }} as rule_scope,
     case
         when f.indicator_code is null then null
-        when c.canonical_code is null then f.indicator_code
-        when c.authority_level = s.level_letter
+        when c.canonical_code is not null then
+            case when c.authority_level = s.level_letter
+                      and not exists (select 1 from {{ ref('stg_raw__facts') }} g
+                                      where g.file_id = f.file_id and g.indicator_code = c.canonical_code
+                                        and {{ rule_scope('g.scope', 's.unit_level') }} = 'unit')
+                 then c.canonical_code end
+        when c.fixed_scope is not null then f.indicator_code
+        when {{ rule_scope('f.scope', 's.unit_level') }} = 'unit' then
+            case when f.scope = 'unit'
+                      or not exists (select 1 from {{ ref('stg_raw__facts') }} g
+                                     where g.file_id = f.file_id and g.indicator_code = f.indicator_code
+                                       and g.scope = 'unit')
+                 then f.indicator_code end
+        when f.scope = {{ own_scope('s.unit_level') }}
              and not exists (select 1 from {{ ref('stg_raw__facts') }} g
-                             where g.file_id = f.file_id and g.indicator_code = c.canonical_code)
-            then c.canonical_code
+                             where g.file_id = f.file_id and g.indicator_code = f.indicator_code
+                               and {{ rule_scope('g.scope', 's.unit_level') }} = 'unit')
+            then f.indicator_code
     end as own_indicator_code
     {%- for column in extra_columns %},
     s.{{ column }}

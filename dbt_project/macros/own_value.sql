@@ -79,8 +79,9 @@
 {%- endmacro %}
 
 {#- Each unit's numerator figure beside its denominator figure for every recomputed rate,
-    within the same `group_column` (a roll-up unit or province): FROM and WHERE of a rate query. -#}
-{% macro rate_pairs(indicators, figures, group_column) -%}
+    within the same `group_column` (a roll-up unit or province) and, with `match_scope`, the
+    same scope: FROM and WHERE of a rate query. -#}
+{% macro rate_pairs(indicators, figures, group_column, match_scope=false) -%}
     from {{ indicators }} as indicators
     join {{ figures }} as numerators on numerators.indicator_code = indicators.numerator_code
     join {{ figures }} as denominators
@@ -89,6 +90,9 @@
        and denominators.year = numerators.year
        and denominators.quarter = numerators.quarter
        and denominators.{{ group_column }} = numerators.{{ group_column }}
+       {%- if match_scope %}
+       and denominators.scope = numerators.scope
+       {%- endif %}
     where indicators.kind = 'percent' and indicators.canonical_code is null
 {%- endmacro %}
 

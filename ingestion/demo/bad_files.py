@@ -13,7 +13,7 @@ import struct
 from ..workbook.writer import Sheet, workbook_bytes, workbook_parts, zip_parts
 
 __all__ = ["cfb_container", "truncated_zip", "legacy_xls", "password_protected", "xml_bomb",
-           "pdf_renamed", "docx_renamed", "empty_workbook", "huge_sheet"]
+           "pdf_renamed", "docx_renamed", "empty_workbook", "huge_sheet", "legacy_doc"]
 
 # -- Compound File Binary (OLE2), [MS-CFB] version 3 ------------------------------------------
 
@@ -181,6 +181,13 @@ def legacy_xls() -> bytes:
                 + _biff_record(0x0042, struct.pack("<H", 1200))
                 + _biff_record(0x000A))
     return cfb_container({"Workbook": workbook})
+
+
+def legacy_doc() -> bytes:
+    """A Word 97-2003 .doc: an OLE2 container with a "WordDocument" stream opening with its FIB header."""
+    # FIB base: wIdent 0xA5EC (Word 8), nFib 0x00C1, no flags (not encrypted); the rest zero-filled.
+    fib = struct.pack("<HHHHH", 0xA5EC, 0x00C1, 0, 0x0409, 0) + bytes(32 - 10)
+    return cfb_container({"WordDocument": fib + bytes(1024), "1Table": bytes(512)})
 
 
 def _keystream(seed: bytes, n: int) -> bytes:

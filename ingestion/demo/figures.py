@@ -307,6 +307,22 @@ class FigureModel:
 
         return {code: f.get(code) for code in self.template(unit.level)}
 
+    @staticmethod
+    def level_blocks(children_own: list[dict[str, Decimal]] | None,
+                     grandchildren_own: list[dict[str, Decimal]] | None) -> dict[str, dict[str, Decimal]]:
+        """A province's dossier figures for its district and commune levels (the sums of those units'
+        own figures), as provincial reports give them in per-level blocks."""
+        blocks = {}
+        for scope, units in (("district", children_own), ("commune", grandchildren_own)):
+            if not units:
+                continue
+            received = sum((u["received"] for u in units), D(0))
+            resolved = sum((u["resolved"] for u in units), D(0))
+            ontime = sum((u["ontime"] for u in units), D(0))
+            blocks[scope] = {"tthc_dossiers_received_total": received, "tthc_dossiers_resolved_total": resolved,
+                             "tthc_dossiers_resolved_early_ontime": ontime, "tthc_dossiers_resolved_late": resolved - ontime}
+        return blocks
+
     def _dossier_rows(self, f: dict, suffix: str, resolved: int, ontime: int, dec: int) -> None:
         f[f"tthc_dossiers_resolved{suffix}"], f[f"tthc_dossiers_ontime{suffix}"] = D(resolved), D(ontime)
         f[f"tthc_ontime_rate{suffix}"] = rate(ontime, resolved, dec)

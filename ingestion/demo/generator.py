@@ -288,8 +288,9 @@ def generate(out: Path, *, units: int, quarters: int, error_rate: float = 0.1, s
             if injection and injection.kind == "period_conflict":
                 title_q = (year, quarter - 1) if quarter > 1 else (year - 1, 4)
             title_unit = injection.detail if injection and injection.kind == "unit_conflict" else None
+            blocks = model.level_blocks(child_own, grand_own) if unit.level == "province" else None
             rendered = render(unit, parent.name if parent else None, year, quarter, figures, catalog, habits, seed,
-                              title_quarter=title_q, title_unit=title_unit)
+                              title_quarter=title_q, title_unit=title_unit, level_blocks=blocks)
             if bad_kind:
                 data = _bad_bytes(bad_kind, rendered.sheets, rendered.cells, r)
                 injection = Injection(bad_kind, [], "error", reject_code=REJECT_CODES[bad_kind])

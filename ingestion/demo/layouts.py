@@ -166,9 +166,18 @@ def header_rows(habits: Habits) -> tuple[list[list[Cell]], list[str]]:
                    Cell("Ghi chú", "bold")]], []
 
 
+# How provincial reports head their per-level blocks, and the labels under them.
+LEVEL_BLOCK_HEADINGS = {"district": ("Cấp huyện", "Hồ sơ do UBND cấp huyện tiếp nhận"),
+                        "commune": ("Cấp xã", "Hồ sơ do UBND cấp xã tiếp nhận")}
+LEVEL_BLOCK_LABELS = {"tthc_dossiers_received_total": "Tổng số hồ sơ tiếp nhận",
+                      "tthc_dossiers_resolved_total": "Số hồ sơ đã giải quyết",
+                      "tthc_dossiers_resolved_early_ontime": "Giải quyết đúng hạn và trước hạn",
+                      "tthc_dossiers_resolved_late": "Giải quyết quá hạn"}
+
+
 def render(unit: DemoUnit, parent_name: str | None, year: int, quarter: int, figures: dict[str, Decimal | None],
            catalog: Catalog, habits: Habits, seed: int, *, title_quarter: tuple[int, int] | None = None,
-           title_unit: str | None = None) -> Rendered:
+           title_unit: str | None = None, level_blocks: dict[str, dict[str, Decimal]] | None = None) -> Rendered:
     r = stable_rng(seed, "render", unit.code, year, quarter)
     ty, tq = title_quarter or (year, quarter)
     codes = list(figures)
@@ -254,4 +263,21 @@ def render(unit: DemoUnit, parent_name: str | None, year: int, quarter: int, fig
     if habits.footnote:
         sheets[-1].rows.append([])
         sheets[-1].rows.append([Cell("Ghi chú: số liệu lũy kế tính từ đầu năm đến thời điểm báo cáo.", "italic")])
+    if level_blocks:
+        # A province's dossiers per level, on a sheet of their own under form 3: every figure has a scope.
+        sheet = new_sheet("Theo cấp")
+        sheet.rows.append([Cell("Biểu mẫu 3", "bold")])
+        sheet.rows.append([Cell("Kết quả tiếp nhận và giải quyết hồ sơ TTHC theo cấp", "bold")])
+        add_header(sheet)
+        for n, (scope, block) in enumerate(level_blocks.items(), start=1):
+            heading = r.choice(LEVEL_BLOCK_HEADINGS[scope])
+            sheet.rows.append(pad + [Cell(_ROMAN[n], "bold"), Cell(heading, "bold"), Cell(None), Cell(None)])
+            for i, (code, value) in enumerate(block.items(), start=1):
+                label = LEVEL_BLOCK_LABELS[code]
+                stt = "Trong đó" if code == "tthc_dossiers_resolved_early_ontime" else (
+                    None if code == "tthc_dossiers_resolved_late" else f"{i}")
+                cell = _figure_cell(code, value, "count", habits, r, catalog, figures)
+                sheet.rows.append(pad + [Cell(stt), Cell(label), Cell("Hồ sơ"), cell, Cell(None)])
+                truth[f"{code}@{scope}"] = format(value.normalize() + 0, "f")
+                cells[f"{code}@{scope}"] = (sheet.name, len(sheet.rows), o + 3)
     return Rendered(sheets, truth, cells)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
 import os
 import re
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from psycopg2.extras import RealDictCursor
 from .. import config
 from ..catalog import load_catalog
 from ..rules.catalog import load_rules
-from ..rules.messages import expectation_vi, form_title, period_vi, short_name
+from ..rules.messages import expectation_vi, form_title, period_vi, short_name, where_vi
 from ..rules.sql import evaluation_from_row
 from ..workbook.values import format_vi
 from ..workbook.writer import Cell, Sheet, column_letters, wrapped_height, write_workbook
@@ -56,14 +57,31 @@ class Finding:
     figure: str
     severity: str
     severity_vi: str
+    table_row: str = ""  # a Word table's "Bảng N, dòng R" (its cells have no letters)
     reasons: list[str] = field(default_factory=list)  # what is wrong, one sentence each
     requirements: list[str] = field(default_factory=list)  # what the figure must be, one per reason
 
     @property
     def where(self) -> str:
         parts = [self.form, f"STT {self.stt}" if self.stt else "", f"trang “{self.sheet}”" if self.sheet else "",
-                 f"ô {self.cell}" if self.cell else ""]
+                 f"ô {self.cell}" if self.cell else "", self.table_row]
         return " · ".join(p for p in parts if p)
+
+
+SCOPE_VI = {"unit": "toàn đơn vị", "department": "cấp tỉnh (sở, ngành)", "district": "cấp huyện",
+            "commune": "cấp xã", "mixed": "nhiều cấp"}
+
+
+@dataclass
+class NarrativeLine:
+    """A figure the report's narrative states, and what its cross-check with the appendix found."""
+    paragraph: int
+    sentence: str
+    indicator: str
+    scope: str
+    value: str
+    check: str
+    severity: str | None = None
 
 
 @dataclass
@@ -83,10 +101,26 @@ class UnitReport:
     remarks: list[str] = field(default_factory=list)
     review_reason: str | None = None
     reviewed_on: str | None = None
+    file_id: int | None = None
+    stem_suffix: str = ""  # set when two reports of a unit and quarter would share a name
+    narrative: list[NarrativeLine] = field(default_factory=list)
 
     @property
     def file_stem(self) -> str:
-        return re.sub(r"[^0-9A-Za-z_-]+", "_", f"{self.period}__{self.content_hash[:10]}")
+        return safe_name(f"{self.period}__{self.content_hash[:10]}") + self.stem_suffix
+
+    @property
+    def unit_dir(self) -> str:
+        """The unit's folder under the run's reports: the one name both the folder and its links use.
+
+        A code that is not already safe gets a short digest of itself, so two codes never share a folder.
+        """
+        return unit_folder(self.unit_code)
+
+    @property
+    def href(self) -> str:
+        """Relative link to the HTML report, from the run's index (the xlsx is beside it)."""
+        return f"{self.unit_dir}/{self.file_stem}"
 
     @property
     def errors(self) -> int:
@@ -95,6 +129,19 @@ class UnitReport:
     @property
     def warnings(self) -> int:
         return sum(f.severity == "warning" for f in self.findings)
+
+
+def unit_folder(unit_code: str) -> str:
+    """A unit's report folder name; a code that is not already safe gets a short digest of itself."""
+    safe = safe_name(unit_code)
+    if safe != unit_code:
+        safe += "-" + hashlib.sha256(unit_code.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return safe
+
+
+def safe_name(text: str) -> str:
+    """A file or folder name made only of letters, digits, '_' and '-': no path, no scheme, no markup."""
+    return re.sub(r"[^0-9A-Za-z_-]+", "_", text) or "_"
 
 
 def _env() -> Environment:
@@ -124,6 +171,8 @@ def requirement_vi(ev, rules, catalog) -> str:
         "cumulative_not_decreasing": f"tối thiểu {e} (số lũy kế quý {period_vi(d.get('previous_period'))})",
         "jump_within_history": f"gần mức các quý trước (trung vị {e}); kiểm tra lại số đã nhập",
         "levels_add_up": f"phải bằng tổng báo cáo của các đơn vị cấp dưới = {e}",
+        "narrative_matches_appendix": f"lời văn và phụ lục phải cùng một số: phụ lục ghi {e}",
+        "document_matches_spreadsheet": f"phải bằng {e} như tệp bảng tính gửi kèm",
     }
     return texts.get(ev.kind) or expectation_vi(ev, rules, catalog)
 
@@ -144,7 +193,7 @@ def _due_date(year: int, quarter: int) -> dt.date:
 
 def _reason(message: str) -> str:
     """The rule's sentence without its "Biểu mẫu 3, dòng 140:" prefix (the table says where)."""
-    return re.sub(r"^(Biểu mẫu \d+|Trang “[^”]*”), dòng \d+: ", "", message or "")
+    return re.sub(r"^(Biểu mẫu \d+|Bảng \d+|Trang “[^”]*”), dòng \d+: ", "", message or "")
 
 
 def unreported_runs(conn, run_id: str) -> list[str]:
@@ -205,6 +254,7 @@ def collect(conn, run_id: str | None = None, also: list[str] | tuple[str, ...] =
         remarks = {}
         for r in cur.fetchall():
             remarks.setdefault(r["file_id"], []).append(r["message"])
+        narrative = _narrative(cur, file_ids, catalog)
     reports = []
     for f in files:
         status = _status(f)
@@ -213,7 +263,8 @@ def collect(conn, run_id: str | None = None, also: list[str] | tuple[str, ...] =
                             period_vi=period_vi(period), path=f["path"], content_hash=f["content_hash"],
                             status=status, status_vi=STATUS_VI[status], report_date=today,
                             deadline=_due_date(f["year"], f["quarter"]).strftime("%d/%m/%Y") if f["year"] else "",
-                            rejections=rejected.get(f["file_id"], []), remarks=remarks.get(f["file_id"], []),
+                            rejections=rejected.get(f["file_id"], []), file_id=f["file_id"],
+                            remarks=remarks.get(f["file_id"], []), narrative=narrative.get(f["file_id"], []),
                             review_reason=f["review_reason"],
                             reviewed_on=f["reviewed_at"].astimezone(LOCAL_TZ).strftime("%d/%m/%Y")
                             if f["reviewed_at"] else None)
@@ -226,10 +277,14 @@ def collect(conn, run_id: str | None = None, also: list[str] | tuple[str, ...] =
             finding = by_cell.get(key)
             if finding is None:
                 fact = cells.get((f["file_id"], r["sheet"], r["row_number"]), {})
-                column = column_letters(fact["col_number"] - 1) if fact.get("col_number") else ""
+                in_table = (r["sheet"] or "").startswith("Bảng ") and r["row_number"] is not None
+                column = column_letters(fact["col_number"] - 1) if fact.get("col_number") and not in_table else ""
                 finding = by_cell[key] = Finding(
                     form=form_title(r["form"]).split(".")[0] if r["form"] else "", stt=str(fact.get("stt") or ""),
-                    sheet=r["sheet"] or "", cell=f"{column}{r['row_number']}" if column and r["row_number"] else "",
+                    sheet="" if in_table else r["sheet"] or "",
+                    cell=f"{column}{r['row_number']}" if column and r["row_number"] else "",
+                    # a Word table has no cell letters: its rows are counted within it ("Bảng 2, dòng 14")
+                    table_row=f"{r['sheet']}, dòng {r['row_number']}" if in_table else "",
                     label=fact.get("label") or short_name(catalog, r["indicator"]),
                     figure="" if r["observed"] is None else _n(r["observed"]),
                     severity=r["severity"], severity_vi=SEVERITY_VI[r["severity"]])
@@ -240,6 +295,35 @@ def collect(conn, run_id: str | None = None, also: list[str] | tuple[str, ...] =
             finding.requirements.append(requirement_vi(ev, rules, catalog))
         reports.append(report)
     return reports
+
+
+def _narrative(cur, file_ids: list[int], catalog) -> dict[int, list[NarrativeLine]]:
+    """The narrative figures of these files' Word reports, each with the cross-check of the run
+    that decided on the file."""
+    cur.execute("""select d.file_id, d.status, d.severity, d.expected, d.sheet, d.row_number, d.form,
+                          (d.details ->> 'paragraph')::int as paragraph, (d.details ->> 'position')::int as position
+                   from audit.dq_results d
+                   join audit.submission_gate g on g.file_id = d.file_id and g.run_id = d.run_id
+                   where d.file_id = any(%s) and d.rule_kind = 'narrative_matches_appendix'""", (file_ids,))
+    checks = {(r["file_id"], r["paragraph"], r["position"]): r for r in cur.fetchall()}
+    cur.execute("""select n.* from raw.narrative_figures n
+                   where n.file_id = any(%s) order by n.file_id, n.paragraph_number, n.position""", (file_ids,))
+    out: dict[int, list[NarrativeLine]] = {}
+    for n in cur.fetchall():
+        check = checks.get((n["file_id"], n["paragraph_number"], n["position"]))
+        if check is None:
+            text = "không đối chiếu (chưa chắc chắn về chỉ tiêu hoặc phạm vi)" if not n["comparable"] else \
+                "không đối chiếu (phụ lục không có số liệu tương ứng)"
+        elif check["status"] == "pass":
+            text = f"khớp phụ lục ({where_vi(check['form'], check['sheet'], check['row_number'])})"
+        else:
+            text = (f"lệch: phụ lục ghi {format_vi(check['expected'], 2)} "
+                    f"({where_vi(check['form'], check['sheet'], check['row_number'])})")
+        out.setdefault(n["file_id"], []).append(NarrativeLine(
+            paragraph=n["paragraph_number"], sentence=n["sentence"], indicator=short_name(catalog, n["indicator"]),
+            scope=SCOPE_VI.get(n["scope"], n["scope"]), value=format_vi(n["value"], 2), check=text,
+            severity=check["severity"] if check is not None and check["status"] == "fail" else None))
+    return out
 
 
 def _write_xlsx(report: UnitReport, path: Path) -> None:
@@ -268,7 +352,8 @@ def _write_xlsx(report: UnitReport, path: Path) -> None:
         freeze = len(rows)
         for f in report.findings:
             reasons, requirements = "\n".join(f.reasons), "\n".join(f.requirements)
-            rows.append([Cell(f.form, "cell"), Cell(f.stt, "cell"), Cell(f.cell or f.sheet, "cell"), Cell(f.label, "cell"),
+            rows.append([Cell(f.form, "cell"), Cell(f.stt, "cell"), Cell(f.cell or f.table_row or f.sheet, "cell"),
+                         Cell(f.label, "cell"),
                          Cell(f.figure, "cell"), Cell(f.severity_vi, f.severity),
                          Cell(reasons, "cell"), Cell(requirements, "cell")])
             heights[len(rows)] = wrapped_height([(f.label, widths["D"]), (reasons, widths["G"]),
@@ -283,8 +368,23 @@ def _write_xlsx(report: UnitReport, path: Path) -> None:
         rows += [[], [f"Sửa theo ý kiến của Sở Nội vụ rồi đặt lại tệp vào thư mục {report.unit_code}/{report.period}/"
                       + (f" trước ngày {report.deadline}" if report.deadline else "")
                       + "; lần nạp tiếp theo sẽ tự kiểm tra lại."]]
-    write_workbook(path, [Sheet("Phản hồi", rows, col_widths=widths, freeze_rows=freeze, print_a4=True, landscape=True,
-                                row_heights=heights)])
+    sheets = [Sheet("Phản hồi", rows, col_widths=widths, freeze_rows=freeze, print_a4=True, landscape=True,
+                    row_heights=heights)]
+    if report.narrative:
+        narrative_widths = dict(zip("ABCDEF", (8, 40, 14, 12, 36, 90), strict=True))
+        lines: list[list] = [[Cell("Số liệu nêu trong phần thuyết minh của báo cáo", "title")], [],
+                             [Cell(h, "header") for h in ("Đoạn", "Chỉ tiêu", "Phạm vi", "Số liệu",
+                                                          "Đối chiếu với phụ lục", "Câu văn")]]
+        narrative_heights: dict[int, float] = {}
+        for n in report.narrative:
+            lines.append([Cell(str(n.paragraph), "cell"), Cell(n.indicator, "cell"), Cell(n.scope, "cell"),
+                          Cell(n.value, "cell"), Cell(n.check, n.severity or "cell"), Cell(n.sentence, "cell")])
+            narrative_heights[len(lines)] = wrapped_height([(n.indicator, narrative_widths["B"]),
+                                                            (n.check, narrative_widths["E"]),
+                                                            (n.sentence, narrative_widths["F"])])
+        sheets.append(Sheet("Thuyết minh", lines, col_widths=narrative_widths, freeze_rows=3, print_a4=True,
+                            landscape=True, row_heights=narrative_heights))
+    write_workbook(path, sheets)
 
 
 def _dq_page(conn, run_id: str, env: Environment) -> str:
@@ -306,10 +406,6 @@ def _dq_page(conn, run_id: str, env: Environment) -> str:
         tallies = [dict(r, title=title(r["rule_kind"]), severity_vi=SEVERITY_VI.get(r["severity"], r["severity"]))
                    for r in cur.fetchall()]
     return env.get_template("dq.html").render(run_id=run_id, expectations=expectations, tallies=tallies)
-
-
-def _safe(name: str) -> str:
-    return re.sub(r"[^0-9A-Za-z_-]+", "_", name)
 
 
 def _write_pair(env: Environment, report: UnitReport, html: Path, xlsx: Path) -> None:
@@ -343,8 +439,13 @@ def write_run_reports(conn, run_id: str, reports_dir: Path, also: list[str] | tu
     reports = collect(conn, run_id, also)
     out = run_folder(conn, run_id, reports_dir)
     env = _env()
+    taken: set[tuple[str, str]] = set()
+    for report in reports:  # two entries with the same bytes (or none read) in one folder: two reports
+        if (report.unit_dir, report.file_stem) in taken:
+            report.stem_suffix = f"_{report.file_id}"
+        taken.add((report.unit_dir, report.file_stem))
     for report in reports:
-        unit_dir = out / _safe(report.unit_code)
+        unit_dir = out / report.unit_dir
         _write_pair(env, report, unit_dir / f"{report.file_stem}.html", unit_dir / f"{report.file_stem}.xlsx")
     (out / "index.html").write_text(env.get_template("index.html").render(run_id=run_id, reports=reports),
                                     encoding="utf-8")
@@ -353,8 +454,8 @@ def write_run_reports(conn, run_id: str, reports_dir: Path, also: list[str] | tu
 
 
 def current_report_paths(reports_dir: Path, unit_code: str, period: str) -> tuple[Path, Path]:
-    folder = reports_dir / CURRENT_DIR / _safe(unit_code)
-    return folder / f"{_safe(period)}.html", folder / f"{_safe(period)}.xlsx"
+    folder = reports_dir / CURRENT_DIR / unit_folder(unit_code)
+    return folder / f"{safe_name(period)}.html", folder / f"{safe_name(period)}.xlsx"
 
 
 def write_current_reports(conn, run_id: str, reports_dir: Path) -> int:

@@ -1,16 +1,30 @@
-"""The inbox convention: <inbox>/<unit_code>/<YYYY>-Q<n>/<any name>.xlsx, one folder per unit."""
+"""The inbox convention: <inbox>/<unit_code>/<YYYY>-Q<n>/<any name>.xlsx or .docx, one folder per unit.
+
+Only regular files are read, and only where they are: a symbolic link (to a workbook
+elsewhere, to /dev/zero, dangling or looping), a named pipe, a device or a socket is
+listed with the reason it is not read, so it gets a rejection like any unusable file.
+Reading (``read_regular_file``) opens without following links and without blocking,
+checks again that it holds a regular file, and stops at a size cap.
+"""
 from __future__ import annotations
 
 import hashlib
 import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..config import INBOX_IGNORED_PREFIXES
+from ..workbook.ooxml import MAX_FILE_BYTES, UnreadableFile
 
 _PERIOD_DIR = re.compile(r"^(\d{4})-Q([1-4])$", re.I)
 _PATH_PERIOD = re.compile(r"(?:^|/)([^/]+)/(\d{4})-Q([1-4])/[^/]+$", re.I)
+
+# Files nobody sent: Office lock files (Excel "~$name", LibreOffice ".~lock.name#") and the
+# metadata macOS and Windows write beside files on shared folders. Every other file is read or rejected.
+IGNORED_FILE_PREFIXES = ("~$", ".~lock.", "._")
+IGNORED_FILE_NAMES = (".DS_Store", "Thumbs.db", "desktop.ini")
 
 
 @dataclass(frozen=True)
@@ -22,11 +36,17 @@ class InboxFile:
     unit_code: str | None
     year: int | None
     quarter: int | None
-    problem: str | None = None  # why the path breaks the convention (Vietnamese)
+    problem: str | None = None  # why the file is rejected without reading it (Vietnamese)
+    problem_code: str | None = None  # bad_path | hidden_file | not_a_file | unreadable_folder
+    problem_detail: str | None = None  # technical, for the audit trail
 
     @property
     def period(self) -> str | None:
         return f"{self.year}-Q{self.quarter}" if self.year else None
+
+    @property
+    def name(self) -> str:
+        return self.rel.rsplit("/", 1)[-1]
 
 
 def unit_and_period_from_path(path: str | Path) -> tuple[str | None, int | None, int | None]:
@@ -37,41 +57,184 @@ def unit_and_period_from_path(path: str | Path) -> tuple[str | None, int | None,
     return m.group(1), int(m.group(2)), int(m.group(3))
 
 
-def _ignored(name: str) -> bool:
-    return name.startswith(INBOX_IGNORED_PREFIXES) or name.startswith("~$")  # Excel lock files
+def _ignored_folder(name: str) -> bool:
+    return name.startswith(INBOX_IGNORED_PREFIXES)
+
+
+def ignored_file(name: str) -> bool:
+    return name.startswith(IGNORED_FILE_PREFIXES) or name in IGNORED_FILE_NAMES
+
+
+def storable(text: str) -> str:
+    """A file name as the database can store it: bytes that are not UTF-8 become U+FFFD."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISLNK(mode):
+        return "symlink"
+    if stat.S_ISFIFO(mode):
+        return "fifo"
+    if stat.S_ISSOCK(mode):
+        return "socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "device"
+    if stat.S_ISDIR(mode):
+        return "directory"
+    return "regular" if stat.S_ISREG(mode) else "other"
+
+
+def not_a_file_message(name: str, kind: str) -> str:
+    if kind == "symlink":
+        return (f"“{name}” là lối tắt (liên kết) trỏ tới nơi khác, không phải tệp; hệ thống chỉ đọc tệp "
+                "đặt trực tiếp trong thư mục của đơn vị — hãy chép chính tệp bảng tính vào thư mục")
+    if kind == "directory":
+        return f"“{name}” là thư mục, không phải tệp báo cáo (.xlsx hay .docx)"
+    return f"“{name}” không phải tệp dữ liệu thông thường (là tệp đặc biệt của hệ thống) nên không được đọc"
+
+
+def _entry(inbox: Path, path: Path, st: os.stat_result | None, *, problem: tuple[str, str, str] | None = None) -> InboxFile:
+    rel = storable(path.relative_to(inbox).as_posix())
+    parts = rel.split("/")
+    unit = year = quarter = None
+    m = _PERIOD_DIR.match(parts[1]) if len(parts) == 3 else None
+    if m:
+        unit, year, quarter = parts[0], int(m.group(1)), int(m.group(2))
+    elif problem is None:
+        problem = ("bad_path", "đường dẫn không đúng quy ước <mã đơn vị>/<năm>-Q<quý>/<tên tệp>.xlsx hoặc .docx "
+                               f"(tệp đang ở “{rel}”)", None)
+    code, message, detail = problem or (None, None, None)
+    return InboxFile(path, rel, st.st_size if st else 0, st.st_mtime if st else 0.0, unit, year, quarter,
+                     message, code, detail)
 
 
 def scan_inbox(inbox: Path) -> list[InboxFile]:
-    """Every file under the inbox, with unit and quarter read from its path (sorted by path)."""
+    """Every entry under the inbox, with unit and quarter read from its path (sorted by path).
+
+    Symbolic links are never followed (not even to folders); entries that are not regular
+    files, hidden files and unreadable folders come back with ``problem`` set.
+    """
     found: list[InboxFile] = []
-    for root, dirs, files in os.walk(inbox):
-        dirs[:] = sorted(d for d in dirs if not _ignored(d))
-        for name in sorted(files):
-            if _ignored(name):
+
+    def unreadable_folder(error: OSError) -> None:
+        if error.filename is None or Path(error.filename) == inbox:
+            raise error
+        path = Path(error.filename)
+        found.append(_entry(inbox, path / "?", None, problem=(
+            "unreadable_folder", f"không đọc được thư mục “{path.name}” (không có quyền hoặc lỗi ổ đĩa)",
+            f"{type(error).__name__}: {error.strerror}")))
+
+    for root, dirs, files in os.walk(inbox, onerror=unreadable_folder):
+        keep = []
+        for d in sorted(dirs):
+            if _ignored_folder(d):
                 continue
+            path = Path(root) / d
+            if path.is_symlink():  # os.walk lists links to folders here, without walking them
+                found.append(_entry(inbox, path, _lstat(path),
+                                    problem=("not_a_file", not_a_file_message(d, "symlink"), _link_detail(path))))
+                continue
+            keep.append(d)
+        dirs[:] = keep
+        at_root = Path(root) == inbox
+        for name in sorted(files):
+            if ignored_file(name) or (at_root and _ignored_folder(name)):
+                continue  # the inbox's own files (a completion marker, a manifest) are nobody's report
             path = Path(root) / name
-            rel = path.relative_to(inbox).as_posix()
-            st = path.stat()
-            parts = rel.split("/")
-            unit = year = quarter = None
-            problem = None
-            if len(parts) != 3 or not _PERIOD_DIR.match(parts[1]):
-                problem = ("đường dẫn không đúng quy ước <mã đơn vị>/<năm>-Q<quý>/<tên tệp>.xlsx "
-                           f"(tệp đang ở “{rel}”)")
+            st = _lstat(path)
+            if st is None:
+                continue  # removed between listing and looking at it
+            kind = _kind(st.st_mode)
+            if kind != "regular":
+                detail = _link_detail(path) if kind == "symlink" else f"{kind} (mode {st.st_mode:o})"
+                found.append(_entry(inbox, path, st, problem=("not_a_file", not_a_file_message(name, kind), detail)))
+            elif name.startswith("."):
+                found.append(_entry(inbox, path, st, problem=(
+                    "hidden_file", f"tên tệp “{name}” bắt đầu bằng dấu chấm nên là tệp ẩn; hãy đặt lại tên tệp, "
+                                   "ví dụ bao_cao_quy.xlsx, rồi gửi lại", None)))
             else:
-                m = _PERIOD_DIR.match(parts[1])
-                unit, year, quarter = parts[0], int(m.group(1)), int(m.group(2))
-            found.append(InboxFile(path, rel, st.st_size, st.st_mtime, unit, year, quarter, problem))
+                found.append(_entry(inbox, path, st))
+    found.sort(key=lambda f: f.rel)
     return found
 
 
 def has_files(inbox: Path) -> bool:
     """Is there at least one file the nightly job would look at? (Stops at the first one.)"""
-    for _root, dirs, files in os.walk(inbox):
-        dirs[:] = [d for d in dirs if not _ignored(d)]
-        if any(not _ignored(name) for name in files):
+    for root, dirs, files in os.walk(inbox):
+        dirs[:] = [d for d in dirs if not _ignored_folder(d)]
+        at_root = Path(root) == inbox
+        if any(not (ignored_file(name) or (at_root and _ignored_folder(name))) for name in files):
             return True
     return False
+
+
+def _lstat(path: Path) -> os.stat_result | None:
+    try:
+        return os.lstat(path)
+    except FileNotFoundError:
+        return None
+
+
+def _link_detail(path: Path) -> str:
+    try:
+        return f"symlink to {os.readlink(path)!r}"
+    except OSError as exc:
+        return f"symlink ({exc.strerror})"
+
+
+def read_regular_file(path: str | Path, *, max_bytes: int = MAX_FILE_BYTES,
+                      follow_symlinks: bool = False) -> tuple[bytes, os.stat_result]:
+    """The bytes of a regular file, read once; raises UnreadableFile with a Vietnamese cause.
+
+    Opened without blocking (a named pipe cannot stall the read) and, unless asked, without
+    following a symbolic link; what was opened is checked again with fstat, so a file swapped
+    for something else after the scan is still refused.
+    """
+    name = Path(path).name
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+    if not follow_symlinks:
+        flags |= os.O_NOFOLLOW
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError as exc:
+        raise UnreadableFile("vanished", f"không tìm thấy tệp “{name}” (tệp đã bị xóa hoặc đổi tên)",
+                             f"{exc.strerror}") from exc
+    except PermissionError as exc:
+        raise UnreadableFile("no_permission", f"không có quyền đọc tệp “{name}”; hãy nhờ quản trị cấp quyền đọc",
+                             f"{exc.strerror}") from exc
+    except IsADirectoryError as exc:
+        raise UnreadableFile("not_a_file", not_a_file_message(name, "directory"), exc.strerror) from exc
+    except OSError as exc:  # ELOOP: a symbolic link (O_NOFOLLOW), or a loop of them
+        kind = "symlink" if os.path.islink(path) or exc.errno == 40 else "other"
+        code = "not_a_file" if kind == "symlink" else "read_error"
+        message = not_a_file_message(name, kind) if kind == "symlink" else f"không mở được tệp “{name}” (lỗi ổ đĩa)"
+        raise UnreadableFile(code, message, f"{type(exc).__name__}: {exc.strerror}") from exc
+    try:
+        st = os.fstat(fd)
+        kind = _kind(st.st_mode)
+        if kind != "regular":
+            raise UnreadableFile("not_a_file", not_a_file_message(name, kind), f"{kind} (mode {st.st_mode:o})")
+        if st.st_size > max_bytes:
+            raise _too_large(st.st_size, max_bytes)
+        chunks, total = [], 0
+        while True:
+            chunk = os.read(fd, min(1 << 20, max_bytes + 1 - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+            if total > max_bytes:  # it grew while being read
+                raise _too_large(total, max_bytes)
+        return b"".join(chunks), st
+    except OSError as exc:
+        raise UnreadableFile("read_error", f"không đọc được tệp “{name}” (lỗi ổ đĩa)",
+                             f"{type(exc).__name__}: {exc.strerror}") from exc
+    finally:
+        os.close(fd)
+
+
+def _too_large(size: int, limit: int) -> UnreadableFile:
+    return UnreadableFile("too_large", f"tệp quá lớn ({size / 1048576:.1f} MB, giới hạn {limit // 1048576} MB)")
 
 
 def content_hash(data: bytes) -> str:

@@ -146,8 +146,10 @@ def ingest_stage(run_id: str, settings: Settings | None = None, workers: int | N
 
         registry = read_registry(settings.resolved_registry(inbox), settings.resolved_unit_mapping(inbox))
         stats = ingest(conn, run_id, inbox, parser=settings.parser, registry=registry, workers=workers)
+        # Discovery counts files whose size or date changed; reading tells which really did.
         _record(conn, run_id, "ingest", time.perf_counter() - t0, files_loaded=stats.loaded,
-                files_rejected=stats.rejected, facts_staged=stats.facts)
+                files_rejected=stats.rejected, facts_staged=stats.facts, files_found=stats.found,
+                files_new=stats.new, files_unchanged=stats.unchanged)
         _record(conn, run_id, "parse", stats.parse_seconds)
         _record(conn, run_id, "load", stats.load_seconds)
     rate = (stats.loaded + stats.rejected) / stats.parse_seconds if stats.parse_seconds else 0
@@ -200,11 +202,13 @@ def report_stage(run_id: str, settings: Settings | None = None, *, docs: bool = 
     settings = settings or load_settings()
     t0 = time.perf_counter()
     from ..feedback.report import unreported_runs, write_current_reports, write_run_reports
+    from ..unmatched import write_run_list
 
     with _connection(settings, run_id) as (dsn, conn):
         # Files read by a run that was killed or failed before its reports get them now.
         earlier = unreported_runs(conn, run_id)
         out_dir = write_run_reports(conn, run_id, settings.reports_dir, earlier)
+        write_run_list(conn, run_id, out_dir)  # labels the catalog does not know yet, for the data team
         if earlier:
             with conn.cursor() as cur:
                 cur.execute("update audit.load_runs set reports_dir = %s where run_id = any(%s)", (str(out_dir), earlier))
@@ -277,6 +281,11 @@ def summary(conn, run_id: str) -> dict:
                            where is_expected and state in ('held', 'rejected', 'review_rejected', 'missing', 'pending')
                            group by year, quarter, period_key, state order by year desc, quarter desc, state""")
             run["open_items"] = [dict(r) for r in cur.fetchall()]
+        cur.execute("""select count(*) as n from raw.facts x join raw.files f using (file_id)
+                       where f.run_id = %s and f.status = 'loaded' and x.indicator is null""", (run_id,))
+        run["facts_unmatched"] = cur.fetchone()["n"]
+    listed = Path(run["reports_dir"]) / "unmatched_labels.json" if run.get("reports_dir") else None
+    run["unmatched_list"] = str(listed) if listed is not None and listed.exists() else None
     return json.loads(json.dumps(run, default=str))
 
 

@@ -77,6 +77,7 @@ def validate(conn, dsn: Dsn, run_id: str, gx_dir: Path, rules: RuleSet | None = 
                                           where gate.file_id = candidates.file_id)""")
         cur.execute(f"create index on {BATCH_RELATION} (file_id, indicator_code)")
         cur.execute(f"create index on {BATCH_RELATION} (unit_code, own_indicator_code)")
+        cur.execute(f"create index on {BATCH_RELATION} (file_id, concept_code, rule_scope)")
         cur.execute(f"analyze {BATCH_RELATION}")
         cur.execute(f"""select p.file_id, f.content_hash, f.unit_code, f.year, f.quarter
                         from (select distinct file_id from {BATCH_RELATION}) p

@@ -15,7 +15,10 @@ SEVERITIES = ("error", "warning", "info")
 # Kinds evaluated cell by cell (one instance covers every figure of the right kind).
 CELL_KINDS = ("percent_in_range", "count_not_negative", "count_is_whole", "row_in_catalog")
 # Kinds evaluated once per submission or per expected unit.
-SUBMISSION_KINDS = ("required_present", "unit_reported", "period_matches_path", "unit_matches_path")
+SUBMISSION_KINDS = ("required_present", "unit_reported", "period_matches_path", "unit_matches_path",
+                    "one_file_per_quarter", "content_unique_across_units", "version_not_reverted")
+# Kinds comparing a Word report with another source of the same figures.
+PAIR_KINDS = ("document_matches_spreadsheet",)
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,15 @@ class RuleSet:
     def of_kind(self, kind: str) -> list[RuleInstance]:
         return [i for i in self.instances if i.kind == kind]
 
+    def equivalents(self) -> dict[str, set[str]]:
+        """Indicators the rules treat as one figure reported in two places (one-to-one same_figure pairs)."""
+        out: dict[str, set[str]] = {}
+        for inst in self.of_kind("same_figure"):
+            if len(inst.left) == len(inst.right) == 1:
+                out.setdefault(inst.left[0], set()).add(inst.right[0])
+                out.setdefault(inst.right[0], set()).add(inst.left[0])
+        return out
+
     def severity_groups(self) -> list[tuple[str, str]]:
         """(kind, severity) pairs that have instances, in catalog order: one GX expectation each."""
         seen: list[tuple[str, str]] = []
@@ -65,8 +77,15 @@ def expand(doc: dict, catalog: Catalog) -> RuleSet:
             if code not in catalog:
                 raise ValueError(f"rules.yml: {kind} overrides unknown indicator {code!r}")
         add = rs.instances.append
-        if kind in CELL_KINDS or kind in SUBMISSION_KINDS:
+        if kind in CELL_KINDS or kind in SUBMISSION_KINDS or kind in PAIR_KINDS:
             add(RuleInstance(kind, kind, severity))
+        elif kind == "narrative_matches_appendix":
+            from ..document.narrative import load_patterns
+
+            for code in dict.fromkeys(p.indicator for p in load_patterns() if p.compare):
+                if code not in catalog:
+                    raise ValueError(f"narrative_patterns.csv names unknown indicator {code!r}")
+                add(RuleInstance(f"{kind}:{code}", kind, overrides.get(code, severity), code))
         elif kind == "rate_matches_parts":
             for ind in catalog:
                 if ind.kind == "percent":
@@ -99,6 +118,11 @@ def expand(doc: dict, catalog: Catalog) -> RuleSet:
         elif kind == "jump_within_history":
             for ind in catalog:
                 if ind.zscore:
+                    add(RuleInstance(f"{kind}:{ind.code}", kind, overrides.get(ind.code, severity), ind.code))
+        elif kind == "whole_equals_levels":
+            # Figures a report can give for the whole unit and for each of its levels.
+            for ind in catalog:
+                if ind.kind == "count" and ind.additive and not ind.canonical and not ind.scope:
                     add(RuleInstance(f"{kind}:{ind.code}", kind, overrides.get(ind.code, severity), ind.code))
         elif kind == "levels_add_up":
             for ind in catalog:

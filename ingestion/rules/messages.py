@@ -11,11 +11,16 @@ from typing import Any
 
 from ..catalog import Catalog
 from ..workbook.extract import FORM_NAMES_VI
+from ..workbook.labels import label_key
+from ..workbook.scope import label_scope
 from ..workbook.values import format_vi
 from .catalog import RuleSet
 from .model import Evaluation
 
 _ROMAN = {1: "I", 2: "II", 3: "III", 4: "IV"}
+# How a message names the level slice a figure is about (when its own label does not).
+SCOPE_IN_MESSAGE_VI = {"department": "các sở, ngành", "district": "cấp huyện", "commune": "cấp xã"}
+SCOPE_IN_MESSAGE_EN = {"department": "provincial departments", "district": "district level", "commune": "commune level"}
 
 
 def _strip_remarks(text: str) -> str:
@@ -40,6 +45,8 @@ def period_vi(period: str | None, lang: str = "vi") -> str:
 def where_vi(form: int | None, sheet: str | None, row: int | None, lang: str = "vi") -> str:
     if row is None:
         return ""
+    if sheet and sheet.startswith("Bảng "):  # a Word table: rows are counted within the table
+        return f"Table {sheet.split()[-1]}, row {row}" if lang == "en" else f"{sheet}, dòng {row}"
     if lang == "en":
         return f"Form {form}, row {row}" if form else f"Sheet “{sheet}”, row {row}"
     if form:
@@ -57,13 +64,23 @@ def _num(value: Any, lang: str = "vi") -> str:
     return text
 
 
+def _quote(sentence: str, limit: int = 180) -> str:
+    sentence = " ".join(sentence.split()).lstrip("-+• ")
+    return sentence if len(sentence) <= limit else sentence[:limit].rsplit(" ", 1)[0] + " …"
+
+
 def render(ev: Evaluation, rules: RuleSet, catalog: Catalog, unit_name: str | None = None, lang: str = "vi") -> str:
     """The message for a failed (or passed) evaluation: Vietnamese, or English with lang="en"."""
     d = ev.detail
     en = lang == "en" and ev.indicator in catalog  # the label typed in the workbook is Vietnamese
+    name = short_name(catalog, ev.indicator, lang) if en or not d.get("label") else _strip_remarks(d["label"])
+    scope = d.get("scope")
+    scope_names = SCOPE_IN_MESSAGE_EN if lang == "en" else SCOPE_IN_MESSAGE_VI
+    if scope in scope_names and (en or label_scope(label_key(name).full) != scope):
+        name = f"{name} ({scope_names[scope]})"  # "Số hồ sơ đã giải quyết" of the "Cấp huyện" block
     fields: dict[str, Any] = {
         "where": where_vi(ev.form, ev.sheet, ev.row, lang),
-        "name": short_name(catalog, ev.indicator, lang) if en or not d.get("label") else _strip_remarks(d["label"]),
+        "name": name,
         "observed": _num(ev.observed, lang),
         "expected": _num(ev.expected, lang),
         "tolerance": _num(rules.settings.get("rate_tolerance_pp", 1), lang),
@@ -71,6 +88,7 @@ def render(ev: Evaluation, rules: RuleSet, catalog: Catalog, unit_name: str | No
         "numerator": _num(d.get("numerator"), lang),
         "denominator": _num(d.get("denominator"), lang),
         "parts": ", ".join(f"{short_name(catalog, c, lang)} {_num(v, lang)}" for c, v in d.get("parts", ())),
+        "levels": ", ".join(f"{scope_names.get(sc, sc)} {_num(v, lang)}" for sc, v in d.get("levels", ())),
         "whole_name": short_name(catalog, d.get("whole"), lang),
         "legend": "",
         "left_names": "",
@@ -85,7 +103,25 @@ def render(ev: Evaluation, rules: RuleSet, catalog: Catalog, unit_name: str | No
         "observed_unit": d.get("observed_unit", ""),
         "expected_period": period_vi(d.get("expected_period"), lang),
         "label": d.get("label", ""),
+        # files and versions (ingestion/pipeline/versions.py)
+        "n_files": len(d.get("files", ())),
+        "files": ", ".join(f"“{name}”" for name in d.get("files", ())),
+        "in_use": d.get("in_use", ""),
+        "other_file": d.get("other_file", ""),
+        "other_unit": d.get("other_unit", ""),
+        "earlier_version": d.get("earlier_version", ""),
+        "earlier_file": d.get("earlier_file", ""),
+        "current_version": d.get("current_version", ""),
+        "current_file": d.get("current_file", ""),
+        # a Word report's narrative and its spreadsheet (ingestion/document/, ingestion/pairing.py)
+        "paragraph": d.get("paragraph", ""),
+        "sentence": _quote(d.get("sentence", "")),
+        "file_name": d.get("file_name", ""),
+        "other_where": where_vi(d.get("other_form"), d.get("other_sheet"), d.get("other_row"), lang),
     }
+    if d.get("narrative_indicator"):
+        name = short_name(catalog, d["narrative_indicator"], lang)
+        fields["name"] = name[:1].lower() + name[1:]
     inst = next((i for i in rules.instances if i.rule_id == ev.rule_id), None)
     if inst is not None:
         if inst.codes and ev.indicator in catalog:

@@ -7,6 +7,7 @@ from typing import Any
 
 from ..catalog import LEVEL_LETTERS, Catalog
 from ..workbook.extract import Fact
+from ..workbook.scope import OWN_SCOPE, UNIT, rule_scope
 
 LEVEL_RANK = {"commune": 0, "district": 1, "province": 2}  # departments stand beside, not above
 LETTER_LEVEL = {"p": "province", "s": "department", "d": "district", "c": "commune"}
@@ -35,24 +36,58 @@ class Submission:
     order: int = 0  # later submissions of a unit-quarter supersede earlier ones
     content_hash: str | None = None
     path: str | None = None
+    source_format: str = "xlsx"  # xlsx | docx (see ingestion/pairing.py)
+    narrative: list = field(default_factory=list)  # NarrativeFigure of a Word report
 
-    by_indicator: dict[str, Fact] = field(default_factory=dict, repr=False)
+    by_key: dict[tuple[str, str], Fact] = field(default_factory=dict, repr=False)
     own: dict[str, Fact] = field(default_factory=dict, repr=False)
 
     def index(self, catalog: Catalog) -> "Submission":
-        """Facts by indicator, and the unit's own figures (a commune's 'cấp xã' rows are its own)."""
+        """Facts by (concept, rule scope), and the unit's own figures.
+
+        Rules compare figures of one scope: a level variant ("..._district") is its concept's
+        figure for that level, a generic row in a "Cấp huyện" block is too. In a commune's or a
+        department's report the unit's own level is the whole unit (scope.rule_scope); where a
+        generic row and a level variant then meet, the generic row wins, as for own figures.
+
+        Own figures (history rules, marts): the unit-scope figure of a concept; else the figure
+        of the unit's own level (a district's "cấp huyện" rows, a province's "cấp tỉnh" ones);
+        a level-specific indicator without a concept of its own ("Số TTHC cấp huyện") is always own.
+        """
         letter = LEVEL_LETTERS.get(self.level or "")
-        self.by_indicator = {f.indicator: f for f in self.facts if f.indicator}
+        self.by_key = {}
+        for f in self.facts:
+            if not f.indicator:
+                continue
+            key = (catalog[f.indicator].concept, rule_scope(f.scope, self.level))
+            held = self.by_key.get(key)
+            if held is None or (f.scope == UNIT and held.scope != UNIT):
+                self.by_key[key] = f
+        unit_codes = {f.indicator for f in self.facts if f.indicator and rule_scope(f.scope, self.level) == UNIT}
+        raw_unit_codes = {f.indicator for f in self.facts if f.indicator and f.scope == UNIT}
+        own_scope = OWN_SCOPE.get(self.level or "")
         self.own = {}
-        for code, fact in self.by_indicator.items():
-            ind = catalog[code]
-            if ind.canonical is None:
-                self.own[code] = fact
-        for code, fact in self.by_indicator.items():
-            ind = catalog[code]
-            if ind.canonical and ind.authority == letter and ind.canonical not in self.own:
-                self.own[ind.canonical] = fact
+        for f in self.facts:
+            if not f.indicator:
+                continue
+            ind = catalog[f.indicator]
+            code = None
+            if ind.canonical:
+                if ind.authority == letter and ind.canonical not in unit_codes:
+                    code = ind.canonical
+            elif ind.scope:
+                code = f.indicator
+            elif rule_scope(f.scope, self.level) == UNIT:
+                if f.scope == UNIT or f.indicator not in raw_unit_codes:
+                    code = f.indicator
+            elif f.scope == own_scope and f.indicator not in unit_codes:
+                code = f.indicator
+            if code is not None and code not in self.own:
+                self.own[code] = f
         return self
+
+    def scope_of(self, fact: Fact) -> str:
+        return rule_scope(fact.scope, self.level)
 
     @property
     def period(self) -> str | None:

@@ -3,15 +3,24 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from decimal import Decimal
 from typing import Iterable, Sequence
 
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_SPECIAL = re.compile(r"[\\\t\n\r]")
 
 
 def _field(value) -> str:
     if value is None:
         return "\\N"
+    cls = value.__class__
+    if cls is str:  # the common cases first: this runs for every field of every figure
+        return value.translate(_ESCAPES) if _SPECIAL.search(value) else value
+    if cls is int:
+        return str(value)
+    if cls is Decimal:
+        return format(value, "f")
     if isinstance(value, bool):
         return "t" if value else "f"
     if isinstance(value, Decimal):
@@ -23,11 +32,21 @@ def _field(value) -> str:
     return str(value).translate(_ESCAPES)
 
 
+def copy_line(row: Sequence) -> str:
+    """One row in COPY text format, without its line feed (workers format their rows themselves)."""
+    return "\t".join(map(_field, row))
+
+
 def copy_rows(cur, table: str, columns: Sequence[str], rows: Iterable[Sequence]) -> int:
+    return copy_lines(cur, table, columns, map(copy_line, rows))
+
+
+def copy_lines(cur, table: str, columns: Sequence[str], lines: Iterable[str]) -> int:
+    """COPY rows already formatted by ``copy_line``."""
     buf = io.StringIO()
     n = 0
-    for row in rows:
-        buf.write("\t".join(_field(v) for v in row))
+    for line in lines:
+        buf.write(line)
         buf.write("\n")
         n += 1
     if n:

@@ -29,7 +29,13 @@ create table if not exists raw.files (
     reject_message text
 );
 alter table raw.files add column if not exists title_unit_matches boolean;
+-- Every file present in the file's unit-quarter folder when it was discovered (itself included):
+-- the rule one_file_per_quarter warns when several of them are loaded (ingestion/pipeline/versions.py).
+alter table raw.files add column if not exists folder_files text[];
+-- What the file is, by content: 'xlsx' (a workbook) or 'docx' (a Word report); null before documents were read.
+alter table raw.files add column if not exists source_format text;
 create index if not exists files_path_idx on raw.files (path, file_id desc);
+create index if not exists files_content_hash_idx on raw.files (content_hash);
 create index if not exists files_unit_period_idx on raw.files (unit_code, year, quarter, file_id desc);
 
 -- Every labelled row of a loaded workbook, with its provenance (file, sheet, row).
@@ -51,9 +57,30 @@ create table if not exists raw.facts (
     match       text,
     note        text,
     legend      text,
+    scope       text,  -- unit | department | district | commune: the part of the unit the figure covers
     primary key (file_id, sheet, row_number)
 );
+alter table raw.facts add column if not exists scope text;
 create index if not exists facts_file_indicator_idx on raw.facts (file_id, indicator);
+
+-- Figures a Word report's narrative states in sentences ("đã giải quyết 438 hồ sơ"), with their provenance
+-- (paragraph and sentence), the catalog indicator and the scope read from the words around them. Only
+-- the comparable ones are checked against the appendix (rule narrative_matches_appendix).
+create table if not exists raw.narrative_figures (
+    file_id          bigint  not null references raw.files (file_id),
+    paragraph_number integer not null,  -- 1-based among the document's non-empty paragraphs
+    position         integer not null,  -- 1-based order of the figure within its paragraph
+    sentence         text    not null,
+    indicator        text    not null,
+    scope            text    not null,  -- unit | province | department | district | commune | mixed
+    value            numeric not null,
+    raw_value        text,
+    kind             text,
+    comparable       boolean not null,  -- certain enough to be compared with the appendix
+    levels           text,              -- unit levels (p, s, d, c) where it is certain; empty: all
+    pattern          text,              -- the row of dbt_project/seeds/narrative_patterns.csv that read it
+    primary key (file_id, paragraph_number, position)
+);
 
 -- Parser remarks about loaded files (unmatched rows, ambiguous labels ...).
 create table if not exists raw.parse_issues (

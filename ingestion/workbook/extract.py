@@ -6,7 +6,10 @@ Layouts seen in real appendices, all handled here:
 - one table with numbered sections 1-7 whose titles name the forms;
 - merged two-row headers ("Kết quả thống kê" over "Đơn vị tính | Số liệu");
 - sub-rows with a blank STT or "Trong đó"; legends in the unit cell that spill
-  onto the next rows; remarks in parentheses on a row of their own.
+  onto the next rows; remarks in parentheses on a row of their own;
+- provincial and district reports that repeat indicators per level, in blocks under
+  a level heading ("Cấp huyện", "Hồ sơ do các sở, ngành tiếp nhận") or with the level
+  in the label: every figure gets a scope (scope.py).
 """
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ from ..catalog import Catalog, Indicator, legend_of
 from .labels import clean_text, fold, is_parenthetical, label_key
 from .package import WorkbookError, column_letters
 from .reader import SheetGrid
+from .scope import UNIT, label_scope, strip_scope_phrases, stt_depth
 from .values import CODED, COUNT, HEADING, MONEY, PERCENT, UNKNOWN, parse_figure, parse_legend
 
 FORM_NAMES_VI = {
@@ -39,7 +43,7 @@ _FORM_TITLES = {
     6: re.compile(r"tai chinh cong"),
     7: re.compile(r"chinh (quyen|phu) (dien tu|so)"),
 }
-_FORM_HEADING = re.compile(r"^(?:phu luc\s+\S+\s+)?bieu mau\s*(?:so\s*)?0?([1-7])\b")
+_FORM_HEADING = re.compile(r"^(?:phu luc\s+\S+\s+)?bieu (?:mau\s*(?:so\s*)?|so\s*)0?([1-7])\b")
 _SHEET_FORM = re.compile(r"(?:bieu mau|bieu|mau|bm|form)\s*(?:so\s*)?0?([1-7])\b")
 _TOP_LEVEL_STT = re.compile(r"^(?:phan\s+)?(?:[1-7]|i{1,3}|iv|v|vi|vii)\.?$")
 _QUARTER = re.compile(r"qu[yi]\s+(iv|i{1,3}|[1-4])\s*(?:nam|/|-|,)?\s*(\d{4})")
@@ -67,6 +71,7 @@ class Fact:
     legend: str | None = None
     match: str = "unmatched"
     column: int = 0  # 0-based column of the figure cell
+    scope: str = UNIT  # unit | department | district | commune (scope.py)
 
     @property
     def cell(self) -> str:
@@ -90,6 +95,8 @@ class Extraction:
     title_period: tuple[int, int] | None = None
     title_unit: str | None = None
     level_hint: str | None = None
+    source_format: str = "xlsx"  # xlsx | docx
+    narrative: list = field(default_factory=list)  # figures a document's narrative states (document.narrative)
 
     @property
     def errors(self) -> list[Issue]:
@@ -129,6 +136,16 @@ def _find(folded: list[str], *needles: str) -> int | None:
     return None
 
 
+# A second figure column about another period or a target ("Số liệu quý trước | Số liệu quý này"): not the figure.
+_OTHER_PERIOD = re.compile(r"\b(?:ky truoc|quy truoc|thang truoc|cung ky|nam truoc|ke hoach|chi tieu giao|muc tieu)\b")
+
+
+def _value_column(folded: list[str], *needles: str) -> int | None:
+    found = [i for i, text in enumerate(folded) if any(n in text for n in needles)]
+    current = [i for i in found if not _OTHER_PERIOD.search(folded[i])]
+    return (current or found or [None])[0]
+
+
 def _may_be_header(cells: list[object]) -> bool:
     """Cheap test before the full header detection: a header names the STT or 'chỉ tiêu' column."""
     for c in cells:
@@ -151,11 +168,11 @@ def _header_columns(cells: list[object], next_cells: list[object] | None) -> tup
         return None
     note = _find(folded, "ghi chu")
     unit = _find(folded, "don vi tinh", "dvt")
-    value = _find(folded, "so lieu", "gia tri")
+    value = _value_column(folded, "so lieu", "gia tri")
     used_next = False
     if next_cells is not None and (unit is None or value is None):
         nxt = [fold(_text(c)) for c in next_cells]
-        n_unit, n_value = _find(nxt, "don vi tinh", "dvt"), _find(nxt, "so lieu", "gia tri", "ket qua")
+        n_unit, n_value = _find(nxt, "don vi tinh", "dvt"), _value_column(nxt, "so lieu", "gia tri", "ket qua")
         if n_unit is not None or n_value is not None:
             unit = n_unit if n_unit is not None else unit
             value = n_value if n_value is not None else value
@@ -195,7 +212,7 @@ def find_period(text: str) -> tuple[int, int] | None:
     return int(m.group(2)), quarter
 
 
-def _level_hint(unit_text: str) -> str | None:
+def level_hint_of(unit_text: str) -> str | None:
     t = f" {fold(unit_text)} "
     if " thi xa " in t or " huyen " in t:
         return "district"
@@ -218,17 +235,39 @@ class _SheetReader:
         self.columns: _Columns | None = None
         self.recent: list[str] = []
         self.last: Fact | None = None
+        # The level block the rows are in ("Cấp huyện" ...) and the row number depth of its heading.
+        self.block_scope: str | None = None
+        self.block_depth: int | None = None
 
     def _set_form(self, form: int) -> None:
         if form != self.form:
             self.form = form
             self.recent = []
+            self.block_scope = self.block_depth = None
+
+    def continue_from(self, previous: "_SheetReader") -> None:
+        """A document table goes on where the previous one stopped: same form, and same columns
+        when it has as many (a table split by a page break need not repeat its header), and the same
+        level block ("Cấp huyện" ...) when nothing above it names a form of its own."""
+        if self.form is None or self.form == previous.form:
+            self.block_scope, self.block_depth = previous.block_scope, previous.block_depth
+        self.form = self.form or previous.form
+        self.recent = list(previous.recent)
+        self.last = previous.last  # a legend or a remark may spill past the break
+        if previous.columns is not None and _width(self.grid) == _width(previous.grid):
+            self.columns = previous.columns
 
     def read(self, columns: _Columns | None = None) -> None:
         rows = self.grid.rows
         skip_next = False
         if columns is not None:
             self.columns = columns
+        for text in self.grid.preamble:
+            heading = _FORM_HEADING.match(fold(text))
+            if heading:
+                self._set_form(int(heading.group(1)))
+            else:
+                self._title_row(" ".join(text.split()))
         for i, (r, cells) in enumerate(rows):
             if skip_next:
                 skip_next = False
@@ -263,7 +302,7 @@ class _SheetReader:
         m = re.search(r"\bcủa\s+(.{3,80}?)\)?\s*$", text, re.I)
         if self.out.title_unit is None and m and "kem theo bao cao" in fold(text):
             self.out.title_unit = m.group(1).strip(" )*")
-            self.out.level_hint = _level_hint(self.out.title_unit)
+            self.out.level_hint = level_hint_of(self.out.title_unit)
 
     def _cell(self, cells: list[object], index: int | None) -> object:
         return cells[index] if index is not None and index < len(cells) else None
@@ -289,16 +328,39 @@ class _SheetReader:
         key = label_key(label)
         if key.short in ("", "trong do") and value_cell is None:
             return
-        if value_cell is None and not unit:
+        depth = stt_depth(fold(stt)) if stt else None
+        bare = value_cell is None and not unit  # a heading-like row: no figure, no unit
+        if bare:
             title_form = next((f for f, rx in _FORM_TITLES.items() if rx.search(key.short)), None)
             if title_form and len(key.short.split()) <= 14 and (not stt or _TOP_LEVEL_STT.match(fold(stt))) \
-                    and self.catalog.candidates(label)[1] == "unmatched":
+                    and self.catalog.candidates(label)[1] in ("unmatched", "other_form"):
                 self._set_form(title_form)
                 return
-        match = self.catalog.match(label, self.form, self.recent, self.used)
+        if self.block_scope is not None and depth is not None and self.block_depth is not None \
+                and depth <= self.block_depth:
+            self.block_scope = self.block_depth = None  # a row numbered at or above the block's heading ends it
+        codes, _, _, matched = self.catalog.candidates(label, self.form)
+        named = label_scope(key.full, matched, key.short)
+        if not codes and named is not None:
+            # "Số hồ sơ do các sở, ngành tiếp nhận": the label without its level phrase may be a catalog label
+            stripped = label_key(strip_scope_phrases(key.full))
+            if stripped.full != key.full and self.catalog.candidates_for_key(stripped, self.form)[0]:
+                key = stripped
+        context_scope = named or self.block_scope
+        match = self.catalog.match(label, self.form, self.recent, self.used, context_scope, key=key)
         indicator = self.catalog[match.code] if match.code else None
+        if bare and named is not None and (indicator is None or indicator.kind == HEADING):
+            # A level heading: the rows below are that level's figures, until the next heading at its depth.
+            self.block_scope, self.block_depth = named, depth
+            self.recent = [match.code] if match.code else []
+            return
+        if bare and self.block_scope is not None and self.block_depth is None and depth is None \
+                and indicator is not None and indicator.kind == HEADING and not indicator.parent:
+            self.block_scope = None  # an unnumbered block ends at the next top-level heading
+            context_scope = named
+        scope = indicator.scope_in(context_scope) if indicator else (context_scope or UNIT)
         if match.code:
-            self.used.add(match.code)
+            self.used.add((indicator.concept, scope))
             self.recent.insert(0, match.code)
             del self.recent[MAX_CONTEXT:]
             if indicator.kind == HEADING and value_cell is None and not unit:
@@ -309,7 +371,7 @@ class _SheetReader:
         legend_text = unit if kind == CODED and parse_legend(unit) else None
         fact = Fact(sheet=self.grid.name, row=r, form=self.form or (indicator.form if indicator else None), stt=stt,
                     label=label, unit=unit or None, raw=_raw(value_cell), value=None, indicator=match.code,
-                    kind=kind, note=note, legend=legend_text, match=match.how, column=c.value)
+                    kind=kind, note=note, legend=legend_text, match=match.how, column=c.value, scope=scope)
         self._read_value(fact, value_cell, indicator)
         self.out.facts.append(fact)
         self.last = fact
@@ -339,18 +401,28 @@ class _SheetReader:
 
     def _report_unmatched(self, fact: Fact, how: str) -> None:
         reason = {"duplicate": "chỉ tiêu đã xuất hiện ở dòng khác",
-                  "ambiguous": "nhãn có thể ứng với nhiều chỉ tiêu"}.get(how, "không có trong danh mục chỉ tiêu")
+                  "ambiguous": "nhãn có thể ứng với nhiều chỉ tiêu",
+                  "other_form": f"nhãn thuộc chỉ tiêu của biểu mẫu khác, không phải Biểu mẫu {fact.form}"}.get(
+            how, "không có trong danh mục chỉ tiêu")
         self.out.issues.append(Issue("info", f"{how}_row", fact.sheet, fact.row,
                                      f"trang “{fact.sheet}”, dòng {fact.row}: “{fact.label}” — {reason}; giữ lại, chưa gán chỉ tiêu"))
 
 
-def extract_facts(grids: list[SheetGrid], catalog: Catalog) -> Extraction:
-    """All figures of a workbook, each tied to a catalog indicator where one matches."""
-    out = Extraction()
-    used: set[str] = set()
+def _width(grid: SheetGrid) -> int:
+    return max((len(cells) for _, cells in grid.rows), default=0)
+
+
+def extract_facts(grids: list[SheetGrid], catalog: Catalog, out: Extraction | None = None) -> Extraction:
+    """All figures of a workbook (or of a document's tables), each tied to a catalog indicator where one
+    matches. ``out`` may come with the title already known (a document's title is in its narrative)."""
+    out = out if out is not None else Extraction()
+    used: set[tuple[str, str]] = set()  # (concept, scope) pairs attributed so far
     found_table = False
+    previous: _SheetReader | None = None
     for grid in grids:
         reader = _SheetReader(grid, catalog, out, used)
+        if grid.continues_previous and previous is not None:
+            reader.continue_from(previous)
         reader.read()
         if reader.columns is not None:
             found_table = True
@@ -359,8 +431,10 @@ def extract_facts(grids: list[SheetGrid], catalog: Catalog) -> Extraction:
             trial = Extraction()
             _SheetReader(grid, catalog, trial, set(used)).read(_Columns(0, 1, 2, 3, 4))
             if sum(1 for f in trial.facts if f.indicator) >= 5:
-                _SheetReader(grid, catalog, out, used).read(_Columns(0, 1, 2, 3, 4))
+                reader = _SheetReader(grid, catalog, out, used)
+                reader.read(_Columns(0, 1, 2, 3, 4))
                 found_table = True
+        previous = reader
     if not out.facts or not any(f.indicator for f in out.facts):
         if not any(g.rows for g in grids):
             raise WorkbookError("empty_workbook", "bảng tính trống, không có dữ liệu")

@@ -1,35 +1,36 @@
 """Opening an .xlsx safely, and reading what the cell readers do not tell us.
 
 Every workbook passes through ``open_package`` first: it recognises files that
-are not xlsx at all (legacy .xls, password-protected, PDF, Word ...), refuses
-zip and XML bombs and oversized sheets before any parser expands them, and
-exposes per-sheet facts python-calamine does not report: which cells carry a
-percent number format and which formulas have no cached value.
+are not xlsx at all (legacy .xls, password-protected, PDF, Word ...), runs the
+package checks every OOXML file gets (``open_office_package``, shared with Word
+reports: ``ooxml.open_ooxml``'s real sizes, CRCs, no DTD or entity in any part,
+UTF-8 parts), and measures every sheet's real extent from
+its cells before any reader allocates a grid. It exposes per-sheet facts
+python-calamine does not report: which cells carry a percent number format and which
+formulas have no cached value. Readers get ``XlsxPackage.reader_bytes``, the package
+rebuilt from the checked parts.
 """
 from __future__ import annotations
 
-import io
 import re
-import zipfile
 from dataclasses import dataclass, field
 from functools import cached_property
 from posixpath import join as posix_join, normpath
 
 from defusedxml import ElementTree as SafeET
 
-# Limits. A unit's appendix is ~150 rows and a few dozen KB; these leave ample room.
-MAX_FILE_BYTES = 25 * 1024 * 1024
-MAX_TOTAL_UNCOMPRESSED = 200 * 1024 * 1024
-MAX_PART_UNCOMPRESSED = 50 * 1024 * 1024
-MAX_COMPRESSION_RATIO = 200  # checked for parts above 1 MiB
+from .ooxml import (MAX_COMPRESSION_RATIO, MAX_FILE_BYTES, MAX_PART_UNCOMPRESSED,  # noqa: F401 (re-exported)
+                    MAX_TOTAL_UNCOMPRESSED, OLE_MAGIC, RESAVE, OoxmlPackage, UnreadableFile, open_ooxml, refuse)
+
 MAX_SHEETS = 60
+RESAVE_XLSX = "hãy mở tệp bằng Excel, chọn Lưu thành (Save As) dạng Sổ làm việc Excel (.xlsx) rồi gửi lại"
+RESAVE_DOCX = "hãy mở tệp bằng Word, chọn Lưu thành (Save As) dạng Tài liệu Word (.docx) rồi gửi lại"
 MAX_ROWS = 10_000
 MAX_COLUMNS = 100
 
 _NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _NS_PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
-_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ENCRYPTED_MARK = "EncryptionInfo".encode("utf-16-le")
 _CELL = re.compile(rb"<(?:\w+:)?c\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)", re.S)
 _CELL_REF = re.compile(rb'\br="([A-Z]{1,3})(\d+)"')
@@ -39,15 +40,23 @@ _ERROR_TYPE = re.compile(rb'\bt="e"')
 _VALUE_TEXT = re.compile(rb"<(?:\w+:)?v>([^<]*)<")
 _DIMENSION = re.compile(rb'<(?:\w+:)?dimension\s+ref="([A-Z]{1,3})?(\d+)?(?::([A-Z]{1,3})(\d+))?"')
 _BUILTIN_PERCENT_FORMATS = {9, 10}
+# The extent scan: every cell start tag, the ones carrying a plain reference, and row tags.
+_CELL_TAG = re.compile(rb"<(?:\w+:)?c[\s/>]")
+_CELL_REF_COLUMNS = re.compile(rb'<(?:\w+:)?c\s[^>]*?\br="([A-Z]{1,3})\d{1,7}"')
+_CELL_REF_ROWS = re.compile(rb'<(?:\w+:)?c\s[^>]*?\br="[A-Z]{1,3}(\d{1,7})"')
+_PREFIXED_CELL = re.compile(rb":c[\s/>]")
+_EXCEL_CELL_COLUMNS = re.compile(rb'<c r="([A-Z]{1,3})\d{1,7}"')
+_EXCEL_CELL_ROWS = re.compile(rb'<c r="[A-Z]{1,3}(\d{1,7})"')
+_ROW_OR_CELL = re.compile(rb"<(?:\w+:)?(row|c)(?=[\s/>])([^>]*)")
+_R_ATTR = re.compile(rb'\br="([^"]*)"')
+_REF = re.compile(rb"([A-Z]{1,3})(\d{1,7})")
+
+# Excel refuses to save these; a sheet that needs more is not a unit's appendix.
+_EXCEL_ROWS, _EXCEL_COLUMNS = 1_048_576, 16_384
 
 
-class WorkbookError(Exception):
-    """A workbook that cannot be read. ``code`` is stable, ``message`` is for people (Vietnamese)."""
-
-    def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code = code
-        self.message = message
+# One exception type for every file the project reads; the workbook code has always called it this.
+WorkbookError = UnreadableFile
 
 
 def column_index(letters: bytes | str) -> int:
@@ -83,15 +92,20 @@ class SheetPart:
 
 
 class XlsxPackage:
-    """An opened, checked xlsx package. ``data`` is the whole file (already read for hashing)."""
+    """An opened, checked xlsx package. ``data`` is the file's bytes as read (and hashed)."""
 
-    def __init__(self, data: bytes):
-        self.data = data
-        self.zip = zipfile.ZipFile(io.BytesIO(data))
+    def __init__(self, package: OoxmlPackage):
+        self.package = package
+        self.data = package.data
         self.sheets: list[SheetPart] = []
 
     def read_part(self, path: str) -> bytes:
-        return self.zip.read(path)
+        return self.package.read_part(path)
+
+    @property
+    def reader_bytes(self) -> bytes:
+        """The package rebuilt from the checked parts: the only bytes a cell reader is given."""
+        return self.package.checked_zip()
 
     @cached_property
     def percent_styles(self) -> frozenset[int]:
@@ -100,17 +114,22 @@ class XlsxPackage:
             root = SafeET.fromstring(self.read_part("xl/styles.xml"))
         except KeyError:
             return frozenset()
+        except SafeET.ParseError as exc:
+            raise refuse("corrupt_zip", f"xl/styles.xml: {exc}") from exc
         custom: dict[int, str] = {}
-        for fmt in root.iter(f"{{{_NS_MAIN}}}numFmt"):
-            custom[int(fmt.get("numFmtId", "-1"))] = fmt.get("formatCode", "")
-        cell_xfs = root.find(f"{{{_NS_MAIN}}}cellXfs")
         styles: set[int] = set()
-        if cell_xfs is None:
-            return frozenset()
-        for i, xf in enumerate(cell_xfs.findall(f"{{{_NS_MAIN}}}xf")):
-            fmt_id = int(xf.get("numFmtId", "0"))
-            if fmt_id in _BUILTIN_PERCENT_FORMATS or _is_percent_format(custom.get(fmt_id, "")):
-                styles.add(i)
+        try:
+            for fmt in root.iter(f"{{{_NS_MAIN}}}numFmt"):
+                custom[int(fmt.get("numFmtId", "-1"))] = fmt.get("formatCode", "")
+            cell_xfs = root.find(f"{{{_NS_MAIN}}}cellXfs")
+            if cell_xfs is None:
+                return frozenset()
+            for i, xf in enumerate(cell_xfs.findall(f"{{{_NS_MAIN}}}xf")):
+                fmt_id = int(xf.get("numFmtId", "0"))
+                if fmt_id in _BUILTIN_PERCENT_FORMATS or _is_percent_format(custom.get(fmt_id, "")):
+                    styles.add(i)
+        except ValueError as exc:  # a number format id that is not a number
+            raise refuse("corrupt_zip", f"xl/styles.xml: {exc}") from exc
         return frozenset(styles)
 
     def scan_sheet(self, sheet: SheetPart, *, want_percent: bool) -> SheetPart:
@@ -149,61 +168,64 @@ def _is_percent_format(code: str) -> bool:
     return "%" in code
 
 
-def open_package(data: bytes) -> XlsxPackage:
-    """Check a workbook's bytes and open it, or raise WorkbookError with the cause."""
+_WORD_STREAM = "WordDocument".encode("utf-16-le")
+_KIND_NAMES = {"xlsx": "bảng tính Excel", "docx": "văn bản Word"}
+# How each reader tells a clerk to re-save a refused package (the shared checks say "Excel, Word").
+RESAVE_AS = {"xlsx": RESAVE_XLSX, "docx": RESAVE_DOCX}
+
+
+def refuse_non_zip(data: bytes, kind: str) -> None:
+    """Whole-file checks shared by every Office package (kind "xlsx" or "docx"), before any unzip."""
     if len(data) == 0:
         raise WorkbookError("empty_file", "tệp rỗng (0 byte)")
     if len(data) > MAX_FILE_BYTES:
         raise WorkbookError("too_large", f"tệp quá lớn ({len(data) / 1048576:.1f} MB, giới hạn {MAX_FILE_BYTES // 1048576} MB)")
-    if data.startswith(_OLE_MAGIC):
+    if data.startswith(OLE_MAGIC):
+        # An OLE2 container: an encrypted Office file of any kind, or a pre-2007 .xls/.doc.
         if _ENCRYPTED_MARK in data:
             raise WorkbookError("password_protected", "tệp được đặt mật khẩu; hãy gỡ mật khẩu rồi gửi lại")
+        if _WORD_STREAM in data:
+            raise WorkbookError("legacy_doc", "tệp Word định dạng cũ (.doc); hãy mở bằng Word và lưu lại dưới dạng .docx")
         raise WorkbookError("legacy_xls", "tệp Excel định dạng cũ (.xls); hãy mở bằng Excel và lưu lại dưới dạng .xlsx")
     if not data.startswith(b"PK"):
-        kind = "PDF" if data.startswith(b"%PDF") else "không phải bảng tính Excel"
-        raise WorkbookError("not_xlsx", f"tệp không phải .xlsx ({kind})")
+        what = "PDF" if data.startswith(b"%PDF") else f"không phải {_KIND_NAMES[kind]}"
+        raise WorkbookError(f"not_{kind}", f"tệp không phải .{kind} ({what})")
+
+
+def open_office_package(data: bytes, kind: str) -> OoxmlPackage:
+    """The one safety gate of every Office file, workbook or Word report: the whole-file checks above,
+    then ``ooxml.open_ooxml`` (every part inflated with real sizes and CRCs, no DTD or entity in any
+    part or encoding). Raises UnreadableFile worded for the kind of file expected."""
+    refuse_non_zip(data, kind)
     try:
-        pkg = XlsxPackage(data)
-        infos = pkg.zip.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError) as exc:
-        raise WorkbookError("corrupt_zip", f"tệp .xlsx bị hỏng, không giải nén được ({exc})") from exc
-    names = {i.filename for i in infos}
-    if "xl/workbook.xml" not in names:
-        if "word/document.xml" in names:
+        return open_ooxml(data)
+    except UnreadableFile as exc:  # the package checks speak of any Office file; say how to re-save this one
+        raise UnreadableFile(exc.code, exc.message.replace(RESAVE, RESAVE_AS[kind]), exc.detail) from exc
+
+
+def open_package(data: bytes) -> XlsxPackage:
+    """Check a workbook's bytes and open it, or raise WorkbookError with the cause."""
+    package = open_office_package(data, "xlsx")
+    if "xl/workbook.xml" not in package:
+        if "word/document.xml" in package:
             raise WorkbookError("not_xlsx", "tệp là văn bản Word (.docx), không phải bảng tính .xlsx")
         raise WorkbookError("not_xlsx", "tệp nén không chứa bảng tính Excel (thiếu xl/workbook.xml)")
-    total = 0
-    for info in infos:
-        total += info.file_size
-        if info.file_size > MAX_PART_UNCOMPRESSED:
-            raise WorkbookError("too_large", f"thành phần {info.filename} quá lớn khi giải nén ({info.file_size / 1048576:.0f} MB)")
-        if info.file_size > 1048576 and info.file_size > MAX_COMPRESSION_RATIO * max(info.compress_size, 1):
-            raise WorkbookError("zip_bomb", f"tỷ lệ nén bất thường ở {info.filename} (nghi ngờ bom nén)")
-    if total > MAX_TOTAL_UNCOMPRESSED:
-        raise WorkbookError("too_large", f"tổng dung lượng giải nén quá lớn ({total / 1048576:.0f} MB)")
+    pkg = XlsxPackage(package)
     try:
-        for info in infos:
-            if info.filename.endswith((".xml", ".rels")):
-                with pkg.zip.open(info) as fh:
-                    head = fh.read(4096)
-                if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
-                    raise WorkbookError("xml_bomb", f"tệp chứa phần nội dung bất thường mà Excel không bao giờ tạo ra "
-                                                    f"(phần {info.filename}), có thể đã bị chỉnh sửa "
-                                                    "bằng công cụ khác hoặc chứa mã độc; hãy mở tệp gốc bằng Excel, "
-                                                    "lưu lại và gửi lại")
         pkg.sheets = _sheet_parts(pkg)
     except WorkbookError:
         raise
-    except (zipfile.BadZipFile, EOFError, KeyError, SafeET.ParseError, OSError, ValueError) as exc:
-        raise WorkbookError("corrupt_zip", f"tệp .xlsx bị hỏng ({type(exc).__name__}: {exc})") from exc
-    except Exception as exc:  # defusedxml raises its own types for forbidden constructs
-        raise WorkbookError("xml_bomb", f"cấu trúc XML không an toàn ({type(exc).__name__})") from exc
+    except (KeyError, SafeET.ParseError, ValueError) as exc:
+        raise refuse("corrupt_zip", f"workbook structure: {type(exc).__name__}: {exc}") from exc
+    except Exception as exc:  # defusedxml's own errors; the package check should have caught them first
+        raise refuse("xml_bomb", f"workbook structure: {type(exc).__name__}: {exc}") from exc
     if not pkg.sheets:
         raise WorkbookError("empty_workbook", "bảng tính không có trang tính nào")
     if len(pkg.sheets) > MAX_SHEETS:
         raise WorkbookError("too_many_sheets", f"bảng tính có {len(pkg.sheets)} trang tính (giới hạn {MAX_SHEETS})")
     for sheet in pkg.sheets:
         _check_dimension(pkg, sheet)
+        _check_extent(pkg, sheet)
     return pkg
 
 
@@ -211,26 +233,83 @@ def _sheet_parts(pkg: XlsxPackage) -> list[SheetPart]:
     workbook = SafeET.fromstring(pkg.read_part("xl/workbook.xml"))
     rels = SafeET.fromstring(pkg.read_part("xl/_rels/workbook.xml.rels"))
     targets = {r.get("Id"): r.get("Target", "") for r in rels.iter(f"{{{_NS_PKG_REL}}}Relationship")}
-    sizes = {i.filename: i.file_size for i in pkg.zip.infolist()}
     parts = []
+    seen: dict[str, str] = {}
     for sheet in workbook.iter(f"{{{_NS_MAIN}}}sheet"):
         target = targets.get(sheet.get(f"{{{_NS_REL}}}id"), "")
         path = target.lstrip("/") if target.startswith("/") else normpath(posix_join("xl", target))
-        if path not in sizes:
+        if path not in pkg.package:
             continue  # chartsheets and dialog sheets carry no cells
-        parts.append(SheetPart(name=sheet.get("name", ""), path=path,
-                               visible=sheet.get("state", "visible") == "visible", xml_size=sizes[path]))
+        name = sheet.get("name", "")
+        # Excel refuses two sheets whose names differ only in case; readers would mix them up.
+        if name.casefold() in seen:
+            raise WorkbookError("duplicate_sheet",
+                                f"bảng tính có hai trang tính cùng tên “{name}”, điều Excel không cho phép "
+                                f"(tệp có thể do phần mềm khác tạo ra); {RESAVE_XLSX}",
+                                f"sheets {seen[name.casefold()]!r} and {name!r}")
+        seen[name.casefold()] = name
+        parts.append(SheetPart(name=name, path=path, visible=sheet.get("state", "visible") == "visible",
+                               xml_size=len(pkg.read_part(path))))
     return parts
 
 
+def _too_large(sheet: SheetPart, rows: int, cols: int, detail: str) -> UnreadableFile:
+    return WorkbookError("sheet_too_large",
+                         f"trang tính “{sheet.name}” quá lớn ({rows} dòng × {cols} cột; giới hạn {MAX_ROWS} dòng × "
+                         f"{MAX_COLUMNS} cột); hãy xóa các dòng, cột thừa ngoài bảng số liệu rồi gửi lại", detail)
+
+
 def _check_dimension(pkg: XlsxPackage, sheet: SheetPart) -> None:
-    with pkg.zip.open(sheet.path) as fh:
-        head = fh.read(2048)
+    head = pkg.read_part(sheet.path)[:2048]
     m = _DIMENSION.search(head)
     if not m or not m.group(4):
         return
     rows = int(m.group(4)) - int(m.group(2) or 1) + 1
     cols = column_index(m.group(3)) - column_index(m.group(1) or b"A") + 1
     if rows > MAX_ROWS or cols > MAX_COLUMNS:
-        raise WorkbookError("sheet_too_large",
-                            f"trang tính “{sheet.name}” quá lớn ({rows} dòng × {cols} cột; giới hạn {MAX_ROWS} dòng × {MAX_COLUMNS} cột)")
+        raise _too_large(sheet, rows, cols, f"{sheet.path}: dimension {m.group(0).decode()}")
+
+
+def sheet_extent(xml: bytes) -> tuple[int, int]:
+    """(last row, last column) over every cell element of a sheet, counted 1-based, from the XML itself.
+
+    The <dimension> element is only a claim; readers size their grids from the cells they
+    meet, so this is what they would allocate. Cells and rows may omit their reference
+    ("r"): they then follow the previous one, as readers place them.
+    """
+    # The usual case, in C: no namespace prefix, and every cell starts <c r="A1" (as Excel writes).
+    if _PREFIXED_CELL.search(xml) is None:
+        n_cells = xml.count(b"<c ") + xml.count(b"<c>") + xml.count(b"<c/>")
+        if n_cells == 0:
+            return 0, 0
+        columns = _EXCEL_CELL_COLUMNS.findall(xml)
+        if len(columns) == n_cells:
+            rows = max(map(int, set(_EXCEL_CELL_ROWS.findall(xml))))
+            return rows, max(map(column_index, set(columns))) + 1
+    n_cells = len(_CELL_TAG.findall(xml))
+    if n_cells == 0:
+        return 0, 0
+    columns = _CELL_REF_COLUMNS.findall(xml)
+    if len(columns) == n_cells:  # every cell says where it is, somewhere among its attributes
+        rows = max(map(int, set(_CELL_REF_ROWS.findall(xml))))
+        return rows, max(map(column_index, set(columns))) + 1
+    last_row = last_col = row = col = 0
+    for m in _ROW_OR_CELL.finditer(xml):
+        r = _R_ATTR.search(m.group(2))
+        if m.group(1) == b"row":
+            row = int(r.group(1)) if r and r.group(1).isdigit() else row + 1
+            col = 0
+            continue
+        ref = _REF.fullmatch(r.group(1)) if r else None
+        if ref is not None:
+            col, row = column_index(ref.group(1)) + 1, int(ref.group(2))
+        else:
+            col += 1
+        last_row, last_col = max(last_row, max(row, 1)), max(last_col, col)
+    return last_row, last_col
+
+
+def _check_extent(pkg: XlsxPackage, sheet: SheetPart) -> None:
+    rows, cols = sheet_extent(pkg.read_part(sheet.path))
+    if rows > MAX_ROWS or cols > MAX_COLUMNS:
+        raise _too_large(sheet, rows, cols, f"{sheet.path}: cells reach row {rows}, column {cols}")

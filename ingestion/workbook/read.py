@@ -1,11 +1,22 @@
-"""One call from workbook bytes to figures: safety checks, cell grid, layout, matching."""
+"""One call from report bytes to figures: safety checks, cell grid, layout, matching.
+
+A report is a workbook (.xlsx) or a Word document (.docx, ingestion/document/); which one is
+told by the content, not the file name. Both end in the same layout reader (extract.py).
+
+``read_report_files`` is what commands use on a path someone gave them: the file is read
+once (a regular file, size-capped, never a pipe or a device) and parsed in a worker process,
+so a reader that crashes or hangs on it ends as an ``UnreadableFile``, not as the command.
+"""
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from ..catalog import Catalog, load_catalog
+from ..isolation import Failure, report_progress, run_isolated
 from .extract import Extraction, extract_facts
-from .package import open_package
+from .ooxml import UnreadableFile
+from .package import RESAVE_XLSX as RESAVE, open_package
 from .reader import read_grids
 
 
@@ -18,3 +29,69 @@ def read_workbook_bytes(data: bytes, engine: str = "calamine", catalog: Catalog 
 
 def read_workbook(path: str | Path, engine: str = "calamine", catalog: Catalog | None = None) -> Extraction:
     return read_workbook_bytes(Path(path).read_bytes(), engine, catalog)
+
+
+def read_report_bytes(data: bytes, engine: str = "calamine", catalog: Catalog | None = None,
+                      name: str | None = None) -> Extraction:
+    """A workbook or a Word document, told apart by content (the file name only words the refusal of
+    something that is neither); WorkbookError for what cannot be read."""
+    from ..document.package import is_docx
+    from ..document.read import read_document_bytes
+    from .package import refuse_non_zip
+
+    if is_docx(data):
+        return read_document_bytes(data, catalog)
+    if name and name.lower().endswith((".docx", ".doc", ".docm")):
+        refuse_non_zip(data, "docx")  # a PDF or a legacy .doc named like a document is refused as one
+    return read_workbook_bytes(data, engine, catalog)
+
+
+def read_report(path: str | Path, engine: str = "calamine", catalog: Catalog | None = None) -> Extraction:
+    return read_report_bytes(Path(path).read_bytes(), engine, catalog, Path(path).name)
+
+
+# A reader that died, hung or ran out of memory on a file, as the person who gave the file reads it.
+FAILURE_MESSAGES = {
+    "crashed": ("reader_crashed", "chương trình đọc bảng tính dừng bất thường khi mở tệp này (cấu trúc tệp bất "
+                                  "thường, có thể tệp bị hỏng hoặc do phần mềm khác tạo ra); " + RESAVE),
+    "timeout": ("read_timeout", "đọc tệp quá lâu nên đã dừng (tệp có cấu trúc bất thường hoặc ổ đĩa chia sẻ "
+                                "không phản hồi)"),
+    "memory": ("too_much_memory", "tệp cần quá nhiều bộ nhớ để đọc (cấu trúc tệp bất thường); " + RESAVE),
+    "error": ("unreadable", "không đọc được tệp do cấu trúc bất thường; " + RESAVE),
+}
+
+
+def failure_error(failure: Failure) -> UnreadableFile:
+    code, message = FAILURE_MESSAGES.get(failure.reason, FAILURE_MESSAGES["error"])
+    return UnreadableFile(code, message, f"{failure.reason}: {failure.detail}")
+
+
+def _read_one(job: tuple[str, str, Catalog | None]) -> tuple[str | None, Extraction | UnreadableFile]:
+    from ..pipeline.inbox import read_regular_file
+
+    path, engine, catalog = job
+    try:
+        data, _ = read_regular_file(path, follow_symlinks=True)
+    except UnreadableFile as exc:
+        return None, exc
+    digest = hashlib.sha256(data).hexdigest()
+    report_progress(digest)
+    try:
+        return digest, read_report_bytes(data, engine, catalog, Path(path).name)
+    except UnreadableFile as exc:
+        return digest, exc
+    except MemoryError:
+        return digest, failure_error(Failure("memory", "MemoryError"))
+    except Exception as exc:  # a reader bug: this file is unreadable, the command goes on
+        return digest, failure_error(Failure("error", f"{type(exc).__name__}: {exc}"))
+
+
+def read_report_files(paths: list[str | Path], engine: str = "calamine", catalog: Catalog | None = None,
+                      **pool_options) -> list[tuple[str | None, Extraction | UnreadableFile]]:
+    """(sha256 of the bytes read, extraction or the reason it failed) for each path, in order."""
+    catalog = catalog or load_catalog()
+    jobs = [(str(p), engine, catalog) for p in paths]
+    out = []
+    for result in run_isolated(_read_one, jobs, **pool_options) if jobs else []:
+        out.append((result.progress, failure_error(result)) if isinstance(result, Failure) else result)
+    return out

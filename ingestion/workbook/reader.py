@@ -12,7 +12,7 @@ import re
 import warnings
 from dataclasses import dataclass, field
 
-from .package import MAX_COLUMNS, MAX_ROWS, WorkbookError, XlsxPackage
+from .package import MAX_COLUMNS, MAX_ROWS, RESAVE_XLSX, WorkbookError, XlsxPackage
 
 ENGINES = ("calamine", "openpyxl")
 
@@ -24,9 +24,28 @@ class SheetGrid:
     percent_cells: set[tuple[int, int]] = field(default_factory=set)
     formulas_without_value: set[tuple[int, int]] = field(default_factory=set)
     error_cells: dict[tuple[int, int], str] = field(default_factory=dict)
+    # A Word table: the paragraphs just before it ("Biểu mẫu 3", the appendix title), and whether it
+    # continues the document's previous table (form, columns) as a table split by a page break does.
+    preamble: list[str] = field(default_factory=list)
+    continues_previous: bool = False
 
     def is_percent(self, row: int, col: int) -> bool:
         return (row, col) in self.percent_cells
+
+
+# Control characters a cell can smuggle in (Excel's "_x0000_" escapes, a pasted ESC ...): no
+# figure or label needs them, PostgreSQL refuses NUL, and a terminal obeys ESC. Tab and line
+# breaks (Alt+Enter) are kept.
+_CONTROL = dict.fromkeys([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F, *range(0x80, 0xA0)])
+
+
+def clean_cell_text(value: str) -> str:
+    return value.translate(_CONTROL) if not value.isprintable() else value
+
+
+def _unreadable(what: str, exc: Exception) -> WorkbookError:
+    return WorkbookError("corrupt_zip", f"không đọc được {what}: cấu trúc tệp bất thường; {RESAVE_XLSX}",
+                         f"{type(exc).__name__}: {exc}")
 
 
 def _trim(cells: list[object]) -> list[object]:
@@ -45,9 +64,9 @@ def _read_calamine(pkg: XlsxPackage) -> list[SheetGrid]:
     import python_calamine
 
     try:
-        wb = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(pkg.data))
+        wb = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(pkg.reader_bytes))
     except Exception as exc:  # calamine raises several error types for broken packages
-        raise WorkbookError("corrupt_zip", f"không đọc được bảng tính ({type(exc).__name__}: {exc})") from exc
+        raise _unreadable("bảng tính", exc) from exc
     grids = []
     for part in pkg.sheets:
         if not part.visible:
@@ -55,13 +74,17 @@ def _read_calamine(pkg: XlsxPackage) -> list[SheetGrid]:
         try:
             sheet = wb.get_sheet_by_name(part.name)
         except Exception as exc:
-            raise WorkbookError("corrupt_zip", f"không đọc được trang tính “{part.name}” ({exc})") from exc
+            raise _unreadable(f"trang tính “{part.name}”", exc) from exc
         # total_height/total_width are the last row/column indexes (0-based), not counts.
         _check_size(part.name, sheet.total_height + 1, sheet.total_width + 1)
         pkg.scan_sheet(part, want_percent=True)
         rows = []
-        for r, values in enumerate(sheet.to_python(skip_empty_area=False), start=1):
-            cells = _trim([None if v == "" else v for v in values])
+        try:
+            values_by_row = sheet.to_python(skip_empty_area=False)
+        except Exception as exc:
+            raise _unreadable(f"trang tính “{part.name}”", exc) from exc
+        for r, values in enumerate(values_by_row, start=1):
+            cells = _trim([(clean_cell_text(v) or None) if isinstance(v, str) else v for v in values])
             if cells:
                 rows.append((r, cells))
         # Like openpyxl, a percent format matters only on a cell holding a number.
@@ -78,9 +101,9 @@ def _read_openpyxl(pkg: XlsxPackage) -> list[SheetGrid]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # openpyxl warns about unsupported extensions units use
         try:
-            wb = openpyxl.load_workbook(io.BytesIO(pkg.data), read_only=True, data_only=True)
+            wb = openpyxl.load_workbook(io.BytesIO(pkg.reader_bytes), read_only=True, data_only=True)
         except Exception as exc:
-            raise WorkbookError("corrupt_zip", f"không đọc được bảng tính ({type(exc).__name__}: {exc})") from exc
+            raise _unreadable("bảng tính", exc) from exc
     grids = []
     try:
         for part in pkg.sheets:
@@ -98,8 +121,8 @@ def _read_openpyxl(pkg: XlsxPackage) -> list[SheetGrid]:
                     r = cell.row
                     col = cell.column - 1
                     value = cell.value
-                    if isinstance(value, str) and value == "":
-                        value = None
+                    if isinstance(value, str):
+                        value = clean_cell_text(value) or None
                     elif isinstance(value, dt.datetime) and value.time() == dt.time(0):
                         value = value.date()  # calamine returns date-only cells as dates
                     while len(cells) < col:
@@ -112,6 +135,10 @@ def _read_openpyxl(pkg: XlsxPackage) -> list[SheetGrid]:
                     _check_size(part.name, r, len(cells))
                     rows.append((r, cells))
             grids.append(SheetGrid(part.name, rows, percent, part.formulas_without_value, part.error_cells))
+    except WorkbookError:
+        raise
+    except Exception as exc:  # openpyxl's own errors on cells it cannot make sense of
+        raise _unreadable("bảng tính", exc) from exc
     finally:
         wb.close()
     return grids

@@ -40,6 +40,7 @@ select
     lineage.unit_code,
     lineage.current_unit_code,
     lineage.weight,
+    current_unit.unit_level as current_unit_level,
     coalesce(case when current_unit.unit_level = 'province' then current_unit.unit_code end,
              province_of.province_code) as current_province_code
 from lineage

@@ -8,4 +8,4 @@ select distinct on (submissions.unit_code, submissions.year, submissions.quarter
 from {{ ref('int_submissions_enriched') }} as submissions
 left join {{ ref('int_submission_outcomes') }} as outcomes on outcomes.file_id = submissions.file_id
 where outcomes.decision is distinct from 'held' and outcomes.decision is distinct from 'rejected'
-order by submissions.unit_code asc, submissions.year asc, submissions.quarter asc, submissions.file_id desc
+order by submissions.unit_code asc, submissions.year asc, submissions.quarter asc, {{ submission_precedence('submissions') }}

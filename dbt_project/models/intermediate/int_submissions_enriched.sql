@@ -25,6 +25,7 @@ select
     loaded.loaded_at,
     loaded.modified_at,
     loaded.n_facts,
+    loaded.source_format,
     units.unit_name,
     units.unit_level,
     units.parent_code,
@@ -32,6 +33,6 @@ select
         when 'province' then 'p' when 'department' then 's' when 'district' then 'd' when 'commune' then 'c'
     end as level_letter,
     row_number() over (partition by loaded.unit_code, loaded.year, loaded.quarter
-                       order by loaded.file_id desc) = 1 as is_latest_version
+                       order by {{ submission_precedence('loaded') }}) = 1 as is_latest_version
 from loaded
 left join units on units.unit_code = loaded.unit_code

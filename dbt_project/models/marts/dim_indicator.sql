@@ -17,5 +17,6 @@ select
     is_cumulative,
     is_additive,
     canonical_code,
-    authority_level
+    authority_level,
+    fixed_scope as level_scope
 from {{ ref('stg_reference__indicators') }}

@@ -6,6 +6,11 @@
 -- Figures rolled up to today's units (through the 2025 reorganisation) and to provinces.
 -- Counts are summed (weighted where a unit was split); rates are recomputed from the summed
 -- numerators and denominators of units that reported both, never averaged.
+-- scope = 'unit': the units' own figures (they do not overlap, so they add up across levels).
+-- Other scopes: the per-level figures a unit gives about its levels (a province's "cấp huyện"
+-- block), carried to today's unit from predecessors of its own level only (two merged
+-- provinces' blocks add up; a district's "cấp xã" rows would double a province's); they are
+-- not summed into provinces.
 -- Incremental per group: only today's units fed by a changed submission are recomputed from
 -- figures; their provinces are re-summed from today's-unit rows, so a correction touches a
 -- handful of units, not every figure of its quarter.
@@ -36,13 +41,15 @@ changed_groups as (
 -- submission is then looked up on the whole key: joined on the quarter alone first, the
 -- groups met every submission of their quarter (millions of rows).
 group_sources as materialized (
-    select groups.current_unit_code, groups.year, groups.quarter, lineage.unit_code, lineage.weight
+    select groups.current_unit_code, groups.year, groups.quarter, lineage.unit_code, lineage.weight,
+           lineage.current_unit_level
     from (select distinct current_unit_code, year, quarter from changed_groups) as groups
     join lineage on lineage.current_unit_code = groups.current_unit_code
 ),
 
 source_submissions as (
-    select group_sources.current_unit_code, group_sources.weight, published.file_id
+    select group_sources.current_unit_code, group_sources.weight, published.file_id,
+           published.unit_level = group_sources.current_unit_level as same_level
     from group_sources
     join published
         on published.unit_code = group_sources.unit_code
@@ -91,14 +98,22 @@ needed_facts as (
 own as (
     select source_submissions.current_unit_code, source_submissions.weight,
            facts.unit_code, facts.year, facts.quarter, facts.period_key,
-           facts.own_indicator_code as indicator_code, facts.value, facts.gate_seq
+           facts.own_indicator_code as indicator_code, 'unit'::text as scope, facts.value, facts.gate_seq
     from needed_facts as facts
     join source_submissions on source_submissions.file_id = facts.file_id
     where facts.own_indicator_code is not null and facts.value is not null
+    union all
+    select source_submissions.current_unit_code, source_submissions.weight,
+           facts.unit_code, facts.year, facts.quarter, facts.period_key,
+           facts.indicator_code, facts.scope, facts.value, facts.gate_seq
+    from needed_facts as facts
+    join source_submissions on source_submissions.file_id = facts.file_id and source_submissions.same_level
+    where facts.own_indicator_code is null and facts.indicator_code is not null and facts.value is not null
+      and facts.scope <> 'unit'
 ),
 
 counts as (
-    select own.current_unit_code, own.year, own.quarter, own.period_key, own.indicator_code,
+    select own.current_unit_code, own.year, own.quarter, own.period_key, own.indicator_code, own.scope,
            sum(own.value * own.weight) as value,
            null::numeric as numerator_value,
            null::numeric as denominator_value,
@@ -106,26 +121,26 @@ counts as (
            max(own.gate_seq) as gate_seq
     from own
     join indicators on indicators.indicator_code = own.indicator_code and indicators.is_additive
-    group by 1, 2, 3, 4, 5
+    group by 1, 2, 3, 4, 5, 6
 ),
 
 rates as (
     select numerators.current_unit_code, numerators.year, numerators.quarter, numerators.period_key,
-           indicators.indicator_code,
+           indicators.indicator_code, numerators.scope,
            sum(numerators.value * numerators.weight)     as numerator_value,
            sum(denominators.value * denominators.weight) as denominator_value,
            count(distinct numerators.unit_code)          as source_units,
            max(numerators.gate_seq)                      as gate_seq
-    {{ rate_pairs('indicators', 'own', 'current_unit_code') }}
-    group by 1, 2, 3, 4, 5
+    {{ rate_pairs('indicators', 'own', 'current_unit_code', match_scope=true) }}
+    group by 1, 2, 3, 4, 5, 6
 ),
 
 current_units as (
     select 'current_unit'::text as rollup_scope, current_unit_code as unit_code, year, quarter, period_key,
-           indicator_code, value, numerator_value, denominator_value, source_units, gate_seq
+           indicator_code, scope, value, numerator_value, denominator_value, source_units, gate_seq
     from counts
     union all
-    select 'current_unit'::text, current_unit_code, year, quarter, period_key, indicator_code,
+    select 'current_unit'::text, current_unit_code, year, quarter, period_key, indicator_code, scope,
            {{ recomputed_rate('numerator_value', 'denominator_value') }}, numerator_value, denominator_value,
            source_units, gate_seq
     from rates
@@ -140,18 +155,18 @@ province_of_current_unit as (
 -- Today's-unit rows a changed province is summed from: the recomputed ones (all in changed
 -- provinces), and the rest of those provinces as built.
 province_inputs as (
-    select * from current_units
+    select * from current_units where scope = 'unit'
     {% if is_incremental() %}
     union all
     select kept.rollup_scope, kept.unit_code, kept.year, kept.quarter, kept.period_key, kept.indicator_code,
-           kept.value, kept.numerator_value, kept.denominator_value, kept.source_units, kept.gate_seq
+           kept.scope, kept.value, kept.numerator_value, kept.denominator_value, kept.source_units, kept.gate_seq
     from {{ this }} as kept
     join province_of_current_unit on province_of_current_unit.current_unit_code = kept.unit_code
     join changed_provinces
         on changed_provinces.province_code = province_of_current_unit.province_code
        and changed_provinces.year = kept.year
        and changed_provinces.quarter = kept.quarter
-    where kept.rollup_scope = 'current_unit'
+    where kept.rollup_scope = 'current_unit' and kept.scope = 'unit'
       and not exists (select 1 from changed_groups
                       where changed_groups.current_unit_code = kept.unit_code
                         and changed_groups.year = kept.year
@@ -195,7 +210,7 @@ province_sums as (
 
 provinces as (
     select 'province'::text as rollup_scope, sums.province_code as unit_code, sums.year, sums.quarter,
-           sums.period_key, sums.indicator_code,
+           sums.period_key, sums.indicator_code, 'unit'::text as scope,
            case when indicators.is_additive then sums.value
                 else {{ recomputed_rate('sums.numerator_value', 'sums.denominator_value') }} end as value,
            sums.numerator_value, sums.denominator_value,

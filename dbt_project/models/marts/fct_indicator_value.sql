@@ -4,6 +4,8 @@
           indexes=[{'columns': ['gate_seq']}, {'columns': ['indicator_code', 'year', 'quarter']}]) }}
 
 -- Every accepted figure, one row each, with its lineage back to the file, sheet and row.
+-- Figures whose label matched no catalog indicator are kept with an empty indicator_code:
+-- `cchc catalog unmatched` lists them so the catalog can grow.
 with changed as materialized (
     {{ changed_publications() }}
 ),
@@ -18,6 +20,8 @@ select
     facts.quarter,
     facts.period_key,
     facts.indicator_code,
+    facts.scope,
+    facts.label,
     facts.form,
     facts.value,
     facts.cell_numerator,
@@ -36,4 +40,3 @@ select
     facts.note,
     facts.gate_seq
 from facts
-where facts.indicator_code is not null

@@ -15,5 +15,6 @@ select
     indicator   as indicator_code,
     match       as match_method,
     note,
-    legend
+    legend,
+    coalesce(scope, 'unit') as scope  -- figures loaded before scopes were read are the unit's
 from {{ source('raw', 'facts') }}

@@ -17,6 +17,8 @@ select
     title_quarter::integer as title_quarter,
     title_unit,
     title_unit_matches,
+    folder_files,
     reject_code,
-    reject_message
+    reject_message,
+    coalesce(source_format, 'xlsx') as source_format
 from {{ source('raw', 'files') }}

@@ -18,5 +18,7 @@ select
     required    as required_levels,
     canonical   as canonical_code,
     authority   as authority_level,
-    additive = 1   as is_additive
+    additive = 1   as is_additive,
+    scope       as fixed_scope,
+    also_forms
 from {{ ref('indicator_catalog') }}

@@ -1,0 +1,1 @@
+"""Word (.docx) reports: the narrative and its appendix tables."""

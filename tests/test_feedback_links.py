@@ -1,0 +1,51 @@
+"""The feedback index links to every unit's report by the same safe name its folder has, relatively:
+a hostile folder name can neither break a link nor become a script or an address elsewhere."""
+from __future__ import annotations
+
+from html.parser import HTMLParser
+from urllib.parse import unquote, urlsplit
+
+from ingestion.feedback import report as feedback
+from ingestion.feedback.report import STATUS_VI, UnitReport
+
+HOSTILE_CODES = ["79001", "javascript:alert(1)", "..", "../../etc", "a b/c", "Phường 7", "//evil.example/x",
+                 "data:text/html,<script>alert(1)</script>", "x\"onmouseover=\"alert(1)", "?", ".hidden", "%2e%2e"]
+
+
+class _Links(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.hrefs: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "a":
+            self.hrefs.append(dict(attrs).get("href", ""))
+
+
+def test_index_links_are_relative_and_lead_to_the_reports(tmp_path, monkeypatch):
+    reports = [UnitReport(unit_code=code, unit_name=f"Đơn vị {code}", period="2026-Q3", period_vi="III/2026",
+                          path=f"{code}/2026-Q3/bao_cao.xlsx", content_hash=f"{i:064x}", status="rejected",
+                          status_vi=STATUS_VI["rejected"], rejections=["tệp bị hỏng"])
+               for i, code in enumerate(HOSTILE_CODES)]
+    for i, report in enumerate(reports):
+        report.file_id = i
+    # a pipe and a broken link in one folder: no bytes read, the same hash, still two reports
+    twin = UnitReport(**{**reports[0].__dict__, "file_id": 99})
+    reports.append(twin)
+    monkeypatch.setattr(feedback, "collect", lambda conn, run_id: reports)
+    monkeypatch.setattr(feedback, "_dq_page", lambda conn, run_id, env: "<!doctype html>")  # needs the warehouse
+    out = feedback.write_run_reports(None, "manual__20260101T010000_abcdef", tmp_path)
+    assert out.parent == tmp_path
+    parser = _Links()
+    parser.feed((out / "index.html").read_text(encoding="utf-8"))
+    assert parser.hrefs[0] == "dq.html"  # the run's data-quality page, beside the index
+    assert len(parser.hrefs) == len(set(parser.hrefs)) == 2 * len(reports) + 1
+    for href in parser.hrefs:
+        parts = urlsplit(href)
+        assert not parts.scheme and not parts.netloc and not href.startswith("/"), href
+        target = (out / unquote(parts.path)).resolve()
+        assert target.is_file(), href  # the link leads to the report that was written
+        assert out.resolve() in target.parents, href  # ... inside this run's folder
+    written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.html") if p.parent != out)
+    assert len(written) == len(reports)
+    assert all("/" in w and w.count("/") == 1 for w in written)  # one folder level, no escape
