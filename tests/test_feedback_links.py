@@ -32,7 +32,14 @@ def test_index_links_are_relative_and_lead_to_the_reports(tmp_path, monkeypatch)
     # a pipe and a broken link in one folder: no bytes read, the same hash, still two reports
     twin = UnitReport(**{**reports[0].__dict__, "file_id": 99})
     reports.append(twin)
-    monkeypatch.setattr(feedback, "collect", lambda conn, run_id: reports)
+    monkeypatch.setattr(feedback, "collect", lambda conn, run_id, also=(): reports)
+
+    def run_folder(conn, run_id, reports_dir):  # the run's start is read from the warehouse
+        out = reports_dir / "2026-01-01_080000"
+        out.mkdir(parents=True, exist_ok=True)
+        return out
+
+    monkeypatch.setattr(feedback, "run_folder", run_folder)
     monkeypatch.setattr(feedback, "_dq_page", lambda conn, run_id, env: "<!doctype html>")  # needs the warehouse
     out = feedback.write_run_reports(None, "manual__20260101T010000_abcdef", tmp_path)
     assert out.parent == tmp_path
