@@ -76,7 +76,7 @@ def _last_run(home: Path) -> dict:
 
 
 def _parse_engines(files: list[Path], limit: int) -> dict:
-    from .catalog import load_catalog
+    from .indicators import load_catalog
     from .workbook.package import WorkbookError
     from .workbook.read import read_workbook_bytes
 

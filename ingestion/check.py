@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from .catalog import Catalog, load_catalog
+from .indicators import Catalog, load_catalog
 from .pipeline.inbox import unit_and_period_from_path
 from .registry import Registry, title_names_unit
-from .rules.catalog import RuleSet, load_rules
+from .rules.ruleset import RuleSet, load_rules
 from .rules.messages import render
 from .rules.model import Evaluation, Submission
 from .rules.offline import OfflineEngine

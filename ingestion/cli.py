@@ -262,7 +262,7 @@ def cmd_extract(args) -> int:
         print(json.dumps(doc, ensure_ascii=False, indent=1))
     else:
         from .rules.messages import SCOPE_IN_MESSAGE_VI
-        from .workbook.values import format_vi
+        from .text.values import format_vi
 
         print(f"{args.file}: {len(ex.facts)} số liệu" + (f", kỳ trong tiêu đề: quý {ex.title_period[1]}/{ex.title_period[0]}"
                                                          if ex.title_period else ""))
@@ -322,7 +322,7 @@ def cmd_check(args) -> int:
 
 
 def cmd_catalog_unmatched(args) -> int:
-    from .catalog import load_catalog
+    from .indicators import load_catalog
     from .unmatched import format_vi, group, report_json, rows_of_workbooks, workbooks_under
 
     folders = [Path(p) for p in args.dirs]

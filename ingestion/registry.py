@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from .catalog import LEVEL_LETTERS
+from .indicators import LEVEL_LETTERS
 from .errors import SetupError
 
 LEVELS = ("province", "department", "district", "commune")
@@ -215,7 +215,7 @@ def _name_segments(name: str) -> list[tuple[str | None, str]]:
     """
     import unicodedata
 
-    from .workbook.labels import fold
+    from .text.labels import fold
 
     words = re.sub(r"[^\w]+", " ", unicodedata.normalize("NFC", name).lower()).split()
     folded = [fold(w) for w in words]

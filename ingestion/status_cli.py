@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from . import config, worklist
 from .review import DECISION_VI, ReviewError, list_reviews, record_review
 from .rules.messages import period_vi
-from .workbook.values import format_vi
+from .text.values import format_vi
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")  # what the data team's clocks say
 

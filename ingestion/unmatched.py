@@ -15,8 +15,8 @@ from difflib import SequenceMatcher
 from pathlib import Path
 from typing import Iterable
 
-from .catalog import Catalog, load_catalog
-from .workbook.labels import label_key
+from .indicators import Catalog, load_catalog
+from .text.labels import label_key
 
 NEAREST = 3
 REASONS_VI = {"unmatched": "không có trong danh mục", "ambiguous": "có thể ứng với nhiều chỉ tiêu",

@@ -8,11 +8,11 @@ from collections import defaultdict
 import pytest
 
 from ingestion import config
-from ingestion.catalog import load_catalog
+from ingestion.indicators import load_catalog
 from ingestion.workbook.extract import extract_facts
-from ingestion.workbook.labels import label_key
+from ingestion.text.labels import label_key
 from ingestion.workbook.reader import SheetGrid
-from ingestion.workbook.values import parse_legend
+from ingestion.text.values import parse_legend
 
 KINDS = {"count", "percent", "money", "coded", "heading"}
 

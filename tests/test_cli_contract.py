@@ -10,7 +10,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from ingestion.catalog import load_catalog
+from ingestion.indicators import load_catalog
 from ingestion.demo.generator import generate
 from ingestion.workbook.writer import Sheet, workbook_bytes
 from seed_workbooks import build

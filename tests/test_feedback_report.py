@@ -7,9 +7,9 @@ from decimal import Decimal
 
 import openpyxl
 
-from ingestion.catalog import load_catalog
+from ingestion.indicators import load_catalog
 from ingestion.feedback.report import Finding, UnitReport, _env, _write_xlsx, requirement_vi
-from ingestion.rules.catalog import load_rules
+from ingestion.rules.ruleset import load_rules
 from ingestion.rules.model import Evaluation
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ingestion.demo.generator import generate
-from ingestion.catalog import load_catalog
+from ingestion.indicators import load_catalog
 from ingestion.workbook.read import read_workbook
 
 SEEDS = (3, 17)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from ingestion.workbook.labels import fold, is_parenthetical, label_key
+from ingestion.text.labels import fold, is_parenthetical, label_key
 
 
 def same(a: str, b: str) -> bool:

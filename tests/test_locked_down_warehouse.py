@@ -9,6 +9,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import psycopg2
@@ -62,7 +63,7 @@ def test_embedded_server_is_locked_in_place(home):
         cur.execute("create database cchc")
         cur.execute("create role bi_reader login password 'bi_reader'")
     conn.close()
-    conn = psycopg2.connect(trusted.with_db("cchc").url())
+    conn = psycopg2.connect(replace(trusted, dbname="cchc").url())
     with conn, conn.cursor() as cur:
         cur.execute(schema_sql())
         cur.execute("create schema marts; create table marts.fct_old (a int); insert into marts.fct_old values (1)")
@@ -94,7 +95,7 @@ def test_embedded_server_is_locked_in_place(home):
 
     # `cchc db setup` hands what the administrator built over to the roles that own it now.
     _cchc("db", "setup", home=home)
-    owners = dict(query(admin.with_db("cchc"), """select schemaname || '.' || tablename, tableowner from pg_tables
+    owners = dict(query(replace(admin, dbname="cchc"), """select schemaname || '.' || tablename, tableowner from pg_tables
                                                    where schemaname in ('marts', 'audit', 'raw')"""))
     assert owners["marts.fct_old"] == owners["raw.files"] == "cchc_pipeline"
     assert owners["audit.dq_results"] == owners["audit.load_runs"] == "cchc_history"

@@ -7,9 +7,9 @@ from decimal import Decimal
 
 import pytest
 
-from ingestion.catalog import load_catalog
+from ingestion.indicators import load_catalog
 from ingestion.document.narrative import NarrativeReader, load_patterns, read_patterns, sentences, PATTERNS_CSV
-from ingestion.rules.catalog import load_rules
+from ingestion.rules.ruleset import load_rules
 from ingestion.rules.narrative import appendix_targets, level_allows
 
 

@@ -16,11 +16,11 @@ from report_workbooks import REPORTS, build_inbox, write_registry
 from seed_workbooks import SEED_UNITS, build
 
 from ingestion import config
-from ingestion.catalog import load_catalog
+from ingestion.indicators import load_catalog
 from ingestion.check import check_files
 from ingestion.pipeline import nightly
 from ingestion.registry import read_registry
-from ingestion.rules.catalog import load_rules
+from ingestion.rules.ruleset import load_rules
 from ingestion.rules.messages import render
 from ingestion.rules.sql import evaluation_from_row
 from ingestion.warehouse.connection import connect
@@ -197,8 +197,8 @@ def test_engines_agree_on_word_reports(pipeline_env, monkeypatch):
                              "theo quy định = 13 trong tệp bao_cao_002.docx, nhưng tệp phu_luc.xlsx ghi 12 "
                              "(Biểu mẫu 5, dòng 111)")
     # the spreadsheet's figures are the unit-quarter's, whatever order the files came in
-    chosen = query(pipeline_env["dsn"], """select source_path from intermediate.int_submissions_enriched
-                                           where unit_code = 'LAMTHAO' and is_latest_version""")
+    chosen = query(pipeline_env["dsn"], """select source_path from intermediate.int_submissions_published
+                                           where unit_code = 'LAMTHAO'""")
     assert chosen == [("LAMTHAO/2023-Q3/phu_luc.xlsx",)]
     # a spreadsheet and its Word report in one folder are a pair, not two versions of one file
     assert not [r for r in warehouse_files if r[1].split(":")[0] == "one_file_per_quarter" and r[3] == "fail"]

@@ -8,7 +8,7 @@ import pytest
 from report_workbooks import (PROVINCE_BLOCKS,
                               REPORTS, build, build_inbox, expected, write_registry)
 
-from ingestion.catalog import load_catalog
+from ingestion.indicators import load_catalog
 from ingestion.check import check_files
 from ingestion.registry import read_registry
 from ingestion.workbook.read import read_workbook

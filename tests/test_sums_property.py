@@ -11,13 +11,13 @@ from conftest import fresh_database
 from hypothesis import strategies as st
 from psycopg2.extras import RealDictCursor, execute_values
 
-from ingestion.catalog import load_catalog
-from ingestion.rules.catalog import load_rules
+from ingestion.indicators import load_catalog
+from ingestion.rules.ruleset import load_rules
 from ingestion.rules.model import Submission
 from ingestion.rules.offline import OfflineEngine
 from ingestion.rules.sql import SqlEngine, evaluation_from_row
 from ingestion.workbook.extract import Fact
-from ingestion.workbook.scope import rule_scope
+from ingestion.text.scope import rule_scope
 
 pytestmark = pytest.mark.e2e
 

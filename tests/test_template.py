@@ -4,7 +4,7 @@ from __future__ import annotations
 import openpyxl
 import pytest
 
-from ingestion.catalog import LEVEL_LETTERS, load_catalog
+from ingestion.indicators import LEVEL_LETTERS, load_catalog
 from ingestion.cli import main
 from ingestion.workbook.writer import workbook_bytes
 from ingestion.template import template_sheets

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from ingestion.workbook.values import format_vi, parse_figure, parse_legend, parse_number
+from ingestion.text.values import format_vi, parse_figure, parse_legend, parse_number
 
 D = Decimal
 

@@ -1,4 +1,4 @@
-{#- The scope rules compare figures within (ingestion/workbook/scope.py rule_scope): in a commune's
+{#- The scope rules compare figures within (ingestion/text/scope.py rule_scope): in a commune's
     or a department's report the unit's own level is the whole unit. -#}
 {% macro rule_scope(scope, level) -%}
     (case when ({{ level }} = 'commune' and {{ scope }} = 'commune')

@@ -32,7 +32,7 @@ from markupsafe import Markup
 from .. import config, worklist
 from ..review import ACCEPTABLE_STATES, DECISION_VI, REJECTABLE_STATES, STATE_VI, ReviewError, record_review
 from ..rules.messages import period_vi
-from ..workbook.values import format_vi
+from ..text.values import format_vi
 from . import dashboards
 from . import data as pages_data
 from .db import Database

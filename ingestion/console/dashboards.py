@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..catalog import load_catalog
-from ..rules.catalog import load_rules
+from ..indicators import load_catalog
+from ..rules.ruleset import load_rules
 from ..rules.messages import short_name
 from . import charts, data
 

@@ -2,9 +2,9 @@
 its file versions and reviews (index lookups on a handful of rows)."""
 from __future__ import annotations
 
-from ..catalog import load_catalog
+from ..indicators import load_catalog
 from ..review import parse_period
-from ..rules.catalog import load_rules
+from ..rules.ruleset import load_rules
 from ..rules.messages import expectation_vi, form_title
 from ..rules.sql import evaluation_from_row
 from ..worklist import _rows

@@ -161,10 +161,6 @@ def cfb_container(streams: dict[str, bytes]) -> bytes:
 
 # -- the files ----------------------------------------------------------------------------------
 
-def _sample_workbook() -> bytes:
-    return workbook_bytes([Sheet("Phụ lục", [["STT", "Chỉ tiêu", "Số liệu"], [1, "Số TTHC được công bố", 12]])])
-
-
 def truncated_zip(valid: bytes) -> bytes:
     """A corrupted .xlsx: the first half of a valid one, as an interrupted upload or e-mail leaves it."""
     return valid[: len(valid) // 2]

@@ -14,7 +14,7 @@ import statistics
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
-from ..catalog import LEVEL_LETTERS, Catalog
+from ..indicators import LEVEL_LETTERS, Catalog
 from .hierarchy import DemoUnit
 
 D = Decimal
@@ -52,14 +52,6 @@ class UnitState:
     inspect_rate: int = 0
     quota: int = 0
     history: dict[str, list[float]] = field(default_factory=dict)
-
-
-def _modified_z(history: list[float], value: float) -> float:
-    if len(history) < 4:
-        return 0.0
-    median = statistics.median(history)
-    mad = statistics.median([abs(x - median) for x in history])
-    return 0.0 if mad == 0 else 0.6745 * (value - median) / mad
 
 
 class FigureModel:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from ..catalog import Catalog, load_catalog
+from ..indicators import Catalog, load_catalog
 from ..registry import quarter_end
 from . import bad_files
 from .figures import FigureModel, rate, stable_rng
@@ -38,8 +38,6 @@ REJECT_CODES = {"truncated_zip": "corrupt_zip", "legacy_xls": "legacy_xls", "pas
                 "xml_bomb": "xml_bomb", "pdf_renamed": "not_xlsx", "empty_workbook": "empty_workbook",
                 "no_table": "no_indicator_table", "text_in_figure": "text_in_figure",
                 "formula_without_value": "formula_without_value", "negative_count": "negative_count"}
-ERROR_BREAKS = {"rate_mismatch", "percent_over_100", "total_mismatch", "part_above_whole", "coded_out_of_legend",
-                "period_conflict"}
 LEVEL_ORDER = {"commune": 0, "district": 1, "department": 2, "province": 3}
 DEMO_UNITS, DEMO_QUARTERS, DEMO_SEED, DEMO_END = 14, 7, 2025, (2026, 3)
 # The demo's latest quarter shows the data team a realistic morning: two reports held back by

@@ -11,9 +11,9 @@ import random
 from dataclasses import dataclass
 from decimal import Decimal
 
-from ..catalog import Catalog
+from ..indicators import Catalog
 from ..workbook.extract import FORM_NAMES_VI
-from ..workbook.values import format_vi
+from ..text.values import format_vi
 from .figures import stable_rng
 from .hierarchy import DemoUnit
 from ..workbook.writer import Cell, Sheet

@@ -33,12 +33,12 @@ from functools import lru_cache
 from pathlib import Path
 
 from .. import config
-from ..catalog import Catalog
-from ..workbook.labels import fold
-from ..workbook.values import PERCENT, parse_number
+from ..indicators import Catalog
+from ..text.labels import fold
+from ..text.values import PERCENT, parse_number
 
 PATTERNS_CSV = config.DBT_PROJECT_DIR / "seeds" / "narrative_patterns.csv"
-SCOPES = ("unit", "department", "district", "commune", "mixed")  # workbook/scope.py, and "mixed"
+SCOPES = ("unit", "department", "district", "commune", "mixed")  # text/scope.py, and "mixed"
 
 _PLACEHOLDERS = {
     "{N}": r"(?:(?:hon|tren|gan|khoang|xap xi|uoc|chua den|duoi) )?"  # approximate: read, then not compared
@@ -48,7 +48,7 @@ _PLACEHOLDERS = {
     "{M}": r"(?<![\d/.,])(?P<n>\d{1,3}(?:\.\d{3})+(?:,\d+)?|\d+(?:,\d+)?)\s*trieu(?: dong)?\b",
     "{GAP}": r"(?:[^.;()]|(?<=\d)\.(?=\d))",
 }
-# The scopes of workbook/scope.py: "cấp tỉnh" is the provincial bodies' level (department).
+# The scopes of text/scope.py: "cấp tỉnh" is the provincial bodies' level (department).
 _SCOPE_WORDS = (
     ("department", re.compile(r"\bcap tinh\b|\b(?:cac so|cap so|so, ban, nganh|so, nganh)\b")),
     ("district", re.compile(r"\bcap huyen\b")),
@@ -80,7 +80,7 @@ class NarrativeFigure:
     position: int  # 1-based order of the figure within its paragraph
     sentence: str  # the sentence as written
     indicator: str
-    scope: str  # unit | department | district | commune (workbook/scope.py) | mixed
+    scope: str  # unit | department | district | commune (text/scope.py) | mixed
     value: Decimal
     raw: str  # the number as typed
     kind: str

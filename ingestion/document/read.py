@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import re
 
-from ..catalog import Catalog, load_catalog
+from ..indicators import Catalog, load_catalog
 from ..workbook.extract import Extraction, Issue, extract_facts, find_period, level_hint_of
-from ..workbook.labels import fold
+from ..text.labels import fold
 from ..workbook.package import WorkbookError
 from ..workbook.reader import SheetGrid
 from .body import DocumentBody, Paragraph, read_body

@@ -27,11 +27,11 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from psycopg2.extras import RealDictCursor
 
 from .. import config
-from ..catalog import load_catalog
-from ..rules.catalog import load_rules
+from ..indicators import load_catalog
+from ..rules.ruleset import load_rules
 from ..rules.messages import expectation_vi, form_title, period_vi, short_name, where_vi
 from ..rules.sql import evaluation_from_row
-from ..workbook.values import format_vi
+from ..text.values import format_vi
 from ..workbook.writer import Cell, Sheet, column_letters, wrapped_height, write_workbook
 
 SEVERITY_VI = {"error": "Lỗi", "warning": "Cảnh báo", "info": "Lưu ý"}

@@ -21,7 +21,7 @@ import psycopg2
 from psycopg2.extras import execute_values
 
 from .. import progress
-from ..catalog import load_catalog
+from ..indicators import load_catalog
 from ..isolation import Failure, IsolatedPool, report_progress
 from ..registry import Registry, title_names_unit
 from ..warehouse.copy import copy_line, copy_lines, copy_rows

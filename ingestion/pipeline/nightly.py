@@ -29,7 +29,6 @@ from .registry_sync import sync_registry
 from .validate import validate
 
 log = logging.getLogger(__name__)
-STAGES = ("discover", "ingest", "build_candidates", "validate", "publish", "report")
 
 
 def new_run_id() -> str:

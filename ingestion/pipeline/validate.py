@@ -18,8 +18,8 @@ from pathlib import Path
 from psycopg2.extras import RealDictCursor, execute_values
 
 from .. import progress
-from ..catalog import Catalog, load_catalog
-from ..rules.catalog import RuleSet, load_rules
+from ..indicators import Catalog, load_catalog
+from ..rules.ruleset import RuleSet, load_rules
 from ..rules.gx_suite import run_checkpoint
 from ..rules.messages import render
 from ..rules.sql import SqlEngine, evaluation_from_row

@@ -16,7 +16,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from .catalog import RuleSet
+from .ruleset import RuleSet
 from .sql import SqlEngine
 
 SUITE_NAME = "cchc_consistency"

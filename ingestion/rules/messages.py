@@ -9,12 +9,12 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from ..catalog import Catalog
+from ..indicators import Catalog
 from ..workbook.extract import FORM_NAMES_VI
-from ..workbook.labels import label_key
-from ..workbook.scope import label_scope
-from ..workbook.values import format_vi
-from .catalog import RuleSet
+from ..text.labels import label_key
+from ..text.scope import label_scope
+from ..text.values import format_vi
+from .ruleset import RuleSet
 from .model import Evaluation
 
 _ROMAN = {1: "I", 2: "II", 3: "III", 4: "IV"}

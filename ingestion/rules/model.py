@@ -5,9 +5,9 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from ..catalog import LEVEL_LETTERS, Catalog
+from ..indicators import LEVEL_LETTERS, Catalog
 from ..workbook.extract import Fact
-from ..workbook.scope import OWN_SCOPE, UNIT, rule_scope
+from ..text.scope import OWN_SCOPE, UNIT, rule_scope
 
 LEVEL_RANK = {"commune": 0, "district": 1, "province": 2}  # departments stand beside, not above
 LETTER_LEVEL = {"p": "province", "s": "department", "d": "district", "c": "commune"}

@@ -10,7 +10,7 @@ figure of indicator I and scope S in a unit of level L, the appendix rows to loo
   while its narrative speaks for its whole territory: not compared. A commune or a department
   has no level below it, so there the two are one figure.
 - Scope a level ("cấp huyện là 2.967 hồ sơ"): the appendix's figure of that concept for that
-  level (workbook/scope.py), whether a level variant ("..._district") or a row of a "Cấp huyện"
+  level (text/scope.py), whether a level variant ("..._district") or a row of a "Cấp huyện"
   block; in a commune's or a department's report its own level is the whole unit.
 
 Targets are "own:<code>" (the unit's own figure, as Submission.own / own_indicator_code) or
@@ -19,9 +19,9 @@ concept_code and rule_scope): the same indicator and the same scope.
 """
 from __future__ import annotations
 
-from ..catalog import LEVEL_LETTERS, Catalog
-from ..workbook.scope import OWN_SCOPE, SCOPES, SINGLE_LEVEL, UNIT, rule_scope
-from .catalog import RuleSet
+from ..indicators import LEVEL_LETTERS, Catalog
+from ..text.scope import OWN_SCOPE, SCOPES, SINGLE_LEVEL, UNIT, rule_scope
+from .ruleset import RuleSet
 
 LEVELS = (None, "province", "department", "district", "commune")
 COMPARED_SCOPES = SCOPES  # unit, department (cấp tỉnh: the provincial bodies), district, commune

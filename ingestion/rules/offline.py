@@ -11,14 +11,14 @@ import statistics
 from decimal import Decimal
 from typing import Iterable
 
-from ..catalog import LEVEL_LETTERS, Catalog
+from ..indicators import LEVEL_LETTERS, Catalog
 from ..pipeline.versions import Version, reverted_version, same_content_elsewhere, several_files
 from ..pairing import cross_checked, precedence_key
 from ..registry import Registry, quarter_end
 from ..workbook.extract import Fact
-from ..workbook.scope import LEVEL_SCOPES, SCOPE_OF_LETTER, UNIT, rule_scope
-from ..workbook.values import COUNT, MONEY, PERCENT
-from .catalog import RuleInstance, RuleSet
+from ..text.scope import LEVEL_SCOPES, SCOPE_OF_LETTER, UNIT, rule_scope
+from ..text.values import COUNT, MONEY, PERCENT
+from .ruleset import RuleInstance, RuleSet
 from .model import LETTER_LEVEL, LEVEL_RANK, Evaluation, Submission, round_expected
 from .narrative import level_allows, targets_table
 from .tree import partner_scope, sum_of, tree_codes

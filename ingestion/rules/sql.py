@@ -15,14 +15,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..catalog import LEVEL_LETTERS, Catalog
-from ..workbook.scope import LEVEL_SCOPES, SCOPE_OF_LETTER
-from .catalog import RuleSet
+from ..indicators import LEVEL_LETTERS, Catalog
+from ..text.scope import LEVEL_SCOPES, SCOPE_OF_LETTER
+from .ruleset import RuleSet
 from .narrative import targets_table
 from .tree import sql_parts, sql_pivot_columns, sql_rows, sql_sum, sql_used_codes, tree_codes
-
-OUTPUT_COLUMNS = ("rule_id", "rule_kind", "severity", "status", "file_id", "unit_code", "year", "quarter",
-                  "indicator", "sheet", "row_number", "rows", "form", "observed", "expected", "details")
 
 
 @dataclass(frozen=True)
@@ -94,7 +91,7 @@ class SqlEngine:
         return (f"select * from ({self.query(kind)}) as evaluations "
                 f"where evaluations.status = 'fail' and evaluations.severity = {lit(severity)}")
 
-    def _instances(self, kind: str, columns: tuple[str, ...], values) -> str:
+    def _instances(self, columns: tuple[str, ...], values) -> str:
         rows = [f"({', '.join(v)})" for v in values]
         return f"inst ({', '.join(columns)}) as (values {', '.join(rows)})"
 
@@ -151,7 +148,7 @@ group by s.file_id"""
         values = [(lit(i.rule_id), lit(i.severity), lit(i.subject), self._concept(i.numerator), self._fixed(i.numerator),
                    self._concept(i.denominator), self._fixed(i.denominator)) for i in insts]
         return f"""
-{self._instances(kind, ('rule_id', 'severity', 'subject', 'numerator_concept', 'numerator_scope',
+{self._instances(('rule_id', 'severity', 'subject', 'numerator_concept', 'numerator_scope',
                         'denominator_concept', 'denominator_scope'), values)},
 {KEYED_CTE},
 joined as (
@@ -203,7 +200,7 @@ from computed as s"""
                             f"to_jsonb({rows}), {parts})")
         values = [(lit(i.rule_id), lit(i.severity), lit(i.subject)) for i in insts]
         return f"""
-{self._instances(kind, ('rule_id', 'severity', 'subject'), values)},
+{self._instances(('rule_id', 'severity', 'subject'), values)},
 {KEYED_CTE},
 totals as (
     select inst.rule_id, inst.severity, s.*
@@ -235,7 +232,7 @@ where c.parts_sum is not null and cardinality(c.part_rows) > 0"""
         values = [(lit(i.rule_id), lit(i.severity), lit(i.subject), self._concept(i.whole), self._fixed(i.whole))
                   for i in insts]
         return f"""
-{self._instances(kind, ('rule_id', 'severity', 'subject', 'whole_concept', 'whole_scope'), values)},
+{self._instances(('rule_id', 'severity', 'subject', 'whole_concept', 'whole_scope'), values)},
 {KEYED_CTE},
 joined as (
     select inst.rule_id, inst.severity, s.*, w.value as w_value, w.row_number as w_row
@@ -257,7 +254,7 @@ where s.w_value is not null"""
         values = [(lit(i.rule_id), lit(i.severity), lit(i.subject),
                    "array[" + ", ".join(str(c) for c in i.codes) + "]::numeric[]") for i in insts]
         return f"""
-{self._instances(kind, ('rule_id', 'severity', 'subject', 'codes'), values)}
+{self._instances(('rule_id', 'severity', 'subject', 'codes'), values)}
 {_select(rule_id="inst.rule_id", kind=lit(kind), severity="inst.severity",
          status="case when s.value = any(inst.codes) then 'pass' else 'fail' end")}
 from inst join pending as s on s.indicator_code = inst.subject and s.value is not null"""
@@ -317,7 +314,7 @@ from located as s"""
         values = [(lit(i.rule_id), lit(i.severity), lit(i.subject)) for i in insts]
         slices = " ".join(f"when {lit(level)} then {text_array(scopes)}" for level, scopes in LEVEL_SCOPES.items())
         return f"""
-{self._instances(kind, ('rule_id', 'severity', 'concept'), values)},
+{self._instances(('rule_id', 'severity', 'concept'), values)},
 {KEYED_CTE},
 wholes as (
     select inst.rule_id, inst.severity, s.*, case s.unit_level {slices} end as slices
@@ -349,7 +346,7 @@ join levels as l on l.rule_id = s.rule_id and l.file_id = s.file_id and l.n = ca
         values = [(lit(rule[code].rule_id), lit(rule[code].severity), lit(code), lit(scope), lit(level), text_array(targets))
                   for (code, scope, level), targets in targets_table(self.catalog, self.rules).items() if targets]
         return f"""
-{self._instances(kind, ('rule_id', 'severity', 'subject', 'scope', 'unit_level', 'targets'), values)},
+{self._instances(('rule_id', 'severity', 'subject', 'scope', 'unit_level', 'targets'), values)},
 submissions as (select file_id, min(unit_level) as unit_level from pending group by file_id),
 narrative as (
     select n.*, s.unit_level
@@ -448,7 +445,7 @@ group by s.file_id"""
         """The rule instances of a history kind and the pending submissions' own figures they check."""
         values = [(lit(i.rule_id), lit(i.severity), lit(i.subject)) for i in self.rules.of_kind(kind)]
         return f"""
-{self._instances(kind, ('rule_id', 'severity', 'subject'), values)},
+{self._instances(('rule_id', 'severity', 'subject'), values)},
 current_values as (
     select inst.rule_id, inst.severity, s.*
     from inst join pending as s on s.own_indicator_code = inst.subject and s.value is not null
@@ -521,7 +518,7 @@ from scored as s"""
                    lit(SCOPE_OF_LETTER[i.authority])) for i in insts]
         rank = "case {} when 'commune' then 0 when 'district' then 1 when 'province' then 2 else -1 end"
         return f"""
-{self._instances(kind, ('rule_id', 'severity', 'subject', 'canonical', 'child_level', 'child_scope'), values)},
+{self._instances(('rule_id', 'severity', 'subject', 'canonical', 'child_level', 'child_scope'), values)},
 {KEYED_CTE},
 current_values as (
     -- the unit's figure for its lower level: the level variant, or the concept in that level's block
@@ -574,7 +571,7 @@ where sums.n_children > 0 and sums.n_values = sums.n_children"""
                 values.append((lit(level), lit(ind.code), str(position),
                                text_array([ind.code, *sorted(same.get(ind.code, ()))])))
         return f"""
-{self._instances(kind, ('unit_level', 'code', 'position', 'alternatives'), values)},
+{self._instances(('unit_level', 'code', 'position', 'alternatives'), values)},
 submissions as ({self._submissions()}),
 present as (
     -- reported for the whole unit or for any of its levels, here or as its one-to-one same figure

@@ -18,9 +18,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from ..catalog import LEVEL_LETTERS, Catalog
+from ..indicators import LEVEL_LETTERS, Catalog
 from ..workbook.extract import Fact
-from ..workbook.scope import SINGLE_LEVEL, UNIT, rule_scope
+from ..text.scope import SINGLE_LEVEL, UNIT, rule_scope
 from .model import Submission
 
 LEVELS = tuple(LEVEL_LETTERS)

@@ -64,9 +64,6 @@ class Dsn:
     def with_user(self, user: str, password: str = "") -> "Dsn":
         return replace(self, user=user, password=password)
 
-    def with_db(self, dbname: str) -> "Dsn":
-        return replace(self, dbname=dbname)
-
     @property
     def where(self) -> str:
         """The server, as told to a person (no socket paths)."""

@@ -17,12 +17,12 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from ..catalog import Catalog, Indicator, legend_of
-from .labels import clean_text, fold, is_parenthetical, label_key
+from ..indicators import Catalog, Indicator, legend_of
+from ..text.labels import clean_text, fold, is_parenthetical, label_key
 from .package import WorkbookError, column_letters
 from .reader import SheetGrid
-from .scope import UNIT, label_scope, strip_scope_phrases, stt_depth
-from .values import CODED, COUNT, HEADING, MONEY, PERCENT, UNKNOWN, parse_figure, parse_legend
+from ..text.scope import UNIT, label_scope, strip_scope_phrases, stt_depth
+from ..text.values import CODED, COUNT, HEADING, MONEY, PERCENT, UNKNOWN, parse_figure, parse_legend
 
 FORM_NAMES_VI = {
     1: "Công tác chỉ đạo, điều hành CCHC",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from ..catalog import Catalog, load_catalog
+from ..indicators import Catalog, load_catalog
 from ..isolation import Failure, report_progress, run_isolated
 from .extract import Extraction, extract_facts
 from .ooxml import UnreadableFile

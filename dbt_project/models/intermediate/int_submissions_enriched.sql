@@ -31,8 +31,6 @@ select
     units.parent_code,
     case units.unit_level
         when 'province' then 'p' when 'department' then 's' when 'district' then 'd' when 'commune' then 'c'
-    end as level_letter,
-    row_number() over (partition by loaded.unit_code, loaded.year, loaded.quarter
-                       order by {{ submission_precedence('loaded') }}) = 1 as is_latest_version
+    end as level_letter
 from loaded
 left join units on units.unit_code = loaded.unit_code

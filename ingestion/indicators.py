@@ -13,7 +13,7 @@ The form is a hard constraint: when a row's form is known (sheet name, "Biểu m
 heading, numbered section title), only indicators of that form are candidates — an
 indicator's name and aliases belong to its form, plus the forms some real templates
 move it to (``also_forms``: the older national template lists the online-service rows
-of form 7 under form 3). An indicator is unique per scope (workbook/scope.py): a
+of form 7 under form 3). An indicator is unique per scope (text/scope.py): a
 provincial report gives "Số hồ sơ đã giải quyết" for the whole province and again for
 each level.
 """
@@ -26,12 +26,11 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from . import config
-from .workbook.labels import LabelKey, label_key
-from .workbook.scope import UNIT
-from .workbook.values import parse_legend
+from .text.labels import LabelKey, label_key
+from .text.scope import UNIT
+from .text.values import parse_legend
 
 LEVEL_LETTERS = {"province": "p", "department": "s", "district": "d", "commune": "c"}
-LEVEL_NAMES_VI = {"p": "tỉnh", "s": "sở, ngành", "d": "huyện", "c": "xã"}
 
 # Labels this short ("Cấp xã", "Quá hạn") are only trusted next to their parent row.
 _SHORT_LABEL_WORDS = 3

@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 
 from .. import config
-from ..catalog import Catalog, load_catalog
+from ..indicators import Catalog, load_catalog
 
 SEVERITIES = ("error", "warning", "info")
 
