@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from airflow.sdk import CronTriggerTimetable, dag, get_current_context, task
+from airflow.sdk import CronTriggerTimetable, chain, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 
 SCHEDULE = "0 1 * * *"  # 01:00 every night
@@ -113,23 +113,23 @@ def cchc_nightly():
         return _run("discover", run)
 
     @task(doc_md=TASK_DOCS["ingest"])
-    def ingest(run: str, discovered: dict) -> dict:
+    def ingest(run: str) -> dict:
         return _run("ingest_stage", run)
 
     @task(doc_md=TASK_DOCS["build_candidates"])
-    def build_candidates(run: str, ingested: dict) -> dict:
+    def build_candidates(run: str) -> dict:
         return _run("build_candidates", run)
 
     @task(doc_md=TASK_DOCS["validate"])
-    def validate(run: str, built: dict) -> dict:
+    def validate(run: str) -> dict:
         return _run("validate_stage", run)
 
     @task(doc_md=TASK_DOCS["publish"])
-    def publish(run: str, validated: dict) -> dict:
+    def publish(run: str) -> dict:
         return _run("publish_stage", run)
 
     @task(doc_md=TASK_DOCS["report"])
-    def report(run: str, published: dict) -> dict:
+    def report(run: str) -> dict:
         return _run("report_stage", run)
 
     @task(doc_md=TASK_DOCS["finish"])
@@ -140,15 +140,11 @@ def cchc_nightly():
         post_run_note("cchc_nightly", run, summary)
         return summary
 
+    # Each stage reads what the previous one wrote from the warehouse, not from XCom: the order
+    # is declared here once, and every task only receives the run id.
     run = start()
-    discovered = discover(run)
-    ingested = ingest(run, discovered)
-    built = build_candidates(run, ingested)
-    validated = validate(run, built)
-    published = publish(run, validated)
-    reported = report(run, published)
     done = finish(run)
-    reported >> done
+    chain(discover(run), ingest(run), build_candidates(run), validate(run), publish(run), report(run), done)
     done.as_teardown(setups=run)
 
 

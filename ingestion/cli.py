@@ -392,7 +392,7 @@ def cmd_template(args) -> int:
 
 
 def cmd_demo_data(args) -> int:
-    from .demo.generator import generate
+    from cchc_tools.demo.generator import generate
 
     manifest = generate(Path(args.out), units=args.units, quarters=args.quarters, error_rate=args.error_rate,
                         seed=args.seed, end=args.end, truth=args.truth)
@@ -402,7 +402,7 @@ def cmd_demo_data(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    from .bench import run_benchmarks
+    from cchc_tools.bench import run_benchmarks
 
     return run_benchmarks(Path(args.out), units=args.units, history_quarters=args.history_quarters, quick=args.quick)
 

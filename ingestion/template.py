@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .indicators import LEVEL_LETTERS, Catalog, load_catalog
-from .demo.layouts import Habits, header_rows, numbering
+from .appendix_layout import Habits, header_rows, numbering
 from .workbook.writer import Cell, Sheet, Validation, wrapped_height, write_workbook
 from .workbook.extract import FORM_NAMES_VI
 

@@ -96,7 +96,7 @@ def pipeline_env(tmp_path, warehouse, monkeypatch):
 
 def generated_inbox(inbox: Path, **kw) -> dict:
     """Fill an inbox with the demo generator (registry under _registry/); returns the manifest."""
-    from ingestion.demo.generator import generate
+    from cchc_tools.demo.generator import generate
 
     tmp = inbox.with_name(inbox.name + "_gen")
     manifest = generate(tmp, **kw)

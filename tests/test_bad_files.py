@@ -1,4 +1,4 @@
-"""Broken inputs from ingestion.demo.bad_files, each refused by open_package with the right code."""
+"""Broken inputs from cchc_tools.demo.bad_files, each refused by open_package with the right code."""
 from __future__ import annotations
 
 import io
@@ -12,8 +12,8 @@ import olefile
 import pytest
 from msoffcrypto.format.ooxml import OOXMLFile
 
-from ingestion.demo import bad_files
-from ingestion.demo.bad_files import (
+from cchc_tools.demo import bad_files
+from cchc_tools.demo.bad_files import (
     _sibling_tree, cfb_container, docx_renamed, empty_workbook, huge_sheet, legacy_xls, password_protected,
     pdf_renamed, truncated_zip, xml_bomb,
 )
@@ -173,7 +173,7 @@ def test_every_file_is_deterministic(make, valid):
 
 
 def test_bad_files_needs_no_dev_dependency():
-    code = ("import sys, ingestion.demo.bad_files as b; b.password_protected(b.empty_workbook()); "
+    code = ("import sys, cchc_tools.demo.bad_files as b; b.password_protected(b.empty_workbook()); "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('msoffcrypto', 'olefile', 'openpyxl')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

@@ -12,8 +12,8 @@ import openpyxl
 import pytest
 from msoffcrypto.format.ooxml import OOXMLFile
 
-from ingestion.demo import bad_files
-from ingestion.demo.generator import generate
+from cchc_tools.demo import bad_files
+from cchc_tools.demo.generator import generate
 from ingestion.workbook.writer import Cell, Sheet, workbook_bytes, workbook_parts, zip_parts
 from ingestion.workbook.read import read_workbook, read_workbook_bytes
 

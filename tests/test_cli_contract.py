@@ -11,7 +11,7 @@ import openpyxl
 import pytest
 
 from ingestion.indicators import load_catalog
-from ingestion.demo.generator import generate
+from cchc_tools.demo.generator import generate
 from ingestion.workbook.writer import Sheet, workbook_bytes
 from seed_workbooks import build
 

@@ -12,7 +12,7 @@ from conftest import query
 from console_support import ARTIFACTS, OfflineGuard, chromium, console_server
 
 from ingestion import config
-from ingestion.demo.generator import DEMO_END, write_demo_inbox
+from cchc_tools.demo.generator import DEMO_END, write_demo_inbox
 from ingestion.pipeline import nightly
 from ingestion.rules.messages import period_vi
 from ingestion.warehouse import access

@@ -11,8 +11,8 @@ import pytest
 
 from ingestion import config
 from ingestion.check import check_files
-from ingestion.demo.generator import DEMO_SEED, DEMO_UNITS, generate
-from ingestion.demo.hierarchy import build_country
+from cchc_tools.demo.generator import DEMO_SEED, DEMO_UNITS, generate
+from cchc_tools.demo.hierarchy import build_country
 from ingestion.registry import read_registry
 
 

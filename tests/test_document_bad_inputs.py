@@ -16,7 +16,7 @@ from seed_documents import build_document
 from test_bad_inputs import check_bad as check_bad_file
 from test_bad_inputs import run
 
-from ingestion.demo.bad_files import legacy_doc, pdf_renamed
+from cchc_tools.demo.bad_files import legacy_doc, pdf_renamed
 from ingestion.document.package import MAX_DOCUMENT_XML, MAX_TABLES
 from ingestion.workbook.package import MAX_ROWS, WorkbookError
 from ingestion.workbook.read import read_report_bytes

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ingestion.demo.generator import generate
+from cchc_tools.demo.generator import generate
 from ingestion.indicators import load_catalog
 from ingestion.workbook.read import read_workbook
 

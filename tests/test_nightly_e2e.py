@@ -93,30 +93,3 @@ def test_dag_loads_checks_publishes_and_reruns_safely(pipeline_env):
                       (unit, year, quarter))
     assert published == [(versions[1][0], 41)]
     assert query(dsn, "select count(*) from raw.facts where file_id = %s", (versions[0][0],))[0][0] > 0  # history kept
-
-
-def test_dag_file_is_thin_and_schedules_nightly(tmp_path, monkeypatch):
-    """The import test: no errors, the schedule and wiring the README promises (no database needed)."""
-    monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path / "airflow"))
-    from airflow.dag_processing.dagbag import DagBag
-
-    bag = DagBag(dag_folder=str(config.DAGS_DIR))
-    assert bag.import_errors == {}
-    dag = bag.dags.get("cchc_nightly")
-    assert dag is not None
-    assert dag.timetable.expression == "0 1 * * *"
-    assert str(dag.timetable.timezone) in ("Asia/Ho_Chi_Minh", "Timezone('Asia/Ho_Chi_Minh')")
-    # starting the scheduler must not launch a run for the night that has passed
-    assert dag.start_date is None and dag.timetable.run_immediately is False
-    # documented, Vietnamese first, every task too
-    assert dag.doc_md.lstrip().startswith("### cchc_nightly — nạp báo cáo CCHC hằng đêm")
-    assert all(t.doc_md and len(t.doc_md) > 40 for t in dag.tasks)
-    assert dag.catchup is False and dag.max_active_runs == 1
-    order = ["start", "discover", "ingest", "build_candidates", "validate", "publish", "report", "finish"]
-    assert sorted(dag.task_ids) == sorted(order)
-    for upstream, downstream in zip(order, order[1:]):
-        assert downstream in dag.get_task(upstream).downstream_task_ids
-    assert all(t.retries == 2 for t in dag.tasks)
-    source = (config.DAGS_DIR / "cchc_nightly.py").read_text()
-    assert "from airflow.sdk import" in source
-    assert "psycopg2" not in source and "select " not in source.lower()  # logic lives in ingestion/, not here

@@ -52,7 +52,7 @@ def inbox_path(settings: Settings) -> Path:
         return settings.inbox
     inbox = settings.demo_inbox
     if not (inbox / ".complete").exists():
-        from ..demo.generator import write_demo_inbox
+        from cchc_tools.demo.generator import write_demo_inbox
 
         t0 = time.perf_counter()
         progress.say("demo", f"tạo thư mục báo cáo mẫu / generating the demo inbox: {inbox}")

@@ -10,7 +10,7 @@ import base64
 import hashlib
 import struct
 
-from ..workbook.writer import Sheet, workbook_bytes, workbook_parts, zip_parts
+from ingestion.workbook.writer import Sheet, workbook_bytes, workbook_parts, zip_parts
 
 __all__ = ["cfb_container", "truncated_zip", "legacy_xls", "password_protected", "xml_bomb",
            "pdf_renamed", "docx_renamed", "empty_workbook", "huge_sheet", "legacy_doc"]

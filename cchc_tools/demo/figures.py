@@ -14,7 +14,7 @@ import statistics
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
-from ..indicators import LEVEL_LETTERS, Catalog
+from ingestion.indicators import LEVEL_LETTERS, Catalog
 from .hierarchy import DemoUnit
 
 D = Decimal

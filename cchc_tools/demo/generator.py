@@ -21,13 +21,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from ..indicators import Catalog, load_catalog
-from ..registry import quarter_end
+from ingestion.indicators import Catalog, load_catalog
+from ingestion.registry import quarter_end
 from . import bad_files
 from .figures import FigureModel, rate, stable_rng
 from .hierarchy import Country, DemoUnit, build_country
 from .layouts import Habits, habits_for, render
-from ..workbook.writer import Cell, workbook_bytes
+from ingestion.workbook.writer import Cell, workbook_bytes
 
 BREAKS = ("rate_mismatch", "percent_over_100", "total_mismatch", "part_above_whole", "coded_out_of_legend",
           "period_conflict", "staff_above_quota", "public_units_disagree", "cumulative_decrease", "jump",
@@ -162,7 +162,7 @@ def _bad_bytes(kind: str, sheets, cells: dict, r) -> bytes:
     if kind == "empty_workbook":
         return bad_files.empty_workbook()
     if kind == "no_table":
-        from ..workbook.writer import Sheet
+        from ingestion.workbook.writer import Sheet
 
         return workbook_bytes([Sheet("Sheet1", [["Danh sách cán bộ trực bộ phận một cửa"], ["Họ tên", "Chức vụ"],
                                                  ["Nguyễn Văn A", "Công chức"], ["Trần Thị B", "Công chức"]])])

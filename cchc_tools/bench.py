@@ -26,7 +26,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import config
+from ingestion import config
 
 TARGETS = {
     "national_quarter_seconds": ("national quarter end to end", "<", 300),
@@ -61,7 +61,7 @@ def _run_nightly(home: Path, inbox: Path, label: str, log_dir: Path) -> dict:
 def _last_run(home: Path) -> dict:
     from psycopg2.extras import RealDictCursor
 
-    from .warehouse.connection import connect, embedded_dsn
+    from ingestion.warehouse.connection import connect, embedded_dsn
 
     conn = connect(embedded_dsn(home / "pgdata"))
     try:
@@ -76,9 +76,9 @@ def _last_run(home: Path) -> dict:
 
 
 def _parse_engines(files: list[Path], limit: int) -> dict:
-    from .indicators import load_catalog
-    from .workbook.package import WorkbookError
-    from .workbook.read import read_workbook_bytes
+    from ingestion.indicators import load_catalog
+    from ingestion.workbook.package import WorkbookError
+    from ingestion.workbook.read import read_workbook_bytes
 
     sample = files[:limit]
     data = [p.read_bytes() for p in sample]
@@ -149,10 +149,10 @@ def _console_timings(home: Path, repeat: int = 5) -> dict:
 
     from fastapi.testclient import TestClient
 
-    from .console.app import create_app
-    from .console.db import Database
-    from .console.server import CHROMIUM, CHROMIUM_FLAGS, running
-    from .warehouse.connection import connect, embedded_dsn
+    from ingestion.console.app import create_app
+    from ingestion.console.db import Database
+    from ingestion.console.server import CHROMIUM, CHROMIUM_FLAGS, running
+    from ingestion.warehouse.connection import connect, embedded_dsn
 
     dsn = embedded_dsn(home / "pgdata")
     conn = connect(dsn)
@@ -296,7 +296,7 @@ def run_benchmarks(bench_dir: Path, *, units: int = 4000, history_quarters: int 
     results["figures"]["console_slowest_page_ms"] = max(
         page["server_ms_median"] for pages in results["console"].values() for page in pages.values())
     results["targets"] = _check(results)
-    from .warehouse.connection import stop_embedded
+    from ingestion.warehouse.connection import stop_embedded
 
     for home in ("national_quarter_home", "quarter_of_size_home", "history_home"):
         stop_embedded(work / home / "pgdata")
