@@ -197,7 +197,7 @@ def test_engines_agree_on_word_reports(pipeline_env, monkeypatch):
                              "theo quy định = 13 trong tệp bao_cao_002.docx, nhưng tệp phu_luc.xlsx ghi 12 "
                              "(Biểu mẫu 5, dòng 111)")
     # the spreadsheet's figures are the unit-quarter's, whatever order the files came in
-    chosen = query(pipeline_env["dsn"], """select source_path from intermediate.int_submissions_published
+    chosen = query(pipeline_env["dsn"], """select source_path from intermediate.int_submissions_basis
                                            where unit_code = 'LAMTHAO'""")
     assert chosen == [("LAMTHAO/2023-Q3/phu_luc.xlsx",)]
     # a spreadsheet and its Word report in one folder are a pair, not two versions of one file
