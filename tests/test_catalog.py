@@ -177,6 +177,11 @@ def test_catalog_loader_agrees_with_csv(rows, catalog):
     ("TỔNG SỐ HỒ SƠ TTHC TIẾP NHẬN TRONG KỲ", 3, [], "tthc_dossiers_received_total"),
     ("Quá hạn", 3, ["tthc_dossiers_pending_within"], "tthc_dossiers_pending_overdue"),
     ("Quá hạn", 3, ["tthc_dossiers_resolved_ontime"], "tthc_dossiers_resolved_late"),
+    # label variants of province, district and service-centre reports
+    ("Giải quyết trước hạn, đúng hạn", 3, ["tthc_dossiers_resolved_total"], "tthc_dossiers_resolved_early_ontime"),
+    ("Số ĐVSNCL thuộc UBND cấp tỉnh", 4, ["org_public_units_total"], "org_public_units_province"),
+    ("Tỷ lệ hồ sơ TTHC được tiếp nhận trực tuyến", 7, [], "egov_online_dossier_rate"),
+    ("Tỷ lệ hồ sơ tiếp nhận trực tuyến", 3, [], "egov_online_dossier_rate"),
 ])
 def test_match(catalog, label, form, recent, expected):
     assert catalog.match(label, form, recent).code == expected

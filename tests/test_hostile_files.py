@@ -215,7 +215,7 @@ def test_pipes_devices_and_broken_links_are_refused_without_hanging(good, tmp_pa
 def _appendix_with_escapes() -> bytes:
     rows = [["STT", "Chỉ tiêu", "Đơn vị tính", "Số liệu", "Ghi chú"],
             [1, "Tổng số biên chế\x1b]0;pwned\x07 được giao trong năm\x1b[2J", "Người", 25, "\x1b[31mđỏ\u202e"],
-            [2, "Số văn bản chỉ đạo CCHC đã ban hành", "Văn bản", 3, None]]
+            [2, "Số tổ chức liên ngành do cấp huyện thành lập", "Tổ chức", 3, None]]  # a form 4 row, as the sheet
     # XML 1.0 cannot carry ESC itself: Excel writes it as _x001B_, which readers decode.
     xml = sheet_xml(rows).replace("\x1b", "_x001B_").replace("\x07", "_x0007_")
     return pack(workbook_parts([("Biểu\x1b[1m mẫu 4".replace("\x1b", "_x001B_"), xml)]))

@@ -68,12 +68,13 @@ def _offline_verdicts(inbox: Path, registry) -> tuple[set, set]:
     return per_file, per_unit
 
 
-def _run_warehouse_gate() -> None:
+def _run_warehouse_gate() -> str:
     run = nightly.new_run_id()
     nightly.start(run)
     nightly.ingest_stage(run)
     nightly.build_candidates(run)
     nightly.validate_stage(run)
+    return run
 
 
 def test_engines_agree_on_a_generated_country(pipeline_env):
@@ -210,7 +211,7 @@ def test_engines_agree_on_provincial_district_and_centre_reports(pipeline_env, m
     build_inbox(inbox)
     registry_csv = write_registry(inbox / "_registry")
     monkeypatch.setenv(config.ENV_REGISTRY, str(registry_csv))
-    _run_warehouse_gate()
+    run = _run_warehouse_gate()
     registry = read_registry(registry_csv, registry_csv.with_name("unit_mapping.csv"))
     warehouse_files, _ = _warehouse_verdicts(pipeline_env["dsn"])
     offline_files, _ = _offline_verdicts(inbox, registry)
@@ -227,7 +228,7 @@ def test_engines_agree_on_provincial_district_and_centre_reports(pipeline_env, m
     held = {r[0] for r in query(pipeline_env["dsn"], "select f.unit_code from audit.submission_gate g "
                                                      "join raw.files f using (file_id) where g.decision = 'held'")}
     assert held == {"LD", "LAMTHAO"}
-    nightly.publish_stage(nightly.new_run_id())
+    nightly.publish_stage(run)  # the same run: one night at a time
     received = query(pipeline_env["dsn"], """select scope, value from marts.fct_indicator_value
                                               where unit_code = 'LD' and period_key = '2020-Q2'
                                                 and indicator_code = 'tthc_dossiers_received_total'""")

@@ -112,3 +112,25 @@ def run_dbt(dsn: Dsn, target_dir: Path, args: list[str], *, quiet: bool = True,
         detail = "; ".join(failures) or (str(res.exception) if res.exception else "dbt failed")
         raise DbtError(f"dbt {' '.join(args)} failed: {detail}")
     return DbtResult(" ".join(args), nodes, failures)
+
+
+def seeds_with_new_columns(conn, seeds_dir: Path, schema: str = "reference") -> list[str]:
+    """Seeds whose CSV header no longer matches the table loaded from it (the project was upgraded).
+
+    ``dbt seed`` refills an existing table and fails on a column it does not have; these seeds are
+    rebuilt from scratch first, so an upgrade needs no manual step.
+    """
+    import csv
+
+    changed = []
+    with conn.cursor() as cur:
+        for path in sorted(seeds_dir.glob("*.csv")):
+            with path.open(encoding="utf-8", newline="") as f:
+                header = next(csv.reader(f), [])
+            cur.execute("""select column_name from information_schema.columns
+                           where table_schema = %s and table_name = %s""", (schema, path.stem))
+            columns = {r[0] for r in cur.fetchall()}
+            if columns and columns != set(header):
+                changed.append(path.stem)
+    return changed
+

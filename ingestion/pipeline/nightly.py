@@ -15,13 +15,13 @@ import uuid
 from pathlib import Path
 
 from .. import progress
-from ..config import Settings, load_settings
+from ..config import DBT_PROJECT_DIR, Settings, load_settings
 from ..errors import CchcError, SetupError
 from ..warehouse import access
 from ..warehouse.connection import connect
 from ..warehouse.roles import secure_schema, verify_access
 from . import runlock
-from .dbt import run_dbt
+from .dbt import run_dbt, seeds_with_new_columns
 from .inbox import has_files
 from .load import ingest, plan_files
 from .publish import publish
@@ -163,6 +163,10 @@ def build_candidates(run_id: str, settings: Settings | None = None) -> dict:
     settings = settings or load_settings()
     t0 = time.perf_counter()
     with _connection(settings, run_id) as (dsn, conn):
+        changed = seeds_with_new_columns(conn, DBT_PROJECT_DIR / "seeds")
+        if changed:
+            progress.say("dbt", "dbt seed --full-refresh: danh mục có cột mới / catalog columns changed: " + ", ".join(changed))
+            run_dbt(dsn, settings.dbt_target_dir, ["seed", "--full-refresh", "--select", *changed])
         progress.say("dbt", "dbt build --selector pre_gate: staging, intermediate, dữ liệu chờ kiểm tra / pending figures")
         result = run_dbt(dsn, settings.dbt_target_dir, ["build", "--selector", "pre_gate"])
         _record(conn, run_id, "dbt_candidates", time.perf_counter() - t0)

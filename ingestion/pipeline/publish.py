@@ -88,6 +88,29 @@ def _last_fingerprint(cur) -> str | None:
     return row[0] if row else None
 
 
+def incremental_marts_out_of_sync(cur, manifest: Path, schema: str) -> list[str]:
+    """Incremental marts whose table in ``schema`` lacks a column of its contract or has one too many.
+
+    An incremental model only adds the changed rows to its table; after an upgrade that changed
+    its columns it must be built again from everything (dbt refuses the incremental run).
+    """
+    if not manifest.exists():
+        return []
+    nodes = json.loads(manifest.read_text(encoding="utf-8")).get("nodes", {})
+    stale = []
+    for node in nodes.values():
+        if node.get("resource_type") != "model" or node.get("config", {}).get("materialized") != "incremental":
+            continue
+        if not node.get("columns"):
+            continue
+        cur.execute("""select column_name from information_schema.columns where table_schema = %s and table_name = %s""",
+                    (schema, node["name"]))
+        existing = {r[0] for r in cur.fetchall()}
+        if existing and existing != set(node["columns"]):
+            stale.append(node["name"])
+    return sorted(stale)
+
+
 def publish(conn, dsn: Dsn, run_id: str, target_dir: Path, *, force: bool = False) -> PublishStats:
     """Build and swap in the marts (the bi_reader role must exist: see warehouse/roles.py)."""
     started = time.perf_counter()
@@ -99,8 +122,13 @@ def publish(conn, dsn: Dsn, run_id: str, target_dir: Path, *, force: bool = Fals
             marts = _tables(cur, LIVE)
         return PublishStats(False, "không có gì mới để công bố (marts giữ nguyên)", marts, time.perf_counter() - started)
 
-    result = _dbt_despite_readers(dsn, target_dir, ["build", "--selector", "publish", "--vars",
-                                                    json.dumps({"marts_schema": STANDBY})], "build")
+    args = ["build", "--selector", "publish", "--vars", json.dumps({"marts_schema": STANDBY})]
+    with conn.cursor() as cur:
+        stale = incremental_marts_out_of_sync(cur, target_dir / "manifest.json", STANDBY)
+    if stale:  # an upgrade changed their columns: rebuilt from all published figures, once
+        log.warning("marts rebuilt in full (columns changed by an upgrade): %s", ", ".join(stale))
+        args.append("--full-refresh")
+    result = _dbt_despite_readers(dsn, target_dir, args, "build")
     first, marts = _swap(conn, run_id, current)
     swapped = time.perf_counter()
     refreshed = True

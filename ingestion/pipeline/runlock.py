@@ -55,6 +55,11 @@ def _running(conn) -> list[dict]:
         cur.execute("""select count(*) from information_schema.columns
                        where table_schema = 'audit' and table_name = 'load_runs' and column_name = 'lease_until'""")
         leases = cur.fetchone()[0] == 1
+        # A warehouse built before the pipeline had its own login: the schema is not yet granted to
+        # it (the run's start grants it); the advisory lock alone keeps runs apart until then.
+        cur.execute("""select to_regnamespace('audit') is not null and has_schema_privilege('audit', 'usage')""")
+        if not cur.fetchone()[0]:
+            return []
         cur.execute("select to_regclass('audit.load_runs') is not null")
         if not cur.fetchone()[0]:
             return []
