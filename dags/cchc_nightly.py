@@ -11,7 +11,8 @@ từng đơn vị.
 |---|---|
 | `start` | kiểm tra kho, đồng bộ danh mục đơn vị; lần chạy bị ngắt trước đó được ghi là *interrupted* |
 | `discover` | tìm tệp mới hoặc đã sửa (tệp không đổi được bỏ qua) |
-| `ingest` | đọc từng tệp, nạp số liệu vào `raw.*`; tệp hỏng bị từ chối kèm lý do, phần còn lại vẫn nạp |
+| `ingest_batch` | từng lô tệp (mỗi lô một tác vụ, các worker chia nhau): đọc, nạp số liệu vào `raw.*`; tệp hỏng bị từ chối kèm lý do, phần còn lại vẫn nạp |
+| `ingest` | tổng hợp số liệu nạp của mọi lô, cập nhật thống kê cho các truy vấn sau |
 | `build_candidates` | dbt dựng staging/intermediate cho các báo cáo chờ kiểm tra |
 | `validate` | cổng kiểm tra: Great Expectations chạy mọi quy tắc; báo cáo có lỗi bị tạm giữ |
 | `publish` | dựng marts mới và đổi sang trong một giao dịch (BI không bao giờ thấy dữ liệu lẫn lộn) |
@@ -25,7 +26,8 @@ thời (mất kết nối CSDL, đĩa) được thử lại; lỗi khác dừng 
 ---
 
 **English.** The nightly load of the units' CCHC statistical appendices: discover new and changed
-workbooks → ingest them (figures with file/sheet/row provenance into raw.*) → dbt build of the
+workbooks → ingest them in batches, one mapped task per batch that any worker can take (figures with
+file/sheet/row provenance into raw.*; state only in the warehouse and the shared inbox) → dbt build of the
 candidates → Great Expectations checks every consistency rule (the gate) → publish the marts
 atomically → per-unit feedback reports → finish (the run's summary becomes the DAG-run note).
 All logic lives in `ingestion.pipeline.nightly`; this file only wires the stages. Only transient
@@ -42,12 +44,12 @@ SCHEDULE = "0 1 * * *"  # 01:00 every night
 TIMEZONE = "Asia/Ho_Chi_Minh"
 
 
-def _run(stage: str, *args):
+def _run(stage: str, *args, **kwargs):
     """Run one pipeline stage; a non-transient error fails the task without retries."""
     from ingestion.pipeline import nightly
 
     try:
-        return getattr(nightly, stage)(*args)
+        return getattr(nightly, stage)(*args, **kwargs)
     except Exception as exc:
         if nightly.is_transient(exc):
             raise
@@ -58,8 +60,11 @@ TASK_DOCS = {
     "start": "Kiểm tra lược đồ kho, vai trò `bi_reader`, đồng bộ danh mục đơn vị. / Schema, BI role, registry.",
     "discover": "Tìm tệp mới hoặc đã sửa trong thư mục nhận báo cáo; ghi số tệp tìm thấy, mới, không đổi. "
                 "/ New and changed workbooks.",
-    "ingest": "Đọc từng tệp (tiến độ: tệp đã đọc/tổng, tệp/giây), nạp số liệu vào `raw.facts`; tệp không đọc "
-              "được bị từ chối kèm lý do. / Parse and load, with progress.",
+    "ingest_batch": "Một lô tệp mới hoặc đã sửa: đọc từng tệp (tiến độ: tệp đã đọc/tổng, tệp/giây), nạp số liệu "
+                    "vào `raw.facts`; tệp không đọc được bị từ chối kèm lý do. Chạy lại an toàn. "
+                    "/ Parse and load one batch of files; rerunnable.",
+    "ingest": "Tổng hợp kết quả nạp của mọi lô (tệp nạp, từ chối, số liệu) và cập nhật thống kê của `raw.*`. "
+              "/ Totals of every batch, fresh table statistics.",
     "build_candidates": "dbt build (selector `pre_gate`): staging và intermediate của các báo cáo chờ kiểm tra. "
                         "/ dbt models before the gate.",
     "validate": "Cổng kiểm tra Great Expectations: mọi quy tắc của `expectations/rules.yml`; kết quả vào "
@@ -102,12 +107,18 @@ def cchc_nightly():
         return run
 
     @task(doc_md=TASK_DOCS["discover"])
-    def discover(run: str) -> dict:
-        return _run("discover", run)
+    def discover(run: str) -> list:
+        # the counts go to the warehouse (audit.load_runs); the batches are what the next task maps over
+        return _run("discover", run, batches=True)["batches"]
 
-    @task(doc_md=TASK_DOCS["ingest"])
-    def ingest(run: str, discovered: dict) -> dict:
-        return _run("ingest_stage", run)
+    @task(doc_md=TASK_DOCS["ingest_batch"])
+    def ingest_batch(run: str, batch: list) -> dict:
+        return _run("ingest_batch_stage", run, batch)
+
+    # none_failed: with nothing new there are no batches (the mapped task is skipped), the run goes on.
+    @task(doc_md=TASK_DOCS["ingest"], trigger_rule="none_failed")
+    def ingest(run: str) -> dict:
+        return _run("ingest_summary_stage", run)
 
     @task(doc_md=TASK_DOCS["build_candidates"])
     def build_candidates(run: str, ingested: dict) -> dict:
@@ -135,7 +146,9 @@ def cchc_nightly():
 
     run = start()
     discovered = discover(run)
-    ingested = ingest(run, discovered)
+    batches = ingest_batch.partial(run=run).expand(batch=discovered)
+    ingested = ingest(run)
+    batches >> ingested
     built = build_candidates(run, ingested)
     validated = validate(run, built)
     published = publish(run, validated)

@@ -112,10 +112,16 @@ def test_dag_file_is_thin_and_schedules_nightly(tmp_path, monkeypatch):
     assert dag.doc_md.lstrip().startswith("### cchc_nightly — nạp báo cáo CCHC hằng đêm")
     assert all(t.doc_md and len(t.doc_md) > 40 for t in dag.tasks)
     assert dag.catchup is False and dag.max_active_runs == 1
-    order = ["start", "discover", "ingest", "build_candidates", "validate", "publish", "report", "finish"]
+    order = ["start", "discover", "ingest_batch", "ingest", "build_candidates", "validate", "publish", "report",
+             "finish"]
     assert sorted(dag.task_ids) == sorted(order)
     for upstream, downstream in zip(order, order[1:]):
         assert downstream in dag.get_task(upstream).downstream_task_ids
+    # parse/load is split so that Celery workers share it: one mapped task per batch of files
+    from airflow.sdk.definitions.mappedoperator import MappedOperator
+
+    assert isinstance(dag.get_task("ingest_batch"), MappedOperator)
+    assert dag.get_task("ingest").trigger_rule == "none_failed"  # no new files: no batches, the run goes on
     assert all(t.retries == 2 for t in dag.tasks)
     source = (config.DAGS_DIR / "cchc_nightly.py").read_text()
     assert "from airflow.sdk import" in source

@@ -23,7 +23,7 @@ from ..registry import Registry, title_names_unit
 from ..warehouse.copy import copy_rows
 from ..workbook.package import WorkbookError
 from ..workbook.read import read_workbook_bytes
-from .inbox import InboxFile, content_hash, scan_inbox
+from .inbox import InboxFile, content_hash, inbox_file, scan_inbox
 
 log = logging.getLogger(__name__)
 
@@ -198,8 +198,9 @@ def _store(conn, run_id: str, parsed: list[Parsed]) -> tuple[int, int, int, list
 
 
 def ingest(conn, run_id: str, inbox: Path, *, parser: str = "calamine", registry: Registry | None = None,
-           workers: int | None = None, batch_size: int = BATCH_SIZE) -> IngestStats:
-    plan = plan_files(conn, inbox)
+           workers: int | None = None, batch_size: int = BATCH_SIZE, plan: FilePlan | None = None,
+           analyze: bool = True) -> IngestStats:
+    plan = plan if plan is not None else plan_files(conn, inbox)
     stats = IngestStats(found=plan.found, new=len(plan.new), unchanged=plan.unchanged)
     names = {code: unit.name for code, unit in registry.units.items()} if registry is not None else None
     workers = workers if workers is not None else (os.cpu_count() or 1)
@@ -228,9 +229,55 @@ def ingest(conn, run_id: str, inbox: Path, *, parser: str = "calamine", registry
     finally:
         if pool is not None:
             pool.shutdown()
-    if stats.loaded or stats.rejected:
-        with conn.cursor() as cur:  # fresh statistics for the plans of tonight's dbt and rule queries
-            cur.execute("analyze raw.files")
-            cur.execute("analyze raw.facts")
-        conn.commit()
+    if analyze and (stats.loaded or stats.rejected):
+        analyze_raw(conn)
     return stats
+
+
+def analyze_raw(conn) -> None:
+    with conn.cursor() as cur:  # fresh statistics for the plans of tonight's dbt and rule queries
+        cur.execute("analyze raw.files")
+        cur.execute("analyze raw.facts")
+    conn.commit()
+
+
+def split_plan(plan: FilePlan, files_per_batch: int) -> list[list[list[str]]]:
+    """The new files as batches of [relative path, content hash] for tasks that may run on several machines.
+
+    Every version of one unit's files stays in one batch, in plan order: a batch commits its files in
+    order, so a newer version of a unit-quarter still gets the higher file_id whichever batch commits first."""
+    groups: dict[str | None, list[list[str]]] = {}
+    for f, digest in plan.new:
+        groups.setdefault(f.unit_code or f.rel, []).append([f.rel, digest])
+    batches: list[list[list[str]]] = []
+    current: list[list[str]] = []
+    for group in groups.values():
+        if current and len(current) + len(group) > files_per_batch:
+            batches.append(current)
+            current = []
+        current.extend(group)
+    if current:
+        batches.append(current)
+    return batches
+
+
+def ingest_batch(conn, run_id: str, inbox: Path, items: list[list[str]], *, parser: str = "calamine",
+                 registry: Registry | None = None, workers: int | None = None) -> IngestStats:
+    """One batch of tonight's plan (split_plan), on whichever worker takes it.
+
+    Reads only the shared inbox and the warehouse. Rerunning a batch is safe: files this run
+    already stored (the batch commits whole groups of files) are not stored twice."""
+    with conn.cursor() as cur:
+        cur.execute("select path, content_hash from raw.files where run_id = %s and path = any(%s)",
+                    (run_id, [rel for rel, _ in items]))
+        done = {(path, digest) for path, digest in cur.fetchall()}
+    new = []
+    for rel, digest in items:
+        if (rel, digest) in done:
+            continue
+        try:
+            new.append((inbox_file(inbox, rel), digest))
+        except FileNotFoundError:  # removed since discovery: nothing to load, next night will not see it
+            log.warning("%s disappeared from the inbox after discovery", rel)
+    plan = FilePlan(found=len(items), new=new, unchanged=len(items) - len(new))
+    return ingest(conn, run_id, inbox, parser=parser, registry=registry, workers=workers, plan=plan, analyze=False)

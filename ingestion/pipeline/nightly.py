@@ -15,11 +15,11 @@ import uuid
 from pathlib import Path
 
 from .. import progress
-from ..config import Settings, load_settings
+from ..config import Settings, ingest_batch_files, load_settings
 from ..warehouse.connection import connect, warehouse_dsn
 from ..warehouse.schema import ensure_schema
 from .dbt import run_dbt
-from .load import ingest, plan_files
+from .load import analyze_raw, ingest, ingest_batch, plan_files, split_plan
 from .publish import ensure_bi_role, publish
 from .registry_sync import sync_registry
 from .validate import validate
@@ -90,12 +90,15 @@ def start(run_id: str, settings: Settings | None = None) -> dict:
     return {"run_id": run_id, "inbox": str(inbox), "units_in_registry": len(registry.units), "registry_changed": changed}
 
 
-def discover(run_id: str, settings: Settings | None = None) -> dict:
+def discover(run_id: str, settings: Settings | None = None, *, batches: bool = False) -> dict:
+    """New and changed files; with batches=True also the plan split into batches for ingest tasks."""
     settings = settings or load_settings()
     t0 = time.perf_counter()
     with _connection(settings) as (dsn, conn):
         plan = plan_files(conn, inbox_path(settings))
         out = {"found": plan.found, "new": len(plan.new), "unchanged": plan.unchanged}
+        if batches:
+            out["batches"] = split_plan(plan, ingest_batch_files())
         _record(conn, run_id, "discover", time.perf_counter() - t0, files_found=plan.found,
                 files_new=len(plan.new), files_unchanged=plan.unchanged)
     progress.figures("discover", time.perf_counter() - t0, **{"tệp / files": plan.found, "mới hoặc đã sửa / new": len(plan.new),
@@ -122,6 +125,56 @@ def ingest_stage(run_id: str, settings: Settings | None = None, workers: int | N
         "đọc / parse": f"{progress.number(stats.parse_seconds, 1)} s ({progress.number(rate, 1)} tệp/s)",
         "ghi / load": f"{progress.number(stats.load_seconds, 1)} s"})
     return stats.as_dict()
+
+
+def ingest_batch_stage(run_id: str, batch: list[list[str]], settings: Settings | None = None,
+                       workers: int | None = None) -> dict:
+    """One batch of discover(batches=True): parse and stage its files (a mapped task of the DAG)."""
+    settings = settings or load_settings()
+    t0 = time.perf_counter()
+    inbox = inbox_path(settings)
+    with _connection(settings) as (dsn, conn):
+        from ..registry import read_registry
+
+        registry = read_registry(settings.resolved_registry(inbox), settings.resolved_unit_mapping(inbox))
+        stats = ingest_batch(conn, run_id, inbox, batch, parser=settings.parser, registry=registry, workers=workers)
+        _add_seconds(conn, run_id, parse=stats.parse_seconds, load=stats.load_seconds)
+    progress.figures("ingest", time.perf_counter() - t0, **{
+        "lô / batch": f"{progress.number(len(batch))} tệp / files", "nạp / loaded": stats.loaded,
+        "từ chối / rejected": stats.rejected, "số liệu / figures": stats.facts})
+    return {"files": len(batch), "loaded": stats.loaded, "rejected": stats.rejected, "facts": stats.facts}
+
+
+def ingest_summary_stage(run_id: str, settings: Settings | None = None) -> dict:
+    """After every batch: the run's ingest figures from the warehouse, fresh statistics for dbt and the gate."""
+    settings = settings or load_settings()
+    t0 = time.perf_counter()
+    with _connection(settings) as (dsn, conn):
+        with conn.cursor() as cur:
+            cur.execute("""select count(*) filter (where status = 'loaded'), count(*) filter (where status = 'rejected'),
+                                  coalesce(sum(n_facts) filter (where status = 'loaded'), 0)
+                           from raw.files where run_id = %s""", (run_id,))
+            loaded, rejected, facts = cur.fetchone()
+            cur.execute("select stage_seconds from audit.load_runs where run_id = %s", (run_id,))
+            stages = (cur.fetchone() or [{}])[0] or {}
+        if loaded or rejected:
+            analyze_raw(conn)
+        _record(conn, run_id, "ingest", float(stages.get("parse", 0)) + float(stages.get("load", 0))
+                + time.perf_counter() - t0, files_loaded=loaded, files_rejected=rejected, facts_staged=facts)
+    progress.figures("ingest", time.perf_counter() - t0, **{
+        "nạp / loaded": loaded, "từ chối / rejected": rejected, "số liệu / figures": facts})
+    return {"loaded": loaded, "rejected": rejected, "facts": int(facts)}
+
+
+def _add_seconds(conn, run_id: str, **seconds: float) -> None:
+    """Add to stage figures that several tasks share (batches of one run, maybe at the same time)."""
+    with conn.cursor() as cur:
+        for stage, value in seconds.items():
+            cur.execute("""update audit.load_runs
+                           set stage_seconds = stage_seconds || jsonb_build_object(%s::text,
+                               round(coalesce((stage_seconds ->> %s)::numeric, 0) + %s::numeric, 3))
+                           where run_id = %s""", (stage, stage, value, run_id))
+    conn.commit()
 
 
 def build_candidates(run_id: str, settings: Settings | None = None) -> dict:
