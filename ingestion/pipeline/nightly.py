@@ -19,8 +19,8 @@ from ..config import Settings, ingest_batch_files, load_settings
 from ..warehouse.connection import connect, warehouse_dsn
 from ..warehouse.schema import ensure_schema
 from .dbt import run_dbt
-from .load import analyze_raw, ingest, ingest_batch, plan_files, split_plan
-from .publish import ensure_bi_role, publish
+from .load import FilePlan, analyze_raw, ingest, ingest_batch, plan_files, split_plan
+from .publish import ensure_bi_role, fingerprint, publish
 from .registry_sync import sync_registry
 from .validate import validate
 
@@ -92,21 +92,27 @@ def start(run_id: str, settings: Settings | None = None) -> dict:
 
 def discover(run_id: str, settings: Settings | None = None, *, batches: bool = False) -> dict:
     """New and changed files; with batches=True also the plan split into batches for ingest tasks."""
-    settings = settings or load_settings()
+    out, plan = _discover(run_id, settings or load_settings())
+    if batches:
+        out["batches"] = split_plan(plan, ingest_batch_files())
+    return out
+
+
+def _discover(run_id: str, settings: Settings):
     t0 = time.perf_counter()
     with _connection(settings) as (dsn, conn):
         plan = plan_files(conn, inbox_path(settings))
         out = {"found": plan.found, "new": len(plan.new), "unchanged": plan.unchanged}
-        if batches:
-            out["batches"] = split_plan(plan, ingest_batch_files())
         _record(conn, run_id, "discover", time.perf_counter() - t0, files_found=plan.found,
                 files_new=len(plan.new), files_unchanged=plan.unchanged)
     progress.figures("discover", time.perf_counter() - t0, **{"tệp / files": plan.found, "mới hoặc đã sửa / new": len(plan.new),
                                                                "không đổi / unchanged": plan.unchanged})
-    return out
+    return out, plan
 
 
-def ingest_stage(run_id: str, settings: Settings | None = None, workers: int | None = None) -> dict:
+def ingest_stage(run_id: str, settings: Settings | None = None, workers: int | None = None,
+                 plan: FilePlan | None = None) -> dict:
+    """Parse and stage the new files (plan: discover's, when the same process found them)."""
     settings = settings or load_settings()
     t0 = time.perf_counter()
     inbox = inbox_path(settings)
@@ -114,7 +120,7 @@ def ingest_stage(run_id: str, settings: Settings | None = None, workers: int | N
         from ..registry import read_registry
 
         registry = read_registry(settings.resolved_registry(inbox), settings.resolved_unit_mapping(inbox))
-        stats = ingest(conn, run_id, inbox, parser=settings.parser, registry=registry, workers=workers)
+        stats = ingest(conn, run_id, inbox, parser=settings.parser, registry=registry, workers=workers, plan=plan)
         _record(conn, run_id, "ingest", time.perf_counter() - t0, files_loaded=stats.loaded,
                 files_rejected=stats.rejected, facts_staged=stats.facts)
         _record(conn, run_id, "parse", stats.parse_seconds)
@@ -181,11 +187,40 @@ def build_candidates(run_id: str, settings: Settings | None = None) -> dict:
     settings = settings or load_settings()
     t0 = time.perf_counter()
     with _connection(settings) as (dsn, conn):
+        current = candidates_fingerprint(conn)
+        if current == _last_build(conn):
+            progress.say("dbt", "không có gì mới từ lần dựng trước: bỏ qua dbt / nothing new since the last build: "
+                                "dbt skipped")
+            _record(conn, run_id, "dbt_candidates", time.perf_counter() - t0)
+            return {"dbt_nodes": 0, "skipped": True}
         progress.say("dbt", "dbt build --selector pre_gate: staging, intermediate, dữ liệu chờ kiểm tra / pending figures")
         result = run_dbt(dsn, settings.dbt_target_dir, ["build", "--selector", "pre_gate"])
+        with conn.cursor() as cur:
+            cur.execute("insert into audit.build_log (run_id, selector, fingerprint) values (%s, 'pre_gate', %s)",
+                        (run_id, candidates_fingerprint(conn)))  # after the build: the table exists now
+        conn.commit()
         _record(conn, run_id, "dbt_candidates", time.perf_counter() - t0)
     progress.figures("dbt", time.perf_counter() - t0, **{"nút / nodes": result.nodes})
     return {"dbt_nodes": result.nodes}
+
+
+def candidates_fingerprint(conn) -> str:
+    """What the candidates are built from: the files (their latest id), the registry, the catalog, the models
+    and whether the candidates table is there at all. Gate decisions are left out: they only ever take files
+    out of the candidates, and the gate reads the candidates without the decided ones."""
+    with conn.cursor() as cur:
+        cur.execute("select coalesce(max(file_id), 0), to_regclass('intermediate.int_facts_candidates') is not null "
+                    "from raw.files")
+        last_file, built = cur.fetchone()
+    inputs = {k: v for k, v in json.loads(fingerprint(conn)).items() if k not in ("gate", "dq")}
+    return json.dumps(inputs | {"last_file": last_file, "candidates_table": built}, sort_keys=True)
+
+
+def _last_build(conn) -> str | None:
+    with conn.cursor() as cur:
+        cur.execute("select fingerprint from audit.build_log where selector = 'pre_gate' order by built_at desc limit 1")
+        row = cur.fetchone()
+    return row[0] if row else None
 
 
 def validate_stage(run_id: str, settings: Settings | None = None) -> dict:
@@ -279,8 +314,8 @@ def run_all(settings: Settings | None = None, run_id: str | None = None, *, work
     run_id = run_id or new_run_id()
     start(run_id, settings)
     try:
-        discover(run_id, settings)
-        ingest_stage(run_id, settings, workers=workers)
+        _, plan = _discover(run_id, settings)  # one look at the inbox: ingest loads what discover found
+        ingest_stage(run_id, settings, workers=workers, plan=plan)
         build_candidates(run_id, settings)
         validate_stage(run_id, settings)
         publish_stage(run_id, settings)
