@@ -143,7 +143,7 @@ def run(files: list[Path], inbox: Path, url: str) -> dict:
                GEN_DB_PORT=str(u.query.get("port") or u.port or 5432), GEN_DB_USER=u.username or "postgres",
                GEN_DB_PASSWORD=u.password or "", GEN_DB_NAME=u.database)
     dbt = Path(sys.executable).with_name("dbt")
-    target = Path(os.environ.get("GEN_DBT_TARGET", DBT_DIR / "target"))
+    target = Path(os.environ.get("GEN_DBT_TARGET", DBT_DIR / "target"))  # `cchc bench`: under bench/out/
     proc = subprocess.run([str(dbt), "build", "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR),
                            "--target-path", str(target), "--log-path", str(target / "logs")],
                           env=env, capture_output=True, text=True)

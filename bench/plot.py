@@ -42,7 +42,7 @@ def plot_stages(results: dict, path: Path) -> Path:
     scenarios = _scenarios(results)
     labels = [label for _, label in STAGES] + ["other (start, process)"]
     colours = dict(zip(labels, plt.get_cmap("tab10").colors))
-    fig, ax = plt.subplots(figsize=(9, 4.8), dpi=110)
+    fig, ax = plt.subplots(figsize=(10.5, 4.8), dpi=110)
     for i, (_, bars) in enumerate(scenarios):
         left = 0.0
         for label in labels:
@@ -53,14 +53,15 @@ def plot_stages(results: dict, path: Path) -> Path:
         ax.text(left, i, f" {left:,.1f} s", va="center", fontsize=8)
     ax.set_yticks(range(len(scenarios)), [title for title, _ in scenarios], fontsize=8)
     ax.invert_yaxis()
-    ax.set_xscale("symlog", linthresh=10)
-    ax.set_xlabel("seconds (log scale above 10 s)")
+    ax.set_xlabel("seconds")
+    ax.margins(x=0.12)
     files = results["figures"].get("national_quarter_files")
+    size = "" if results["parameters"].get("complete", True) else ", national quarter only"
     ax.set_title(f"CCHC nightly load: stage times per scenario ({files} files a quarter, "
-                 f"{results['machine']['cpus']} cores, {results['date']})", fontsize=9)
+                 f"{results['machine']['cpus']} cores, {results['date']}{size})", fontsize=9)
     handles, names = ax.get_legend_handles_labels()
     unique = dict(zip(names, handles))
-    ax.legend(unique.values(), unique.keys(), fontsize=7, loc="lower right")
+    ax.legend(unique.values(), unique.keys(), fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
