@@ -49,24 +49,33 @@ def scan_inbox(inbox: Path) -> list[InboxFile]:
         for name in sorted(files):
             if _ignored(name):
                 continue
-            found.append(inbox_file(inbox, (Path(root) / name).relative_to(inbox).as_posix()))
+            path = Path(root) / name
+            rel = path.relative_to(inbox).as_posix()
+            st = path.stat()
+            parts = rel.split("/")
+            unit = year = quarter = None
+            problem = None
+            if len(parts) != 3 or not _PERIOD_DIR.match(parts[1]):
+                problem = ("đường dẫn không đúng quy ước <mã đơn vị>/<năm>-Q<quý>/<tên tệp>.xlsx "
+                           f"(tệp đang ở “{rel}”)")
+            else:
+                m = _PERIOD_DIR.match(parts[1])
+                unit, year, quarter = parts[0], int(m.group(1)), int(m.group(2))
+            found.append(InboxFile(path, rel, st.st_size, st.st_mtime, unit, year, quarter, problem))
     return found
 
 
 def inbox_file(inbox: Path, rel: str) -> InboxFile:
-    """One file of the inbox by its relative path (raises FileNotFoundError when it is gone)."""
+    """One file of the inbox by its relative path, as scan_inbox lists it (FileNotFoundError when gone)."""
     path = inbox / rel
     st = path.stat()
     parts = rel.split("/")
-    unit = year = quarter = None
-    problem = None
-    if len(parts) != 3 or not _PERIOD_DIR.match(parts[1]):
-        problem = ("đường dẫn không đúng quy ước <mã đơn vị>/<năm>-Q<quý>/<tên tệp>.xlsx "
-                   f"(tệp đang ở “{rel}”)")
-    else:
-        m = _PERIOD_DIR.match(parts[1])
-        unit, year, quarter = parts[0], int(m.group(1)), int(m.group(2))
-    return InboxFile(path, rel, st.st_size, st.st_mtime, unit, year, quarter, problem)
+    m = _PERIOD_DIR.match(parts[1]) if len(parts) == 3 else None
+    if m is None:
+        return InboxFile(path, rel, st.st_size, st.st_mtime, None, None, None,
+                         "đường dẫn không đúng quy ước <mã đơn vị>/<năm>-Q<quý>/<tên tệp>.xlsx "
+                         f"(tệp đang ở “{rel}”)")
+    return InboxFile(path, rel, st.st_size, st.st_mtime, parts[0], int(m.group(1)), int(m.group(2)))
 
 
 def content_hash(data: bytes) -> str:
