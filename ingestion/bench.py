@@ -26,6 +26,7 @@ import os
 import platform
 import random
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -194,6 +195,8 @@ def run_benchmarks(bench_dir: Path, *, units: int = 4000, history_quarters: int 
         units, history_quarters = max(200, units // 10), min(history_quarters, 4)
     bench_dir = bench_dir.resolve()
     work = bench_dir / "out"
+    # Stopped by `kill` or a CI timeout (SIGTERM) like by Ctrl-C: the cleanup below runs either way.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     _stop_all(work)  # an interrupted run's servers, before their files go
     shutil.rmtree(work, ignore_errors=True)
     try:
