@@ -267,13 +267,13 @@ def ingest_batch(conn, run_id: str, inbox: Path, items: list[list[str]], *, pars
 
     Reads only the shared inbox and the warehouse. Rerunning a batch is safe: files this run
     already stored (the batch commits whole groups of files) are not stored twice."""
-    with conn.cursor() as cur:
-        cur.execute("select path, content_hash from raw.files where run_id = %s and path = any(%s)",
+    with conn.cursor() as cur:  # a run stores each path once
+        cur.execute("select path from raw.files where run_id = %s and path = any(%s)",
                     (run_id, [rel for rel, _ in items]))
-        done = {(path, digest) for path, digest in cur.fetchall()}
+        done = {path for (path,) in cur.fetchall()}
     new = []
     for rel, digest in items:
-        if (rel, digest) in done:
+        if rel in done:
             continue
         try:
             new.append((inbox_file(inbox, rel), digest))
