@@ -30,7 +30,8 @@ test: install-dev
 lint: install-dev
 	$(LINT)
 
-bench: install
+bench:
+	@$(BOOT) --group bench
 	$(BIN)/cchc bench
 
 # Airflow UI on http://localhost:8080 with the project's DAG (local use: no login).

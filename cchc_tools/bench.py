@@ -6,11 +6,18 @@ Scenarios (each a real `cchc run --direct` process, so time and peak memory are 
   history             eight quarters across the 2025 reorganisation, loaded night by night
   rerun_unchanged     the full history again, nothing changed
   rerun_1pct          the full history again with 1 % of the files corrected by their units
-  parse_engines       the parse stage alone with openpyxl and with python-calamine, side by side
+  parse_engines       the parse stage alone with openpyxl and with python-calamine, side by side, and a raw
+                      python-calamine read of the same files (no layout, no matching)
+  national_airflow    the national quarter through Airflow (`cchc run`, dag.test()) instead of --direct
+  floor               raw calamine read of every file + COPY of the same figures + the rule SQL alone (bench/floor.py)
+  generic_stack       read_excel -> to_sql -> a GX checkpoint per file, then dbt build (bench/generic_stack.py),
+                      on a sample of the national quarter, extrapolated to all of its files
+Results go to bench/results.json with a plot of stage times per scenario (bench/stages.png) and a table
+on stdout; `--quick` writes them under bench/out/ instead. Generated data and warehouses live under
+bench/out/ (git-ignored); every embedded PostgreSQL started there is stopped at the end, also when the
+benchmark is interrupted, and a rerun starts clean.
   console             the console's pages on the national quarter and on the full history: server
                       time from the marts, and in headless Chromium until every chart is drawn
-Results go to bench/results.json (and a table on stdout). Generated data and warehouses
-live under bench/out/ (git-ignored).
 """
 from __future__ import annotations
 
@@ -21,6 +28,7 @@ import os
 import platform
 import random
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -29,16 +37,20 @@ from pathlib import Path
 from ingestion import config
 
 TARGETS = {
-    "national_quarter_seconds": ("national quarter end to end", "<", 300),
+    "national_quarter_seconds": ("national quarter end to end (--direct)", "<=", 30),
+    "airflow_vs_direct": ("the same through Airflow, × --direct", "<=", 1.3),
     "parse_load_files_per_second": ("parse + load", ">=", 200),
-    "rerun_unchanged_seconds": ("rerun, nothing changed", "<", 30),
-    "rerun_1pct_seconds": ("rerun, 1 % changed", "<", 60),
+    "rerun_unchanged_seconds": ("rerun, nothing changed", "<=", 5),
+    "rerun_1pct_seconds": ("rerun, 1 % changed", "<=", 15),
+    "parse_vs_raw_read": ("parse stage vs raw calamine read, one process, ×", "<=", 2),
     "console_slowest_page_ms": ("slowest console page (server)", "<", 1000),
 }
+BENCH_SCRIPTS = config.PROJECT_DIR / "bench"
+GENERIC_SAMPLE = 300  # files of the national quarter run through the generic stack (60 with --quick)
 END = (2026, 3)
 
 
-def _run_nightly(home: Path, inbox: Path, label: str, log_dir: Path) -> dict:
+def _run_nightly(home: Path, inbox: Path, label: str, log_dir: Path, *, airflow: bool = False) -> dict:
     """One nightly run in its own process; wall time, peak memory and the run's stage figures."""
     # Always an embedded warehouse of its own: a benchmark never writes into a configured one.
     env = {k: v for k, v in os.environ.items() if k != config.ENV_DATABASE_URL}
@@ -46,9 +58,14 @@ def _run_nightly(home: Path, inbox: Path, label: str, log_dir: Path) -> dict:
     log = log_dir / f"{label}.log"
     started = time.perf_counter()
     with open(log, "w", encoding="utf-8") as fh:
-        proc = subprocess.Popen([sys.executable, "-m", "ingestion.cli", "run", "--direct"], env=env,
+        proc = subprocess.Popen([sys.executable, "-m", "ingestion.cli", "run", *([] if airflow else ["--direct"])], env=env,
                                 stdout=fh, stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(proc.pid, 0)
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        except BaseException:  # interrupted: the run goes too, before its warehouse is stopped
+            proc.terminate()
+            proc.wait()
+            raise
     wall = time.perf_counter() - started
     if status != 0:
         raise RuntimeError(f"benchmark run {label} failed; see {log}")
@@ -96,7 +113,40 @@ def _parse_engines(files: list[Path], limit: int) -> dict:
         out[engine] = {"seconds": round(seconds, 2), "files_per_second": round(len(data) / seconds, 1),
                        "facts_per_second": round(facts / seconds), "facts": facts}
     out["speedup"] = round(out["calamine"]["files_per_second"] / out["openpyxl"]["files_per_second"], 2)
+    sys.path.insert(0, str(BENCH_SCRIPTS))
+    from floor import raw_read
+
+    out["raw_calamine"] = raw_read(sample)
+    out["parse_vs_raw_read"] = round(out["calamine"]["seconds"] / out["raw_calamine"]["seconds"], 2)
     return out
+
+
+def _script(name: str, args: list[str], log: Path) -> dict:
+    """A benchmark script of bench/ in its own process; its JSON result."""
+    out = log.with_suffix(".json")
+    started = time.perf_counter()
+    with open(log, "w", encoding="utf-8") as fh:
+        proc = subprocess.run([sys.executable, str(BENCH_SCRIPTS / name), *args, "--out", str(out)],
+                              stdout=fh, stderr=subprocess.STDOUT,
+                              env=dict(os.environ, GX_ANALYTICS_ENABLED="false",
+                                       GEN_DBT_TARGET=str(log.parent.parent / "generic_dbt_target")))
+    if proc.returncode != 0:
+        raise RuntimeError(f"{name} failed; see {log}")
+    result = json.loads(out.read_text(encoding="utf-8"))
+    result["process_seconds"] = round(time.perf_counter() - started, 2)
+    return result
+
+
+def _stop_all(work: Path) -> None:
+    """Stop every embedded PostgreSQL under the benchmark's folder (left by this run or an interrupted one)."""
+    from ingestion.warehouse.connection import stop_embedded
+
+    for pgdata in sorted(work.glob("*/pgdata")) if work.is_dir() else []:
+        try:
+            if stop_embedded(pgdata):
+                say(f"[cleanup] stopped the embedded PostgreSQL in {pgdata}")
+        except Exception as exc:  # one that will not stop must not keep the others running
+            say(f"[cleanup] could not stop {pgdata}: {exc}")
 
 
 def _correct_files(files: list[Path], share: float, seed: int) -> int:
@@ -200,7 +250,7 @@ def _check(results: dict) -> dict:
     verdicts = {}
     for key, (label, op, limit) in TARGETS.items():
         value = results["figures"].get(key)
-        ok = value is not None and (value < limit if op == "<" else value >= limit)
+        ok = value is not None and {"<": value < limit, "<=": value <= limit, ">=": value >= limit}[op]
         verdicts[key] = {"target": f"{label} {op} {limit}", "measured": value, "met": ok}
     return verdicts
 
@@ -209,19 +259,44 @@ def say(text: str) -> None:
     print(text, flush=True)
 
 
-def run_benchmarks(bench_dir: Path, *, units: int = 4000, history_quarters: int = 8, quick: bool = False) -> int:
-    from .demo.generator import generate
-
+def run_benchmarks(bench_dir: Path, *, units: int = 4000, history_quarters: int = 8, quick: bool = False,
+                   history: bool = True) -> int:
+    """history=False: the national-quarter scenarios only (no history, no reruns), written under bench/out/."""
     if quick:
         units, history_quarters = max(200, units // 10), min(history_quarters, 4)
     bench_dir = bench_dir.resolve()
     work = bench_dir / "out"
+    # Stopped by `kill` or a CI timeout (SIGTERM) like by Ctrl-C: the cleanup below runs either way.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    _stop_all(work)  # an interrupted run's servers, before their files go
     shutil.rmtree(work, ignore_errors=True)
+    try:
+        results = _measure(work, units=units, history_quarters=history_quarters, quick=quick, history=history)
+    finally:
+        _stop_all(work)
+    target = bench_dir if results["parameters"]["complete"] else work
+    (target / "results.json").write_text(json.dumps(results, ensure_ascii=False, indent=1, default=str) + "\n",
+                                         encoding="utf-8")
+    sys.path.insert(0, str(BENCH_SCRIPTS))
+    from plot import plot_stages
+
+    plot_stages(results, target / "stages.png")
+    say("\n" + table(results))
+    say(f"\n{target / 'results.json'}, {target / 'stages.png'}")
+    return 0 if all(v["met"] for v in results["targets"].values()) else 1
+
+
+def _measure(work: Path, *, units: int, history_quarters: int, quick: bool, history: bool) -> dict:
+    from .demo.generator import generate
+    from ingestion.warehouse.connection import embedded_dsn
+
     logs = work / "logs"
     logs.mkdir(parents=True)
     results: dict = {"date": dt.date.today().isoformat(), "machine": {"cpus": os.cpu_count(),
-                     "python": platform.python_version(), "platform": platform.platform()},
-                     "parameters": {"units": units, "history_quarters": history_quarters, "quick": quick},
+                     "python": platform.python_version(), "platform": platform.platform(),
+                     "load_average_at_start": list(os.getloadavg())},
+                     "parameters": {"units": units, "history_quarters": history_quarters, "quick": quick,
+                                    "complete": history and not quick},
                      "runs": {}, "figures": {}}
 
     # 1. One national quarter into an empty warehouse, and the same at a quarter of the size.
@@ -235,6 +310,7 @@ def run_benchmarks(bench_dir: Path, *, units: int = 4000, history_quarters: int 
         results["runs"][label] = run
         say(f"[{label}] {run['wall_seconds']} s, peak {run['peak_rss_mb']} MB")
     national = results["runs"]["national_quarter"]
+    national_inbox = work / "national_quarter_inbox"
     st = national["stages"]
     results["figures"].update({
         "national_quarter_seconds": national["wall_seconds"],
@@ -248,12 +324,63 @@ def run_benchmarks(bench_dir: Path, *, units: int = 4000, history_quarters: int 
 
     say("[console] pages on the national quarter ...")
     results["console"] = {"national_quarter": _console_timings(work / "national_quarter_home")}
+    results["figures"]["console_slowest_page_ms"] = _slowest_page(results["console"])
 
-    # 2. The parse stage alone, both engines on the same workbooks.
-    say("[parse_engines] openpyxl vs python-calamine ...")
-    results["parse_engines"] = _parse_engines(_xlsx(work / "national_quarter_inbox"), 1000 if not quick else 300)
+    # 2. The same quarter through Airflow (cchc run: dag.test(), the DAG's mapped ingest batches).
+    say("[national_airflow] the national quarter through Airflow (cchc run) ...")
+    # The metadata database is created once per installation, not each night: not timed.
+    subprocess.run([sys.executable, "-m", "ingestion.cli", "airflow", "version"], check=True, stdout=subprocess.DEVNULL,
+                   env=dict(os.environ, **{config.ENV_HOME: str(work / "national_airflow_home")}))
+    run = _run_nightly(work / "national_airflow_home", national_inbox, "national_airflow", logs, airflow=True)
+    results["runs"]["national_airflow"] = run
+    results["figures"]["national_airflow_seconds"] = run["wall_seconds"]
+    results["figures"]["airflow_vs_direct"] = round(run["wall_seconds"] / national["wall_seconds"], 2)
+    say(f"[national_airflow] {run['wall_seconds']} s (× {results['figures']['airflow_vs_direct']} of --direct)")
 
-    # 3. History: quarters arriving night by night, then reruns on top of it.
+    # 3. The parse stage alone, both engines and a raw calamine read on the same workbooks.
+    say("[parse_engines] openpyxl vs python-calamine vs a raw calamine read ...")
+    results["parse_engines"] = _parse_engines(_xlsx(national_inbox), 1000 if not quick else 300)
+    results["figures"]["parse_vs_raw_read"] = results["parse_engines"]["parse_vs_raw_read"]
+
+    # 4. The floor and the generic stack on the same national quarter.
+    say("[floor] raw calamine read + COPY + rule SQL ...")
+    national_url = embedded_dsn(work / "national_quarter_home" / "pgdata").url()
+    floor = _script("floor.py", ["--inbox", str(national_inbox), "--url", national_url], logs / "floor.log")
+    results["floor"] = floor
+    floor_total = floor["raw_read"]["seconds"] + floor["copy"]["seconds"] + floor["rule_sql"]["seconds"]
+    results["figures"].update({
+        "floor_seconds": round(floor_total, 2),
+        "national_vs_floor": round(national["wall_seconds"] / floor_total, 1),
+        "parse_vs_floor_read": round(st.get("parse", 0) / floor["raw_read"]["seconds"], 1),
+        "load_vs_floor_copy": round(st.get("load", 0) / max(floor["copy"]["seconds"], 0.01), 1),
+        "gate_vs_floor_rule_sql": round(st.get("gx_validate", 0) / max(floor["rule_sql"]["seconds"], 0.01), 1),
+    })
+    say(f"[floor] {floor_total:.1f} s (read {floor['raw_read']['seconds']} / COPY {floor['copy']['seconds']} / "
+        f"rule SQL {floor['rule_sql']['seconds']})")
+    sample = min(GENERIC_SAMPLE if not quick else 60, national["files_found"])
+    say(f"[generic_stack] read_excel -> to_sql -> GX checkpoint per file on {sample} files, then dbt build ...")
+    generic_url = embedded_dsn(work / "generic_home" / "pgdata").sqlalchemy_url()
+    generic = _script("generic_stack.py", ["--inbox", str(national_inbox), "--url", generic_url, "--limit", str(sample)],
+                      logs / "generic_stack.log")
+    per_file = sum(v for k, v in generic["stages"].items() if k != "dbt_build") / generic["files"]
+    scale = generic["inbox_files"] / generic["files"]
+    generic["extrapolated"] = {k: round(v * (scale if k != "dbt_build" else 1), 1) for k, v in generic["stages"].items()}
+    generic["extrapolated_seconds"] = round(per_file * generic["inbox_files"] + generic["stages"]["dbt_build"], 1)
+    results["generic_stack"] = generic
+    results["figures"].update({
+        "generic_stack_seconds_extrapolated": generic["extrapolated_seconds"],
+        "generic_vs_ours": round(generic["extrapolated_seconds"] / national["wall_seconds"], 1),
+    })
+    say(f"[generic_stack] {generic['files']} files in {generic['wall_seconds']} s; "
+        f"extrapolated to {generic['inbox_files']}: {generic['extrapolated_seconds']} s "
+        f"(× {results['figures']['generic_vs_ours']} of ours)")
+
+    if not history:
+        results["machine"]["load_average_at_end"] = list(os.getloadavg())
+        results["targets"] = _check(results)
+        return results
+
+    # 5. History: quarters arriving night by night, then reruns on top of it.
     staged = work / "history_all"
     t0 = time.perf_counter()
     manifest = generate(staged, units=units, quarters=history_quarters, error_rate=0.05, seed=2, end=END)
@@ -293,17 +420,14 @@ def run_benchmarks(bench_dir: Path, *, units: int = 4000, history_quarters: int 
     })
     say("[console] pages on the full history ...")
     results["console"]["history"] = _console_timings(home)
-    results["figures"]["console_slowest_page_ms"] = max(
-        page["server_ms_median"] for pages in results["console"].values() for page in pages.values())
+    results["figures"]["console_slowest_page_ms"] = _slowest_page(results["console"])
+    results["machine"]["load_average_at_end"] = list(os.getloadavg())
     results["targets"] = _check(results)
-    from ingestion.warehouse.connection import stop_embedded
+    return results
 
-    for home in ("national_quarter_home", "quarter_of_size_home", "history_home"):
-        stop_embedded(work / home / "pgdata")
-    (bench_dir / "results.json").write_text(json.dumps(results, ensure_ascii=False, indent=1, default=str) + "\n",
-                                            encoding="utf-8")
-    say("\n" + table(results))
-    return 0 if all(v["met"] for v in results["targets"].values()) else 1
+
+def _slowest_page(console: dict) -> float:
+    return max(page["server_ms_median"] for pages in console.values() for page in pages.values())
 
 
 STAGES = ("discover", "parse", "load", "dbt_candidates", "gx_validate", "publish", "standby", "report")
@@ -328,12 +452,28 @@ def table(results: dict) -> str:
         f"| peak memory: national quarter / quarter of the size | {f['peak_rss_mb_national']} MB / {f['peak_rss_mb_quarter_size']} MB |",
         f"| parse only, one process ({p['files']} files): openpyxl / calamine | "
         f"{p['openpyxl']['files_per_second']} / {p['calamine']['files_per_second']} files/s (× {p['speedup']}) |",
-        f"| history: {f['history_files']} files over {results['parameters']['history_quarters']} nights | "
-        f"{f['history_total_seconds']} s in all, slowest night {f['history_max_run_seconds']} s, peak {f['peak_rss_mb_history_max']} MB |",
-        f"| rerun, nothing changed | {f['rerun_unchanged_seconds']} s |",
-        f"| rerun, 1 % changed ({f['rerun_1pct_files']} files) | {f['rerun_1pct_seconds']} s |",
-        f"| rerun 1 % stages (s): {STAGE_TITLES} | {_stages(results['runs']['rerun_1pct']['stages'])} |",
+        f"| parse stage vs raw calamine read, one process | × {f['parse_vs_raw_read']} |",
+        f"| through Airflow (cchc run) | {f['national_airflow_seconds']} s (× {f['airflow_vs_direct']} of --direct) |",
+        f"| floor: raw read + COPY + rule SQL | {f['floor_seconds']} s (ours × {f['national_vs_floor']}; parse × "
+        f"{f['parse_vs_floor_read']}, load × {f['load_vs_floor_copy']}, gate × {f['gate_vs_floor_rule_sql']}) |",
+        f"| generic stack ({results['generic_stack']['files']}-file sample, extrapolated) | "
+        f"{f['generic_stack_seconds_extrapolated']} s (× {f['generic_vs_ours']} of ours) |",
     ]
+    if "history_files" in f:
+        lines += [
+            f"| history: {f['history_files']} files over {results['parameters']['history_quarters']} nights | "
+            f"{f['history_total_seconds']} s in all, slowest night {f['history_max_run_seconds']} s, "
+            f"peak {f['peak_rss_mb_history_max']} MB |",
+            f"| rerun, nothing changed | {f['rerun_unchanged_seconds']} s |",
+            f"| rerun, 1 % changed ({f['rerun_1pct_files']} files) | {f['rerun_1pct_seconds']} s |",
+            f"| rerun 1 % stages (s): {STAGE_TITLES} | {_stages(results['runs']['rerun_1pct']['stages'])} |",
+        ]
+    load = results["machine"].get("load_average_at_start")
+    if load:
+        lines.append(f"| load average at start / end (1 min) | {load[0]:.1f} / "
+                     f"{results['machine'].get('load_average_at_end', [0])[0]:.1f} |")
+    if not results["parameters"].get("complete", True):
+        lines.append("| (not a complete run: --quick or national quarter only; the targets are for the full size) | |")
     for scenario, pages in results.get("console", {}).items():
         for name, page in pages.items():
             browser = f", {page['browser_ms']} ms in Chromium" if "browser_ms" in page else ""

@@ -11,7 +11,8 @@ từng đơn vị.
 |---|---|
 | `start` | giữ quyền chạy (mỗi lúc chỉ một lần chạy), kiểm tra kho, đồng bộ danh mục đơn vị; lần chạy bị ngắt trước đó được ghi là *interrupted* |
 | `discover` | tìm tệp mới hoặc đã sửa (tệp không đổi được bỏ qua) |
-| `ingest` | đọc từng tệp, nạp số liệu vào `raw.*`; tệp hỏng bị từ chối kèm lý do, phần còn lại vẫn nạp |
+| `ingest_batch` | từng lô tệp (mỗi lô một tác vụ, các worker chia nhau): đọc, nạp số liệu vào `raw.*`; tệp hỏng bị từ chối kèm lý do, phần còn lại vẫn nạp |
+| `ingest` | tổng hợp số liệu nạp của mọi lô, cập nhật thống kê cho các truy vấn sau |
 | `build_candidates` | dbt dựng staging/intermediate cho các báo cáo chờ kiểm tra |
 | `validate` | cổng kiểm tra: Great Expectations chạy mọi quy tắc; báo cáo có lỗi bị tạm giữ |
 | `publish` | dựng marts mới và đổi sang trong một giao dịch (BI không bao giờ thấy dữ liệu lẫn lộn) |
@@ -25,7 +26,8 @@ thời (mất kết nối CSDL, đĩa) được thử lại; lỗi khác dừng 
 ---
 
 **English.** The nightly load of the units' CCHC statistical appendices: discover new and changed
-workbooks → ingest them (figures with file/sheet/row provenance into raw.*) → dbt build of the
+workbooks → ingest them in batches, one mapped task per batch that any worker can take (figures with
+file/sheet/row provenance into raw.*; state only in the warehouse and the shared inbox) → dbt build of the
 candidates → Great Expectations checks every consistency rule (the gate) → publish the marts
 atomically → per-unit feedback reports → finish (the run's summary becomes the DAG-run note).
 All logic lives in `ingestion.pipeline.nightly`; this file only wires the stages. Only transient
@@ -45,14 +47,14 @@ SCHEDULE = "0 1 * * *"  # 01:00 every night
 TIMEZONE = "Asia/Ho_Chi_Minh"
 
 
-def _run(stage: str, *args):
+def _run(stage: str, *args, **kwargs):
     """Run one pipeline stage; a non-transient error fails the task without retries."""
     from ingestion.pipeline import nightly
 
     from ingestion.errors import CchcError
 
     try:
-        return getattr(nightly, stage)(*args)
+        return getattr(nightly, stage)(*args, **kwargs)
     except Exception as exc:
         if nightly.is_transient(exc):
             raise
@@ -64,8 +66,11 @@ TASK_DOCS = {
              "đơn vị. / Run claim, schema, BI role, registry.",
     "discover": "Tìm tệp mới hoặc đã sửa trong thư mục nhận báo cáo; ghi số tệp tìm thấy, mới, không đổi. "
                 "/ New and changed workbooks.",
-    "ingest": "Đọc từng tệp (tiến độ: tệp đã đọc/tổng, tệp/giây), nạp số liệu vào `raw.facts`; tệp không đọc "
-              "được bị từ chối kèm lý do. / Parse and load, with progress.",
+    "ingest_batch": "Một lô tệp mới hoặc đã sửa: đọc từng tệp (tiến độ: tệp đã đọc/tổng, tệp/giây), nạp số liệu "
+                    "vào `raw.facts`; tệp không đọc được bị từ chối kèm lý do. Chạy lại an toàn. "
+                    "/ Parse and load one batch of files; rerunnable.",
+    "ingest": "Tổng hợp kết quả nạp của mọi lô (tệp nạp, từ chối, số liệu) và cập nhật thống kê của `raw.*`. "
+              "/ Totals of every batch, fresh table statistics.",
     "build_candidates": "dbt build (selector `pre_gate`): staging và intermediate của các báo cáo chờ kiểm tra. "
                         "/ dbt models before the gate.",
     "validate": "Cổng kiểm tra Great Expectations: mọi quy tắc của `expectations/rules.yml`; kết quả vào "
@@ -109,12 +114,17 @@ def cchc_nightly():
         return run
 
     @task(doc_md=TASK_DOCS["discover"])
-    def discover(run: str) -> dict:
-        return _run("discover", run)
+    def discover(run: str) -> list:
+        # the counts go to the warehouse (audit.load_runs); the batches are what the next task maps over
+        return _run("discover", run, batches=True)["batches"]
+
+    @task(doc_md=TASK_DOCS["ingest_batch"])
+    def ingest_batch(run: str, batch: list) -> dict:
+        return _run("ingest_batch_stage", run, batch)
 
     @task(doc_md=TASK_DOCS["ingest"])
     def ingest(run: str) -> dict:
-        return _run("ingest_stage", run)
+        return _run("ingest_summary_stage", run)
 
     @task(doc_md=TASK_DOCS["build_candidates"])
     def build_candidates(run: str) -> dict:
@@ -144,7 +154,9 @@ def cchc_nightly():
     # is declared here once, and every task only receives the run id.
     run = start()
     done = finish(run)
-    chain(discover(run), ingest(run), build_candidates(run), validate(run), publish(run), report(run), done)
+    # one mapped task per batch of new files (Celery workers share them; none when nothing is new)
+    batches = ingest_batch.partial(run=run).expand(batch=discover(run))
+    chain(batches, ingest(run), build_candidates(run), validate(run), publish(run), report(run), done)
     done.as_teardown(setups=run)
 
 

@@ -32,6 +32,7 @@ ENV_PARSER = "CCHC_PARSER"  # calamine (default) or openpyxl
 ENV_BI_PASSWORD = "CCHC_BI_PASSWORD"  # password given to the bi_reader role (default: derived, see warehouse/access.py)
 ENV_PIPELINE_PASSWORD = "CCHC_PIPELINE_PASSWORD"  # password of the cchc_pipeline login the nightly job uses
 ENV_AIRFLOW_PORT = "CCHC_AIRFLOW_PORT"  # port of the local Airflow UI (make airflow), default 8080
+ENV_INGEST_BATCH_FILES = "CCHC_INGEST_BATCH_FILES"  # files per ingest task of the DAG (workers share them)
 
 ALL_ENV_VARS = (
     ENV_PROJECT_DIR,
@@ -45,6 +46,7 @@ ALL_ENV_VARS = (
     ENV_BI_PASSWORD,
     ENV_PIPELINE_PASSWORD,
     ENV_AIRFLOW_PORT,
+    ENV_INGEST_BATCH_FILES,
 )
 
 # Folders inside an inbox whose name starts with one of these are not unit folders.
@@ -115,6 +117,16 @@ class Settings:
 def _path(name: str) -> Path | None:
     value = os.environ.get(name, "").strip()
     return Path(value).expanduser().resolve() if value else None
+
+
+def ingest_batch_files() -> int:
+    """Files per ingest task of the DAG: one task per batch, spread over the workers."""
+    value = os.environ.get(ENV_INGEST_BATCH_FILES, "").strip()
+    if not value:
+        return 1000
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"{ENV_INGEST_BATCH_FILES} must be a positive whole number, not {value!r}")
+    return int(value)
 
 
 def load_settings() -> Settings:

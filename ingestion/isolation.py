@@ -120,6 +120,17 @@ def _worker_main(conn, fn: Callable[[Any], Any], memory: int | None) -> None:
                 return  # a fresh worker for the rest: this one's heap may be fragmented past its limit
 
 
+def _allow_children() -> None:
+    """Let a task that runs inside a daemonic process (a Celery prefork worker) start its readers.
+
+    multiprocessing refuses children to a daemonic process so that none outlive it; the pool's
+    readers never do (they are stopped, or killed, when the pool closes, and die with their pipe).
+    """
+    current = mp.current_process()
+    if current.daemon:
+        current._config.pop("daemon", None)
+
+
 class _Worker:
     def __init__(self, ctx, fn, memory):
         self.conn, child = ctx.Pipe(duplex=True)
@@ -169,6 +180,7 @@ class IsolatedPool:
         self._workers.clear()
 
     def _spawn(self) -> _Worker:
+        _allow_children()
         w = _Worker(self._ctx, self.fn, self.memory)
         self._workers.append(w)
         return w

@@ -176,6 +176,8 @@ def main() -> int:
     ap.add_argument("--python", default=os.environ.get("PYTHON") or None,
                     help="trình thông dịch cho .venv / the interpreter for .venv (3.11–3.13)")
     ap.add_argument("--dev", action="store_true", help="cả nhóm dev (kiểm thử, lint) / with the dev group")
+    ap.add_argument("--group", action="append", default=[],
+                    help="thêm một nhóm phụ thuộc, ví dụ bench / another dependency group, e.g. bench")
     ap.add_argument("--uv-only", action="store_true", help="chỉ cài uv vào .tools/ (make lock) / only uv")
     args = ap.parse_args()
     if args.uv_only:
@@ -189,7 +191,8 @@ def main() -> int:
     uv = ensure_uv()
     env = dict(os.environ, UV_PYTHON_DOWNLOADS="never", UV_PROJECT_ENVIRONMENT=str(VENV))
     # --inexact: `make run` after `make test` keeps the dev tools instead of removing them.
-    cmd = [str(uv), "sync", "--frozen", "--python", python, "--inexact"] + ([] if args.dev else ["--no-dev"])
+    cmd = [str(uv), "sync", "--frozen", "--python", python, "--inexact"] + ([] if args.dev else ["--no-dev"]) \
+        + [a for g in args.group for a in ("--group", g)]
     say(("uv sync --frozen" + (" (+dev)" if args.dev else "")) + " — gói đã khóa trong uv.lock / pinned in uv.lock")
     # uv's own lines (resolved, prepared, installed ... in N s) pass through; the list of every
     # package it added is summed up in one line.

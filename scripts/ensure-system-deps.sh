@@ -4,6 +4,7 @@
 # One Debian package per line.
 PACKAGES=(
   chromium
+  redis-server
   postgresql-client
   fonts-dejavu-core
 )

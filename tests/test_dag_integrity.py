@@ -7,7 +7,7 @@ import pytest
 
 from ingestion import config
 
-ORDER = ["start", "discover", "ingest", "build_candidates", "validate", "publish", "report", "finish"]
+ORDER = ["start", "discover", "ingest_batch", "ingest", "build_candidates", "validate", "publish", "report", "finish"]
 
 
 @pytest.fixture(scope="module")
@@ -41,9 +41,35 @@ def test_stages_run_in_order_between_a_setup_and_its_teardown(dag):
         assert dag.get_task(downstream).upstream_task_ids == {upstream, "start"} - {downstream}
     assert dag.get_task("start").is_setup and not dag.get_task("start").is_teardown
     assert dag.get_task("finish").is_teardown
-    # every stage receives the run id only: the order is declared once, not through unused arguments
+    # every stage receives the run id only (a batch also its files): the order is declared once,
+    # not through unused arguments
     for task_id in ORDER[1:]:
-        assert list(inspect.signature(dag.get_task(task_id).python_callable).parameters) == ["run"], task_id
+        expected = ["run", "batch"] if task_id == "ingest_batch" else ["run"]
+        assert list(inspect.signature(dag.get_task(task_id).python_callable).parameters) == expected, task_id
+
+
+def test_parse_and_load_are_shared_by_workers(dag):
+    from airflow.sdk.definitions.mappedoperator import MappedOperator
+
+    assert isinstance(dag.get_task("ingest_batch"), MappedOperator)  # one task per batch of files
+
+
+def test_a_night_with_nothing_new_still_has_one_batch(pipeline_env):
+    """A mapped task over no batch is skipped, and so would be every stage after it."""
+    from ingestion.pipeline import nightly
+
+    from conftest import generated_inbox
+
+    generated_inbox(pipeline_env["inbox"], units=2, quarters=1, error_rate=0.0, seed=1, end=(2026, 3))
+    nightly.start(run := nightly.new_run_id())
+    for batch in nightly.discover(run, batches=True)["batches"]:
+        assert batch
+        nightly.ingest_batch_stage(run, batch, workers=1)
+    nightly.finish(run, failed="test")
+    nightly.start(run := nightly.new_run_id())
+    assert nightly.discover(run, batches=True)["batches"] == [[]]  # every file is known already
+    assert nightly.ingest_batch_stage(run, []) == {"files": 0, "loaded": 0, "rejected": 0, "facts": 0}
+    nightly.finish(run, failed="test")
 
 
 def test_dag_file_is_thin():

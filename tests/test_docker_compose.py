@@ -499,18 +499,28 @@ def test_inbox_reports_and_state_mounts(services):
         env = resolved_env(service)
         by_target = {m["target"]: m for m in mounts(service)}
 
+        # Workers on any machine share the inbox and the reports: named volumes, backed by the host folders
+        # (or shared storage) the operator names.
         inbox = by_target.get(env[config.ENV_INBOX])
         assert inbox is not None, f"{name}: nothing mounted at CCHC_INBOX"
-        assert "${CCHC_INBOX_HOST:-./inbox}" == inbox["raw_source"], name
+        assert inbox["type"] == "volume" and inbox["source"] == "cchc-inbox", name
         assert inbox["read_only"], f"{name}: the inbox must be read-only"
 
         reports = by_target.get(env[config.ENV_REPORTS_DIR])
         assert reports is not None, f"{name}: nothing mounted at CCHC_REPORTS_DIR"
-        assert "CCHC_REPORTS_HOST" in reports["raw_source"], name
+        assert reports["type"] == "volume" and reports["source"] == "cchc-reports", name
         assert not reports["read_only"], f"{name}: reports must be writable"
 
         home = by_target.get(env[config.ENV_HOME])
         assert home is not None and home["type"] == "volume", f"{name}: CCHC_HOME not on a volume"
+
+
+def test_shared_volumes_are_backed_by_the_named_folders(compose):
+    volumes = compose["volumes"]
+    for volume, variable in (("cchc-inbox", "CCHC_INBOX_HOST"), ("cchc-reports", "CCHC_REPORTS_HOST")):
+        opts = volumes[volume]["driver_opts"]
+        assert opts["device"].startswith("${" + variable + ":-/"), volume  # a bind device must be absolute
+        assert interpolate(opts["type"]) == "none" and interpolate(opts["o"]) == "bind", volume
 
 
 def test_named_volumes_are_declared(compose, services):

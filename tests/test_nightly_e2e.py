@@ -77,6 +77,10 @@ def test_dag_loads_checks_publishes_and_reruns_safely(pipeline_env):
     assert row == (len(workbooks), 0, len(workbooks), 0)
     assert query(dsn, "select count(*) from raw.files")[0][0] == len(workbooks)
     assert marts_fingerprint(dsn, exclude_columns=()) == before
+    # nothing changed: dbt is not run again (one build so far), the gate decides nothing, nothing published
+    assert query(dsn, "select run_id from audit.build_log") == [(run_id,)]
+    assert query(dsn, "select count(*) from audit.submission_gate where run_id = %s", (run2,))[0][0] == 0
+    assert query(dsn, "select count(*) from audit.publish_log where run_id = %s", (run2,))[0][0] == 0
 
     # a unit corrects its workbook: the new version supersedes the old one, which stays in raw history
     clean = next(p for p in workbooks if p.relative_to(inbox).as_posix() not in {i["path"] for i in manifest["injected"]})
@@ -87,6 +91,7 @@ def test_dag_loads_checks_publishes_and_reruns_safely(pipeline_env):
     assert ok, log.read_text()[-3000:]
     versions = query(dsn, "select file_id, status from raw.files where path = %s order by file_id", (rel,))
     assert len(versions) == 2 and all(status == "loaded" for _, status in versions)
+    assert query(dsn, "select run_id from audit.build_log order by built_at") == [(run_id,), (run3,)]
     year, quarter = int(period[:4]), int(period[-1])
     published = query(dsn, """select file_id, value from marts.fct_indicator_value
                               where unit_code = %s and year = %s and quarter = %s and indicator_code = 'dir_directive_docs'""",

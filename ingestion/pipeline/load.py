@@ -295,8 +295,9 @@ def store(conn, run_id: str, parsed: list[Parsed]) -> tuple[int, int, int, list[
 
 
 def ingest(conn, run_id: str, inbox: Path, *, parser: str = "calamine", registry: Registry | None = None,
-           workers: int | None = None, batch_size: int = BATCH_SIZE) -> IngestStats:
-    plan = plan_files(conn, inbox)
+           workers: int | None = None, batch_size: int = BATCH_SIZE, plan: FilePlan | None = None,
+           analyze: bool = True) -> IngestStats:
+    plan = plan if plan is not None else plan_files(conn, inbox)
     stats = IngestStats(found=plan.found, unchanged=plan.unchanged)
     names = {code: unit.name for code, unit in registry.units.items()} if registry is not None else None
     workers = max(1, min(workers if workers is not None else (os.cpu_count() or 1), len(plan.new)))
@@ -337,9 +338,66 @@ def ingest(conn, run_id: str, inbox: Path, *, parser: str = "calamine", registry
             tally(storing.result())
             stats.load_seconds += time.perf_counter() - t1
         stats.reader_crashes = pool.crashes
-    if stats.loaded or stats.rejected:
-        with conn.cursor() as cur:  # fresh statistics for the plans of tonight's dbt and rule queries
-            cur.execute("analyze raw.files")
-            cur.execute("analyze raw.facts")
-        conn.commit()
+    if analyze and (stats.loaded or stats.rejected):
+        analyze_raw(conn)
     return stats
+
+
+def analyze_raw(conn) -> None:
+    with conn.cursor() as cur:  # fresh statistics for the plans of tonight's dbt and rule queries
+        cur.execute("analyze raw.files")
+        cur.execute("analyze raw.facts")
+    conn.commit()
+
+
+def split_plan(plan: FilePlan, files_per_batch: int) -> list[list[dict]]:
+    """The new files as batches of plain records (Candidate fields) for tasks that may run on several machines.
+
+    Every version of one unit's files stays in one batch, in plan order: a batch commits its files in
+    order, so a newer version of a unit-quarter still gets the higher file_id whichever batch commits first."""
+    groups: dict[str | None, list[dict]] = {}
+    for c in plan.new:
+        groups.setdefault(c.file.unit_code or c.file.rel, []).append(_record(c))
+    batches: list[list[dict]] = []
+    current: list[dict] = []
+    for group in groups.values():
+        if current and len(current) + len(group) > files_per_batch:
+            batches.append(current)
+            current = []
+        current.extend(group)
+    if current:
+        batches.append(current)
+    return batches
+
+
+def _record(c: Candidate) -> dict:
+    f = c.file
+    # The path below the inbox as it is on disk (a name that is not UTF-8 keeps its bytes; rel is for display).
+    below = Path(*f.path.parts[-len(f.rel.split("/")):]).as_posix()
+    return {"below": below, "rel": f.rel, "size": f.size, "mtime": f.mtime, "unit_code": f.unit_code, "year": f.year,
+            "quarter": f.quarter, "problem": f.problem, "problem_code": f.problem_code,
+            "problem_detail": f.problem_detail, "previous_hash": c.previous_hash, "retry": c.retry,
+            "folder_files": list(c.folder_files)}
+
+
+def _candidate(inbox: Path, r: dict) -> Candidate:
+    """A record of split_plan back as the Candidate it was, under this worker's view of the shared inbox."""
+    f = InboxFile(inbox / r["below"], r["rel"], r["size"], r["mtime"], r["unit_code"], r["year"], r["quarter"],
+                  r["problem"], r["problem_code"], r["problem_detail"])
+    return Candidate(f, r["previous_hash"], r["retry"], tuple(r["folder_files"]))
+
+
+def ingest_batch(conn, run_id: str, inbox: Path, items: list[dict], *, parser: str = "calamine",
+                 registry: Registry | None = None, workers: int | None = None) -> IngestStats:
+    """One batch of tonight's plan (split_plan), on whichever worker takes it.
+
+    Reads only the shared inbox and the warehouse. Rerunning a batch is safe: files this run
+    already stored (the batch commits whole groups of files) are not stored twice. A file gone
+    since discovery is rejected as vanished by its reader and tried again the next night."""
+    with conn.cursor() as cur:  # a run stores each path once
+        cur.execute("select path from raw.files where run_id = %s and path = any(%s)",
+                    (run_id, [r["rel"] for r in items]))
+        done = {path for (path,) in cur.fetchall()}
+    new = [_candidate(inbox, r) for r in items if r["rel"] not in done]
+    plan = FilePlan(found=len(items), new=new, unchanged=len(items) - len(new))
+    return ingest(conn, run_id, inbox, parser=parser, registry=registry, workers=workers, plan=plan, analyze=False)

@@ -15,7 +15,7 @@ import uuid
 from pathlib import Path
 
 from .. import progress
-from ..config import DBT_PROJECT_DIR, Settings, load_settings
+from ..config import DBT_PROJECT_DIR, Settings, ingest_batch_files, load_settings
 from ..errors import CchcError, SetupError
 from ..warehouse import access
 from ..warehouse.connection import connect
@@ -23,8 +23,8 @@ from ..warehouse.roles import secure_schema, verify_access
 from . import runlock
 from .dbt import run_dbt, seeds_with_new_columns
 from .inbox import has_files
-from .load import ingest, plan_files
-from .publish import publish
+from .load import FilePlan, analyze_raw, ingest, ingest_batch, plan_files, split_plan
+from .publish import fingerprint, publish
 from .registry_sync import sync_registry
 from .validate import validate
 
@@ -123,8 +123,17 @@ def start(run_id: str, settings: Settings | None = None) -> dict:
     return {"run_id": run_id, "inbox": str(inbox), "units_in_registry": len(registry.units), "registry_changed": changed}
 
 
-def discover(run_id: str, settings: Settings | None = None) -> dict:
-    settings = settings or load_settings()
+def discover(run_id: str, settings: Settings | None = None, *, batches: bool = False) -> dict:
+    """New and changed files; with batches=True also the plan split into batches for ingest tasks."""
+    out, plan = _discover(run_id, settings or load_settings())
+    if batches:
+        # Never no batch: a mapped task over nothing is skipped, and a skip would end the night before
+        # the stages that still have work with no new file (reviews to publish, reports to bring up to date).
+        out["batches"] = split_plan(plan, ingest_batch_files()) or [[]]
+    return out
+
+
+def _discover(run_id: str, settings: Settings):
     t0 = time.perf_counter()
     with _connection(settings, run_id) as (dsn, conn):
         plan = plan_files(conn, inbox_path(settings))
@@ -133,10 +142,12 @@ def discover(run_id: str, settings: Settings | None = None) -> dict:
                 files_new=len(plan.new), files_unchanged=plan.unchanged)
     progress.figures("discover", time.perf_counter() - t0, **{"tệp / files": plan.found, "mới hoặc đã sửa / new": len(plan.new),
                                                                "không đổi / unchanged": plan.unchanged})
-    return out
+    return out, plan
 
 
-def ingest_stage(run_id: str, settings: Settings | None = None, workers: int | None = None) -> dict:
+def ingest_stage(run_id: str, settings: Settings | None = None, workers: int | None = None,
+                 plan: FilePlan | None = None) -> dict:
+    """Parse and stage the new files (plan: discover's, when the same process found them)."""
     settings = settings or load_settings()
     t0 = time.perf_counter()
     inbox = inbox_path(settings)
@@ -144,7 +155,7 @@ def ingest_stage(run_id: str, settings: Settings | None = None, workers: int | N
         from ..registry import read_registry
 
         registry = read_registry(settings.resolved_registry(inbox), settings.resolved_unit_mapping(inbox))
-        stats = ingest(conn, run_id, inbox, parser=settings.parser, registry=registry, workers=workers)
+        stats = ingest(conn, run_id, inbox, parser=settings.parser, registry=registry, workers=workers, plan=plan)
         # Discovery counts files whose size or date changed; reading tells which really did.
         _record(conn, run_id, "ingest", time.perf_counter() - t0, files_loaded=stats.loaded,
                 files_rejected=stats.rejected, facts_staged=stats.facts, files_found=stats.found,
@@ -159,19 +170,99 @@ def ingest_stage(run_id: str, settings: Settings | None = None, workers: int | N
     return stats.as_dict()
 
 
+def ingest_batch_stage(run_id: str, batch: list[dict], settings: Settings | None = None,
+                       workers: int | None = None) -> dict:
+    """One batch of discover(batches=True): parse and stage its files (a mapped task of the DAG)."""
+    if not batch:
+        return {"files": 0, "loaded": 0, "rejected": 0, "facts": 0}
+    settings = settings or load_settings()
+    t0 = time.perf_counter()
+    inbox = inbox_path(settings)
+    with _connection(settings, run_id) as (dsn, conn):
+        from ..registry import read_registry
+
+        registry = read_registry(settings.resolved_registry(inbox), settings.resolved_unit_mapping(inbox))
+        stats = ingest_batch(conn, run_id, inbox, batch, parser=settings.parser, registry=registry, workers=workers)
+        _add_seconds(conn, run_id, parse=stats.parse_seconds, load=stats.load_seconds)
+    progress.figures("ingest", time.perf_counter() - t0, **{
+        "lô / batch": f"{progress.number(len(batch))} tệp / files", "nạp / loaded": stats.loaded,
+        "từ chối / rejected": stats.rejected, "số liệu / figures": stats.facts})
+    return {"files": len(batch), "loaded": stats.loaded, "rejected": stats.rejected, "facts": stats.facts}
+
+
+def ingest_summary_stage(run_id: str, settings: Settings | None = None) -> dict:
+    """After every batch: the run's ingest figures from the warehouse, fresh statistics for dbt and the gate."""
+    settings = settings or load_settings()
+    t0 = time.perf_counter()
+    with _connection(settings, run_id) as (dsn, conn):
+        with conn.cursor() as cur:
+            cur.execute("""select count(*) filter (where status = 'loaded'), count(*) filter (where status = 'rejected'),
+                                  coalesce(sum(n_facts) filter (where status = 'loaded'), 0)
+                           from raw.files where run_id = %s""", (run_id,))
+            loaded, rejected, facts = cur.fetchone()
+            cur.execute("select stage_seconds from audit.load_runs where run_id = %s", (run_id,))
+            stages = (cur.fetchone() or [{}])[0] or {}
+        if loaded or rejected:
+            analyze_raw(conn)
+        _record(conn, run_id, "ingest", float(stages.get("parse", 0)) + float(stages.get("load", 0))
+                + time.perf_counter() - t0, files_loaded=loaded, files_rejected=rejected, facts_staged=facts)
+    progress.figures("ingest", time.perf_counter() - t0, **{
+        "nạp / loaded": loaded, "từ chối / rejected": rejected, "số liệu / figures": facts})
+    return {"loaded": loaded, "rejected": rejected, "facts": int(facts)}
+
+
+def _add_seconds(conn, run_id: str, **seconds: float) -> None:
+    """Add to stage figures that several tasks share (batches of one run, maybe at the same time)."""
+    with conn.cursor() as cur:
+        for stage, value in seconds.items():
+            cur.execute("""update audit.load_runs
+                           set stage_seconds = stage_seconds || jsonb_build_object(%s::text,
+                               round(coalesce((stage_seconds ->> %s)::numeric, 0) + %s::numeric, 3))
+                           where run_id = %s""", (stage, stage, value, run_id))
+    conn.commit()
+
+
 def build_candidates(run_id: str, settings: Settings | None = None) -> dict:
     settings = settings or load_settings()
     t0 = time.perf_counter()
     with _connection(settings, run_id) as (dsn, conn):
         changed = seeds_with_new_columns(conn, DBT_PROJECT_DIR / "seeds")
+        if not changed and candidates_fingerprint(conn) == _last_build(conn):
+            progress.say("dbt", "không có gì mới từ lần dựng trước: bỏ qua dbt / nothing new since the last build: "
+                                "dbt skipped")
+            _record(conn, run_id, "dbt_candidates", time.perf_counter() - t0)
+            return {"dbt_nodes": 0, "skipped": True}
         if changed:
             progress.say("dbt", "dbt seed --full-refresh: danh mục có cột mới / catalog columns changed: " + ", ".join(changed))
             run_dbt(dsn, settings.dbt_target_dir, ["seed", "--full-refresh", "--select", *changed])
         progress.say("dbt", "dbt build --selector pre_gate: staging, intermediate, dữ liệu chờ kiểm tra / pending figures")
         result = run_dbt(dsn, settings.dbt_target_dir, ["build", "--selector", "pre_gate"])
+        with conn.cursor() as cur:
+            cur.execute("insert into audit.build_log (run_id, selector, fingerprint) values (%s, 'pre_gate', %s)",
+                        (run_id, candidates_fingerprint(conn)))  # after the build: the table exists now
+        conn.commit()
         _record(conn, run_id, "dbt_candidates", time.perf_counter() - t0)
     progress.figures("dbt", time.perf_counter() - t0, **{"nút / nodes": result.nodes})
     return {"dbt_nodes": result.nodes}
+
+
+def candidates_fingerprint(conn) -> str:
+    """What the candidates are built from: the files (their latest id), the registry, the catalog, the models
+    and whether the candidates table is there at all. Gate decisions are left out: they only ever take files
+    out of the candidates, and the gate reads the candidates without the decided ones."""
+    with conn.cursor() as cur:
+        cur.execute("select coalesce(max(file_id), 0), to_regclass('intermediate.int_facts_candidates') is not null "
+                    "from raw.files")
+        last_file, built = cur.fetchone()
+    inputs = {k: v for k, v in json.loads(fingerprint(conn)).items() if k not in ("gate", "dq")}
+    return json.dumps(inputs | {"last_file": last_file, "candidates_table": built}, sort_keys=True)
+
+
+def _last_build(conn) -> str | None:
+    with conn.cursor() as cur:
+        cur.execute("select fingerprint from audit.build_log where selector = 'pre_gate' order by built_at desc limit 1")
+        row = cur.fetchone()
+    return row[0] if row else None
 
 
 def validate_stage(run_id: str, settings: Settings | None = None) -> dict:
@@ -301,8 +392,8 @@ def run_all(settings: Settings | None = None, run_id: str | None = None, *, work
     with runlock.whole_process(access.prepare(settings).pipeline):
         start(run_id, settings)
         try:
-            discover(run_id, settings)
-            ingest_stage(run_id, settings, workers=workers)
+            _, plan = _discover(run_id, settings)  # one look at the inbox: ingest loads what discover found
+            ingest_stage(run_id, settings, workers=workers, plan=plan)
             build_candidates(run_id, settings)
             validate_stage(run_id, settings)
             publish_stage(run_id, settings)

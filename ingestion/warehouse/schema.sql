@@ -293,3 +293,12 @@ begin
     end if;
     execute format('analyze audit.%I', t);
 end $$;
+
+-- Each dbt build of the candidates (before the gate) and what it was built from: a night with
+-- nothing new (same files, gate, registry, catalog and models) skips the build.
+create table if not exists audit.build_log (
+    run_id      text not null,
+    built_at    timestamptz not null default now(),
+    selector    text not null,
+    fingerprint text not null
+);

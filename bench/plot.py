@@ -1,0 +1,68 @@
+"""The benchmark's plot (not shipped): stage times per scenario as stacked bars, beside results.json."""
+from __future__ import annotations
+
+from pathlib import Path
+
+STAGES = (("discover", "discover"), ("parse", "parse"), ("load", "load"), ("dbt_candidates", "dbt"),
+          ("gx_validate", "GX gate"), ("publish", "publish"), ("standby", "standby"), ("report", "report"))
+
+
+def _scenarios(results: dict) -> list[tuple[str, dict[str, float]]]:
+    runs = results["runs"]
+    out = []
+    for key, title in (("national_quarter", "national quarter\n--direct"), ("rerun_unchanged", "rerun,\nnothing changed"),
+                       ("rerun_1pct", "rerun,\n1 % changed")):
+        if key in runs:
+            st = runs[key]["stages"]
+            bars = {label: float(st.get(name, 0) or 0) for name, label in STAGES}
+            bars["other (start, process)"] = max(0.0, runs[key]["wall_seconds"] - sum(bars.values()))
+            out.append((title, bars))
+    if "national_airflow" in runs:
+        st = runs["national_airflow"]["stages"]
+        bars = {label: float(st.get(name, 0) or 0) for name, label in STAGES}
+        bars["other (start, process)"] = max(0.0, runs["national_airflow"]["wall_seconds"] - sum(bars.values()))
+        out.insert(1, ("national quarter\nAirflow", bars))
+    if "floor" in results:
+        fl = results["floor"]
+        out.append(("floor", {"parse": fl["raw_read"]["seconds"], "load": fl["copy"]["seconds"],
+                              "GX gate": fl["rule_sql"]["seconds"]}))
+    if "generic_stack" in results:
+        ex = results["generic_stack"]["extrapolated"]
+        out.append(("generic stack\n(extrapolated)", {"parse": ex["read_excel"], "load": ex["to_sql"],
+                                                      "GX gate": ex["gx_checkpoint"], "dbt": ex["dbt_build"]}))
+    return out
+
+
+def plot_stages(results: dict, path: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    scenarios = _scenarios(results)
+    labels = [label for _, label in STAGES] + ["other (start, process)"]
+    colours = dict(zip(labels, plt.get_cmap("tab10").colors))
+    fig, ax = plt.subplots(figsize=(10.5, 4.8), dpi=110)
+    for i, (_, bars) in enumerate(scenarios):
+        left = 0.0
+        for label in labels:
+            value = bars.get(label, 0.0)
+            if value > 0:
+                ax.barh(i, value, left=left, color=colours[label], label=label)
+                left += value
+        ax.text(left, i, f" {left:,.1f} s", va="center", fontsize=8)
+    ax.set_yticks(range(len(scenarios)), [title for title, _ in scenarios], fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("seconds")
+    ax.margins(x=0.12)
+    files = results["figures"].get("national_quarter_files")
+    size = "" if results["parameters"].get("complete", True) else ", national quarter only"
+    ax.set_title(f"CCHC nightly load: stage times per scenario ({files} files a quarter, "
+                 f"{results['machine']['cpus']} cores, {results['date']}{size})", fontsize=9)
+    handles, names = ax.get_legend_handles_labels()
+    unique = dict(zip(names, handles))
+    ax.legend(unique.values(), unique.keys(), fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
