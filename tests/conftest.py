@@ -124,6 +124,11 @@ def with_figure(data: bytes, label_start: str, value) -> bytes:
     raise AssertionError(f"no row starting with {label_start!r}")
 
 
+def set_figure(path: Path, label_start: str, value) -> None:
+    """``with_figure`` on a workbook of the inbox, saved in place."""
+    path.write_bytes(with_figure(path.read_bytes(), label_start, value))
+
+
 def query(dsn, sql: str, params=()):
     from ingestion.warehouse.connection import connect
 

@@ -2,16 +2,14 @@
 running one and leaves nothing behind; a BI session idle in a transaction cannot hang the night."""
 from __future__ import annotations
 
-import io
 import subprocess
 import sys
 import threading
 import time
 
-import openpyxl
 import psycopg2
 import pytest
-from conftest import generated_inbox, marts_fingerprint, query
+from conftest import generated_inbox, set_figure, marts_fingerprint, query
 
 from ingestion import config
 from ingestion.pipeline import nightly, publish, runlock
@@ -34,17 +32,6 @@ def _wait(predicate, timeout: float, what: str):
         time.sleep(0.05)
     raise AssertionError(f"timed out waiting for {what}")
 
-
-def _set_figure(path, label_start: str, value) -> None:
-    wb = openpyxl.load_workbook(io.BytesIO(path.read_bytes()))
-    for ws in wb.worksheets:
-        for row in ws.iter_rows():
-            for cell in row:
-                if isinstance(cell.value, str) and cell.value.startswith(label_start):
-                    ws.cell(row=cell.row, column=cell.column + 2).value = value
-                    wb.save(path)
-                    return
-    raise AssertionError(f"no row starting with {label_start!r} in {path}")
 
 
 def test_second_run_is_refused_while_one_runs(pipeline_env):
@@ -137,7 +124,7 @@ def test_idle_bi_transaction_does_not_hang_the_night(pipeline_env, monkeypatch):
             cur.execute(f"select count(*) from marts.{table}")  # and then nothing: idle in transaction
 
     path = next(p for p in sorted(inbox.rglob("*.xlsx")) if "_registry" not in p.parts)
-    _set_figure(path, "Số văn bản chỉ đạo CCHC", 55)
+    set_figure(path, "Số văn bản chỉ đạo CCHC", 55)
     monkeypatch.setattr(publish, "LOCK_WAIT", "2s")
     monkeypatch.setattr(publish, "ATTEMPTS", 2)
     monkeypatch.setattr(publish, "RETRY_PAUSE", 0.5)

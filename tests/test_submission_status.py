@@ -7,15 +7,13 @@ withdrawn), and resubmitted after a review (checked afresh).
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
 import os
 import re
 
-import openpyxl
 import psycopg2
 import pytest
-from conftest import generated_inbox, marts_fingerprint, query
+from conftest import generated_inbox, set_figure, marts_fingerprint, query
 
 from ingestion import cli, config
 from ingestion.pipeline import nightly
@@ -71,17 +69,6 @@ def _review(dsn, unit: str, decision: str, reason: str, by: str = "Nguyễn Th�
     finally:
         conn.close()
 
-
-def _change_a_figure(path, label_start: str, value) -> None:
-    wb = openpyxl.load_workbook(io.BytesIO(path.read_bytes()))
-    for ws in wb.worksheets:
-        for row in ws.iter_rows():
-            for cell in row:
-                if isinstance(cell.value, str) and cell.value.startswith(label_start):
-                    ws.cell(row=cell.row, column=cell.column + 2).value = value
-                    wb.save(path)
-                    return
-    raise AssertionError(f"no row {label_start!r} in {path}")
 
 
 def test_every_state_reviews_and_reporting_rate(pipeline_env, capsys):
@@ -204,7 +191,7 @@ def test_every_state_reviews_and_reporting_rate(pipeline_env, capsys):
     assert {t: v for t, v in incremental.items() if v != rebuilt[t]} == {}
 
     # The unit sends a new file: checked afresh, the review does not carry over to it.
-    _change_a_figure(files[REVIEW_ACCEPT], "Số văn bản chỉ đạo CCHC", 17)
+    set_figure(files[REVIEW_ACCEPT], "Số văn bản chỉ đạo CCHC", 17)
     third = nightly.run_all(docs=False)
     assert third["files_new"] == 1 and third["submissions_held"] == 1
     status = _status(dsn)

@@ -1,7 +1,6 @@
 """Warehouse behaviour across runs: the gate, atomic publication, kill -9, access, append-only audit."""
 from __future__ import annotations
 
-import io
 import json
 import os
 import signal
@@ -9,10 +8,9 @@ import subprocess
 import sys
 import time
 
-import openpyxl
 import psycopg2
 import pytest
-from conftest import generated_inbox, marts_fingerprint, query
+from conftest import generated_inbox, set_figure, marts_fingerprint, query
 
 from ingestion import config
 from ingestion.pipeline import load, nightly
@@ -22,17 +20,6 @@ pytestmark = pytest.mark.e2e
 BUSINESS_MARTS = ("fct_indicator_value", "fct_tthc_processing", "fct_staffing", "fct_finance", "fct_indicator_rollup",
                   "dim_indicator", "dim_period")
 
-
-def _set_figure(path, label_start: str, value) -> None:
-    wb = openpyxl.load_workbook(io.BytesIO(path.read_bytes()))
-    for ws in wb.worksheets:
-        for row in ws.iter_rows():
-            for cell in row:
-                if isinstance(cell.value, str) and cell.value.startswith(label_start):
-                    ws.cell(row=cell.row, column=cell.column + 2).value = value
-                    wb.save(path)
-                    return
-    raise AssertionError(f"no row starting with {label_start!r} in {path}")
 
 
 def _clean_commune_file(inbox, manifest):
@@ -53,7 +40,7 @@ def test_held_back_correction_keeps_previous_version_published(pipeline_env):
     assert len(before) == 1
 
     # The unit resubmits with an on-time rate that contradicts its own counts: an error.
-    _set_figure(path, "Tỷ lệ hồ sơ TTHC do UBND cấp xã tiếp nhận", 12)
+    set_figure(path, "Tỷ lệ hồ sơ TTHC do UBND cấp xã tiếp nhận", 12)
     summary = nightly.run_all(docs=False)
     assert summary["submissions_held"] == 1 and summary["held"][0]["unit_code"] == unit
     after = query(dsn, "select file_id, on_time_rate_reported from marts.fct_tthc_processing "
@@ -136,7 +123,7 @@ def test_kill_9_mid_ingest_and_mid_publish_leaves_no_duplicates_or_half_marts_an
     published = marts_fingerprint(dsn, exclude_columns=())
 
     # 2. killed while publishing: BI must see the old marts or the new ones, never a mix
-    _set_figure(next(p for p in sorted(inbox.rglob("*.xlsx")) if "_registry" not in p.parts),
+    set_figure(next(p for p in sorted(inbox.rglob("*.xlsx")) if "_registry" not in p.parts),
                 "Số văn bản chỉ đạo CCHC", 77)
     proc = _start_run()
     _wait(lambda: query(dsn, """select count(*) from audit.load_runs where run_id <> %s
@@ -235,7 +222,7 @@ def test_incremental_marts_equal_a_full_rebuild_after_corrections(pipeline_env):
     files = sorted(inbox.rglob("*.xlsx"))
     corrected = [p for p in files if p.parent.parent.name in split] + files[::9]
     for number, path in enumerate(corrected):
-        _set_figure(path, "Số văn bản chỉ đạo CCHC", 30 + number)
+        set_figure(path, "Số văn bản chỉ đạo CCHC", 30 + number)
     second = nightly.run_all(docs=False)
     assert second["files_new"] == len(set(corrected)) and second["marts_published"]
     incremental = marts_fingerprint(dsn, exclude_columns=())
