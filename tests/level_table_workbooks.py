@@ -44,13 +44,13 @@ def _bold(ws, row: int, col: int, text: str) -> None:
     cell.alignment = Alignment(wrap_text=True, horizontal="center", vertical="center")
 
 
-def build_province_wide(path: Path, changes: dict[tuple[int, str], object] | None = None) -> Path:
+def build_province_wide(path: Path, changes: dict[tuple[int, str], object] | None = None, quarter: str = "III") -> Path:
     """``changes``: {(Excel row, column letter): typed value} to plant a break."""
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.title = "TH ho so"
     for r, line in enumerate(("UBND TỈNH PHÚ THỌ",
-                              "BIỂU TỔNG HỢP TÌNH HÌNH TIẾP NHẬN, GIẢI QUYẾT HỒ SƠ TTHC QUÝ III NĂM 2024",
+                              f"BIỂU TỔNG HỢP TÌNH HÌNH TIẾP NHẬN, GIẢI QUYẾT HỒ SƠ TTHC QUÝ {quarter} NĂM 2024",
                               "(Kèm theo Báo cáo số 301/BC-UBND ngày 20/9/2024 của UBND tỉnh Phú Thọ)"), 1):
         ws.cell(r, 1, line).font = Font(bold=True)
     for col, text in enumerate(("STT", "Chỉ tiêu", "Đơn vị tính", "Tổng số", "Trong đó", None, None, "Ghi chú"), 1):

@@ -15,7 +15,6 @@ from report_workbooks import write_registry
 from ingestion.check import check_files
 from ingestion.registry import read_registry
 from ingestion.text.labels import label_key
-from ingestion.text.scope import column_scope
 from ingestion.workbook.read import read_workbook
 
 
@@ -93,6 +92,7 @@ def test_a_break_in_one_level_column_is_found_in_that_level(tmp_path):
     ("Số liệu", None), ("Ghi chú", None), ("Kỳ trước", None),
 ])
 def test_column_headers_name_their_level(header, scope):
+    from ingestion.text.scope import column_scope
     assert column_scope(label_key(header)) == scope
 
 

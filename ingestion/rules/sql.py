@@ -208,7 +208,7 @@ totals as (
 ),
 {self._pivot(codes, 'totals')},
 sums as (
-    select t.rule_id, t.file_id, t.sheet, t.row_number,
+    select t.rule_id, t.file_id, t.sheet, t.row_number, t.col_number,
            case t.rule_id {' '.join(branches)} end as result
     from totals as t
     join pv on pv.file_id = t.file_id and pv.rule_scope = t.rule_scope
@@ -224,7 +224,7 @@ completed as (
          details="jsonb_build_object('label', s.label, 'parts', c.parts) || " + SCOPE_DETAIL)}
 from totals as s
 join completed as c on c.rule_id = s.rule_id and c.file_id = s.file_id and c.sheet = s.sheet
-                   and c.row_number = s.row_number
+                   and c.row_number = s.row_number and c.col_number = s.col_number
 where c.parts_sum is not null and cardinality(c.part_rows) > 0"""
 
     def _part_not_above_whole(self, kind):
@@ -273,7 +273,8 @@ from inst join pending as s on s.indicator_code = inst.subject and s.value is no
                             f"{sql_sum(self.catalog, i.right)}, to_jsonb({rows}), to_jsonb({used}), "
                             f"to_jsonb({' || '.join(sql_used_codes(self.catalog, c) for c in i.left)}), "
                             f"to_jsonb({' || '.join(sql_used_codes(self.catalog, c) for c in i.right)}))")
-        firsts = " ".join(f"when {lit(c)} then jsonb_build_array(pv.\"s_{c}\", pv.\"r_{c}\")" for c in codes)
+        firsts = " ".join(f"when {lit(c)} then jsonb_build_array(pv.\"s_{c}\", pv.\"r_{c}\", pv.\"c_{c}\")"
+                          for c in codes)
         return f"""
 inst (rule_id, severity, frame_concepts) as (values {', '.join(frame_values)}),
 {KEYED_CTE},
@@ -301,6 +302,7 @@ located as (
     from compared as c
     join pending as f on f.file_id = c.file_id and f.sheet = c.first_figure ->> 0
                      and f.row_number = (c.first_figure ->> 1)::integer
+                     and f.col_number = (c.first_figure ->> 2)::integer
     where c.left_sum is not null and c.right_sum is not null and c.left_used > 0 and c.right_used > 0
 )
 {_select(rule_id="s.rule_id", kind=lit(kind), severity="s.severity",
