@@ -134,3 +134,40 @@ def test_a_title_naming_the_section_gives_terse_rows_their_context(tmp_path):
     assert [f.indicator for f in read_workbook(path).facts] == [
         "tthc_dossiers_resolved_total", "tthc_dossiers_resolved_early_ontime", "tthc_dossiers_resolved_late",
         "tthc_dossiers_pending"]
+
+
+def test_a_word_report_with_a_table_laid_out_by_level(tmp_path):
+    """The same layout in a Word report's appendix: merged cells over two header rows, read the same way."""
+    from docx import Document
+
+    from ingestion.workbook.read import read_report
+    doc = Document()
+    for text in ("ỦY BAN NHÂN DÂN TỈNH PHÚ THỌ", "BÁO CÁO",
+                 "Kết quả thực hiện công tác cải cách hành chính quý III năm 2024", "Phụ lục",
+                 "TÌNH HÌNH TIẾP NHẬN, GIẢI QUYẾT HỒ SƠ TTHC QUÝ III NĂM 2024"):
+        doc.add_paragraph(text)
+    rows = [("1", "Tiếp nhận", "Hồ sơ", "115.000", "34.000", "23.500", "57.500"),
+            ("2", "Đã giải quyết", "Hồ sơ", "109.800", "32.100", "21.400", "56.300"),
+            ("", "Trước hạn, đúng hạn", "Hồ sơ", "109.000", "31.811", "21.079", "56.110"),
+            ("", "Quá hạn", "Hồ sơ", "800", "289", "321", "190")]
+    table = doc.add_table(rows=2 + len(rows), cols=7)
+    for col, text in enumerate(("STT", "Chỉ tiêu", "Đơn vị tính", "Tổng số", "Trong đó")):
+        table.cell(0, col).text = text
+    for col, text in ((4, "Cấp tỉnh (sở, ngành)"), (5, "Cấp huyện"), (6, "Cấp xã")):
+        table.cell(1, col).text = text
+    table.cell(0, 4).merge(table.cell(0, 6))
+    for col in range(4):
+        table.cell(0, col).merge(table.cell(1, col))
+    for r, row in enumerate(rows, 2):
+        for col, text in enumerate(row):
+            table.cell(r, col).text = text
+    path = tmp_path / "PT" / "2024-Q3" / "bao_cao.docx"
+    path.parent.mkdir(parents=True)
+    doc.save(path)
+    got = {(f.row, f.column): (f.indicator, f.scope, f.value) for f in read_report(path).facts}
+    indicators = ("tthc_dossiers_received_total", "tthc_dossiers_resolved_total",
+                  "tthc_dossiers_resolved_early_ontime", "tthc_dossiers_resolved_late")
+    assert got == {(r, col): (indicator, scope, Decimal(row[col].replace(".", "")))
+                   for r, (row, indicator) in enumerate(zip(rows, indicators), 3)
+                   for col, scope in zip((3, 4, 5, 6), ("unit", "department", "district", "commune"))}
+    assert _failures(_check(tmp_path, path)) == set()

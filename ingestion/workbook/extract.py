@@ -308,6 +308,7 @@ class _SheetReader:
                 self._set_form(int(heading.group(1)))
             else:
                 self._title_row(" ".join(text.split()))
+                self._title_context(" ".join(text.split()))
         for i, (r, cells) in enumerate(rows):
             if skip_next:
                 skip_next = False
