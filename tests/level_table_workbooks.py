@@ -125,17 +125,20 @@ COMBINED_BLOCK_ROWS = [
 COMBINED_FIRST_ROW = 5  # title, "Biểu mẫu 3", a header over two rows
 
 
-def build_combined_blocks(path: Path) -> Path:
+def build_combined_blocks(path: Path, changes: dict[str, object] | None = None, quarter: str = "I") -> Path:
+    """``changes``: {cell: typed value} to plant a break."""
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.title = "Biểu mẫu 3"
-    ws.append(["THỐNG KÊ SỐ LIỆU BÁO CÁO CẢI CÁCH HÀNH CHÍNH QUÝ I NĂM 2024 CỦA TỈNH BÌNH ĐỊNH"])
+    ws.append([f"THỐNG KÊ SỐ LIỆU BÁO CÁO CẢI CÁCH HÀNH CHÍNH QUÝ {quarter} NĂM 2024 CỦA TỈNH BÌNH ĐỊNH"])
     ws.append(["Biểu mẫu 3: Cải cách thủ tục hành chính"])
     ws.append(["STT", "Chỉ tiêu thống kê", "Kết quả thống kê", None, "Ghi chú"])
     ws.append([None, None, "Đơn vị tính", "Số liệu", None])
     ws.merge_cells("C3:D3")
     for stt, label, value, _, _ in COMBINED_BLOCK_ROWS:
         ws.append([stt, label, "Hồ sơ" if value else None, value])
+    for cell, value in (changes or {}).items():
+        ws[cell] = value
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
     return path

@@ -103,8 +103,14 @@ def test_a_block_of_two_levels_is_neither_level(tmp_path):
             for r, (_, _, value, indicator, scope) in enumerate(COMBINED_BLOCK_ROWS, COMBINED_FIRST_ROW) if value}
     assert got == want
     checked = _check(tmp_path, path)
-    # the whole is not compared with the departments plus a two-level figure as if it were one level
-    assert not [ev for ev in checked.evaluations if ev.kind == "whole_equals_levels"]
+    # the whole is the departments plus the two levels together, never one of them as if it were one level
+    levels = {ev.rule_id.split(":")[1]: (ev.status, ev.detail["levels"]) for ev in checked.evaluations
+              if ev.kind == "whole_equals_levels"}
+    assert levels == {
+        "tthc_dossiers_received_total": ("pass", (("department", 5000), ("district_commune", 15000))),
+        "tthc_dossiers_resolved_total": ("pass", (("department", 4800), ("district_commune", 14200))),
+        "tthc_dossiers_resolved_early_ontime": ("pass", (("department", 4780), ("district_commune", 14120))),
+        "tthc_dossiers_resolved_late": ("pass", (("department", 20), ("district_commune", 80)))}
     resolved = sorted((ev.detail.get("scope", "unit"), ev.status) for ev in checked.evaluations
                       if ev.rule_id == "total_equals_parts:tthc_dossiers_resolved_total")
     assert resolved == [("department", "pass"), ("district_commune", "pass"), ("unit", "pass")]
@@ -171,3 +177,39 @@ def test_a_word_report_with_a_table_laid_out_by_level(tmp_path):
                    for r, (row, indicator) in enumerate(zip(rows, indicators), 3)
                    for col, scope in zip((3, 4, 5, 6), ("unit", "department", "district", "commune"))}
     assert _failures(_check(tmp_path, path)) == set()
+
+
+def test_a_header_over_three_rows_with_a_two_level_column(tmp_path):
+    """"Số liệu" over "Tổng số | Trong đó" over "Cấp tỉnh | Cấp huyện, cấp xã": the last column is both
+    levels at once; the whole is checked against the departments plus both levels together."""
+    import openpyxl
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Biểu mẫu 3"
+    ws.append(["BIỂU TỔNG HỢP KẾT QUẢ GIẢI QUYẾT HỒ SƠ TTHC QUÝ III NĂM 2024"])
+    ws.append(["STT", "Nội dung", "ĐVT", "Số liệu", None, None])
+    ws.append([None, None, None, "Tổng số", "Trong đó", None])
+    ws.append([None, None, None, None, "Cấp tỉnh", "Cấp huyện, cấp xã"])
+    ws.merge_cells("D2:F2")
+    ws.merge_cells("E3:F3")
+    for letter in "ABC":
+        ws.merge_cells(f"{letter}2:{letter}4")
+    ws.merge_cells("D3:D4")
+    for row in (("1", "Tổng số hồ sơ tiếp nhận", "Hồ sơ", 20000, 5000, 15000),
+                ("2", "Số hồ sơ đã giải quyết", "Hồ sơ", 19000, 4800, 14200),
+                (None, "Giải quyết đúng hạn và trước hạn", "Hồ sơ", 18900, 4780, 14120),
+                (None, "Giải quyết quá hạn", "Hồ sơ", 100, 25, 80)):  # 25: a break, the whole says 100
+        ws.append(list(row))
+    path = tmp_path / "BD" / "2024-Q3" / "tong_hop.xlsx"
+    path.parent.mkdir(parents=True)
+    wb.save(path)
+    got = {f.cell: (f.indicator, f.scope) for f in read_workbook(path).facts}
+    indicators = ("tthc_dossiers_received_total", "tthc_dossiers_resolved_total",
+                  "tthc_dossiers_resolved_early_ontime", "tthc_dossiers_resolved_late")
+    assert got == {f"{letter}{r}": (indicator, scope) for r, indicator in enumerate(indicators, 5)
+                   for letter, scope in (("D", "unit"), ("E", "department"), ("F", "district_commune"))}
+    checked = _check(tmp_path, path)
+    assert _failures(checked) == {("whole_equals_levels:tthc_dossiers_resolved_late", "warning", "unit"),
+                                  ("total_equals_parts:tthc_dossiers_resolved_total", "error", "department")}
+    [message] = [v["message"] for v in checked.violations if v["rule"] == "whole_equals_levels:tthc_dossiers_resolved_late"]
+    assert message.endswith("= 100 nhưng tổng các cấp = 105 (các sở, ngành 25, cấp huyện và cấp xã 80)")

@@ -16,7 +16,7 @@ from ..pipeline.versions import Version, reverted_version, same_content_elsewher
 from ..pairing import cross_checked, precedence_key
 from ..registry import Registry, quarter_end
 from ..workbook.extract import Fact
-from ..text.scope import LEVEL_SCOPES, SCOPE_OF_LETTER, UNIT, rule_scope
+from ..text.scope import LEVEL_PARTITIONS, SCOPE_OF_LETTER, UNIT, rule_scope
 from ..text.values import COUNT, MONEY, PERCENT
 from .ruleset import RuleInstance, RuleSet
 from .model import LETTER_LEVEL, LEVEL_RANK, Evaluation, Submission, round_expected
@@ -182,12 +182,14 @@ class OfflineEngine:
 
     def _whole_equals_levels(self, inst, s):
         """Toàn tỉnh = cấp tỉnh + cấp huyện + cấp xã, when the report gives them all."""
-        slices = LEVEL_SCOPES.get(s.level or "")
         whole = s.by_key.get((inst.subject, UNIT))
-        if not slices or _value(whole) is None:
+        if _value(whole) is None:
             return []
-        levels = [s.by_key.get((inst.subject, rule_scope(scope, s.level))) for scope in slices]
-        if any(_value(f) is None for f in levels):
+        for slices in LEVEL_PARTITIONS.get(s.level or "", ()):  # the first split the report gives in full
+            levels = [s.by_key.get((inst.subject, rule_scope(scope, s.level))) for scope in slices]
+            if all(_value(f) is not None for f in levels):
+                break
+        else:
             return []
         expected = sum((f.value for f in levels), Decimal(0))
         status = "fail" if whole.value != expected else "pass"

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..indicators import LEVEL_LETTERS, Catalog
-from ..text.scope import LEVEL_SCOPES, SCOPE_OF_LETTER
+from ..text.scope import LEVEL_PARTITIONS, SCOPE_OF_LETTER
 from .ruleset import RuleSet
 from .narrative import targets_table
 from .tree import sql_parts, sql_pivot_columns, sql_rows, sql_sum, sql_used_codes, tree_codes
@@ -314,30 +314,37 @@ from located as s"""
     def _whole_equals_levels(self, kind):
         insts = self.rules.of_kind(kind)
         values = [(lit(i.rule_id), lit(i.severity), lit(i.subject)) for i in insts]
-        slices = " ".join(f"when {lit(level)} then {text_array(scopes)}" for level, scopes in LEVEL_SCOPES.items())
+        partitions = ", ".join(f"({lit(level)}, {n}, {text_array(scopes)})" for level, splits in LEVEL_PARTITIONS.items()
+                               for n, scopes in enumerate(splits))
         return f"""
 {self._instances(('rule_id', 'severity', 'concept'), values)},
 {KEYED_CTE},
+partitions (unit_level, n, slices) as (values {partitions}),
 wholes as (
-    select inst.rule_id, inst.severity, s.*, case s.unit_level {slices} end as slices
+    select inst.rule_id, inst.severity, s.*
     from inst join keyed as s on s.concept_code = inst.concept and s.rule_scope = 'unit' and s.value is not null
-    where s.unit_level in ({', '.join(lit(level) for level in LEVEL_SCOPES)})
+    where s.unit_level in ({', '.join(lit(level) for level in LEVEL_PARTITIONS)})
 ),
-levels as (
-    select w.rule_id, w.file_id, count(*) as n, sum(l.value) as levels_sum,
-           array_agg(l.row_number order by array_position(w.slices, l.rule_scope)) as level_rows,
-           jsonb_agg(jsonb_build_array(l.rule_scope, l.value) order by array_position(w.slices, l.rule_scope)) as levels
+splits as (
+    select w.rule_id, w.file_id, p.n as partition, count(*) as n, cardinality(p.slices) as wanted,
+           sum(l.value) as levels_sum,
+           array_agg(l.row_number order by array_position(p.slices, l.rule_scope)) as level_rows,
+           jsonb_agg(jsonb_build_array(l.rule_scope, l.value) order by array_position(p.slices, l.rule_scope)) as levels
     from wholes as w
+    join partitions as p on p.unit_level = w.unit_level
     join keyed as l on l.file_id = w.file_id and l.concept_code = w.concept_code and l.value is not null
-                   and l.rule_scope = any(w.slices)
-    group by w.rule_id, w.file_id
+                   and l.rule_scope = any(p.slices)
+    group by w.rule_id, w.file_id, p.n, p.slices
+),
+levels as (  -- the first split the report gives in full (LEVEL_PARTITIONS order)
+    select distinct on (rule_id, file_id) * from splits where n = wanted order by rule_id, file_id, partition
 )
 {_select(rule_id="s.rule_id", kind=lit(kind), severity="s.severity",
          status="case when s.value <> l.levels_sum then 'fail' else 'pass' end",
          rows="array[s.row_number] || l.level_rows", expected="l.levels_sum",
          details="jsonb_build_object('label', s.label, 'levels', l.levels)")}
 from wholes as s
-join levels as l on l.rule_id = s.rule_id and l.file_id = s.file_id and l.n = cardinality(s.slices)"""
+join levels as l on l.rule_id = s.rule_id and l.file_id = s.file_id"""
 
     # -- a Word report against its own appendix and against the unit's spreadsheet ---------------
     def _level_letter(self, column: str) -> str:

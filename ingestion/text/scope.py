@@ -24,15 +24,16 @@ from .labels import LabelKey
 
 UNIT, DEPARTMENT, DISTRICT, COMMUNE = "unit", "department", "district", "commune"
 SCOPES = (UNIT, DEPARTMENT, DISTRICT, COMMUNE)
-LEVELS_IN_ORDER = (DEPARTMENT, DISTRICT, COMMUNE)
 # Two levels named at once: a scope of its own ("cấp huyện, cấp xã" is neither level alone).
 COMBINED_SCOPES = {frozenset(pair): "_".join(pair) for pair in
                    ((DEPARTMENT, DISTRICT), (DISTRICT, COMMUNE), (DEPARTMENT, COMMUNE))}
-ALL_SCOPES = SCOPES + tuple(COMBINED_SCOPES.values())
 # The catalog's level letters (authority of a level variant) and the scope they name.
 SCOPE_OF_LETTER = {"p": DEPARTMENT, "s": DEPARTMENT, "d": DISTRICT, "c": COMMUNE}
-# The level slices that together make up a unit's whole, by the unit's level.
-LEVEL_SCOPES = {"province": (DEPARTMENT, DISTRICT, COMMUNE), "district": (DISTRICT, COMMUNE)}
+# The level slices that together make up a unit's whole, by the unit's level, in the order they are
+# tried: a province's departments, districts and communes, else its departments and its district and
+# commune levels together ("Cấp huyện, cấp xã").
+LEVEL_PARTITIONS = {"province": ((DEPARTMENT, DISTRICT, COMMUNE), (DEPARTMENT, "district_commune")),
+                    "district": ((DISTRICT, COMMUNE),)}
 # The slice a unit's own bodies are: a province's own figures are its provincial bodies' (cấp tỉnh).
 OWN_SCOPE = {"province": DEPARTMENT, "department": DEPARTMENT, "district": DISTRICT, "commune": COMMUNE}
 # Units that are one body at one level: there the level slice is the whole unit.

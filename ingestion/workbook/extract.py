@@ -164,40 +164,47 @@ def _may_be_header(cells: list[object]) -> bool:
     return False
 
 
-def _level_columns(cells: list[object], next_cells: list[object] | None,
-                   taken: set[int | None]) -> tuple[tuple[tuple[int, str], ...], bool]:
+def _level_columns(cells: list[object], following: list[list[object]],
+                   taken: set[int | None]) -> tuple[tuple[tuple[int, str], ...], int]:
     """Columns of a table laid out by level ("Toàn tỉnh | Cấp tỉnh (sở, ngành) | Cấp huyện | Cấp xã"), and
-    whether the row below is part of the header ("Tổng số | Trong đó" over "Cấp tỉnh | Cấp huyện | Cấp xã").
+    how many rows below are part of the header ("Tổng số | Trong đó" over "Cấp tỉnh | Cấp huyện | Cấp xã",
+    maybe under "Số liệu" on a row of its own).
 
     A level table names at least two levels in distinct columns, one of them not the whole unit."""
-    top = [_text(c) for c in cells]
-    below = [_text(c) for c in next_cells] if next_cells is not None else []
-    # The row below continues the header when it has nothing in the STT and label columns.
-    continues = any(below) and not any(below[i] for i in taken if i is not None and i < len(below))
+    header = [[_text(c) for c in cells]]
+    for row in following[:2]:
+        texts = [_text(c) for c in row]
+        # A row below continues the header when it has nothing in the STT and label columns.
+        if not any(texts) or any(texts[i] for i in taken if i is not None and i < len(texts)):
+            break
+        header.append(texts)
     found: list[tuple[int, str]] = []
-    from_below = False
-    for i in range(max(len(top), len(below))):
+    used = 0
+    for i in range(max(len(texts) for texts in header)):
         if i in taken:
             continue
-        lower = below[i] if continues and i < len(below) else ""
-        text = lower or (top[i] if i < len(top) else "")
+        # the lowest header cell of the column names it ("Trong đó" spans the levels named below it)
+        depth, text = next(((d, texts[i]) for d, texts in reversed(list(enumerate(header)))
+                            if i < len(texts) and texts[i]), (0, ""))
         if not text or _OTHER_PERIOD.search(fold(text)):
             continue
         scope = column_scope(label_key(text))
         if scope is not None:
             found.append((i, scope))
-            from_below = from_below or bool(lower)
+            used = max(used, depth)
     scopes = {scope for _, scope in found}
     if len(found) < 2 or len(scopes) < len(found) or scopes == {UNIT}:
-        return (), False
-    return tuple(found), from_below
+        return (), 0
+    return tuple(found), len(header) - 1 if used else 0
 
 
-def _header_columns(cells: list[object], next_cells: list[object] | None) -> tuple[_Columns, bool] | None:
-    """Columns from a header row ('STT | Chỉ tiêu | Đơn vị tính | Số liệu | Ghi chú'), maybe on two rows.
+def _header_columns(cells: list[object], following: list[list[object]]) -> tuple[_Columns, int] | None:
+    """Columns from a header row ('STT | Chỉ tiêu | Đơn vị tính | Số liệu | Ghi chú'), maybe on two rows
+    (three for a table laid out by level).
 
-    Returns the columns and whether the next row was part of the header.
+    Returns the columns and how many rows below were part of the header.
     """
+    next_cells = following[0] if following else None
     folded = [fold(_text(c)) for c in cells]
     label = _find(folded, "chi tieu", "noi dung", "ten chi tieu")
     stt = next((i for i, t in enumerate(folded) if t in ("stt", "tt", "so tt", "so thu tu")), None)
@@ -205,9 +212,9 @@ def _header_columns(cells: list[object], next_cells: list[object] | None) -> tup
         return None
     note = _find(folded, "ghi chu")
     unit = _find(folded, "don vi tinh", "dvt")
-    levels, used_next = _level_columns(cells, next_cells, {stt, label, unit, note})
+    levels, header_rows = _level_columns(cells, following, {stt, label, unit, note})
     if levels:
-        return _Columns(stt=stt, label=label, unit=unit, value=levels[0][0], note=note, levels=levels), used_next
+        return _Columns(stt=stt, label=label, unit=unit, value=levels[0][0], note=note, levels=levels), header_rows
     value = _value_column(folded, "so lieu", "gia tri")
     used_next = False
     if next_cells is not None and (unit is None or value is None):
@@ -225,7 +232,7 @@ def _header_columns(cells: list[object], next_cells: list[object] | None) -> tup
         unit = value - 1 if value - 1 > label else label + 1
     elif value is None:
         value = unit + 1
-    return _Columns(stt=stt, label=label, unit=unit, value=value, note=note), used_next
+    return _Columns(stt=stt, label=label, unit=unit, value=value, note=note), int(used_next)
 
 
 def _row_kind(unit_text: str, indicator: Indicator | None) -> str:
@@ -299,7 +306,7 @@ class _SheetReader:
 
     def read(self, columns: _Columns | None = None) -> None:
         rows = self.grid.rows
-        skip_next = False
+        skip = 0
         if columns is not None:
             self.columns = columns
         for text in self.grid.preamble:
@@ -310,8 +317,8 @@ class _SheetReader:
                 self._title_row(" ".join(text.split()))
                 self._title_context(" ".join(text.split()))
         for i, (r, cells) in enumerate(rows):
-            if skip_next:
-                skip_next = False
+            if skip:
+                skip -= 1
                 continue
             first_text = next((_text(c) for c in cells if c is not None), "")
             heading = _FORM_HEADING.match(fold(first_text))
@@ -319,9 +326,9 @@ class _SheetReader:
                 self._set_form(int(heading.group(1)))
                 continue
             if _may_be_header(cells):
-                header = _header_columns(cells, rows[i + 1][1] if i + 1 < len(rows) else None)
+                header = _header_columns(cells, [c for _, c in rows[i + 1:i + 3]])
                 if header is not None:
-                    self.columns, skip_next = header
+                    self.columns, skip = header
                     continue
             if self.columns is None:
                 self._title_row(" ".join(t for t in map(_text, cells) if t))
