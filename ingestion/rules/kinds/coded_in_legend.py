@@ -34,4 +34,12 @@ def sql(engine: SqlEngine, kind: str) -> str:
 from inst join pending as s on s.indicator_code = inst.subject and s.value is not null"""
 
 
-KIND = RuleKind(name='coded_in_legend', instances=instances, offline=offline, sql=sql)
+def message_fields(ev: Evaluation, inst: RuleInstance | None, catalog: Catalog, lang: str) -> dict:
+    if inst is None or not inst.codes or ev.indicator not in catalog:
+        return {}
+    legend = dict(catalog[ev.indicator].legend)
+    return {"legend": ", ".join(f"{c} = {legend.get(c, '')}" for c in inst.codes)}
+
+
+KIND = RuleKind(name='coded_in_legend', instances=instances, offline=offline, sql=sql,
+                message_fields=message_fields)

@@ -6,6 +6,7 @@ from ..model import Evaluation, Submission
 from ..offline import OfflineEngine, _ev
 from ..ruleset import RuleInstance, single_instance
 from ..sql import SqlEngine
+from ...indicators import Catalog
 from . import RuleKind
 
 
@@ -31,4 +32,10 @@ twins as (
                  joins="left join twins as t on t.file_id = s.file_id and t.rank = 1")}"""
 
 
-KIND = RuleKind(name='content_unique_across_units', instances=single_instance, offline=offline, sql=sql)
+def message_fields(ev: Evaluation, inst: RuleInstance | None, catalog: Catalog, lang: str) -> dict:
+    d = ev.detail
+    return {"other_file": d.get("other_file", ""), "other_unit": d.get("other_unit", "")}
+
+
+KIND = RuleKind(name='content_unique_across_units', instances=single_instance, offline=offline, sql=sql,
+                message_fields=message_fields)

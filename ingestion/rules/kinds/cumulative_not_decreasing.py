@@ -6,6 +6,7 @@ from ..model import Evaluation, Submission
 from ..offline import OfflineEngine, _ev, _value
 from ..ruleset import RuleInstance, indicator_instances
 from ..sql import SqlEngine, _select, lit
+from ..messages import period_vi
 from . import RuleKind
 
 
@@ -45,4 +46,10 @@ from current_values as s
 join previous as p on p.rule_id = s.rule_id and p.file_id = s.file_id and p.recency = 1"""
 
 
-KIND = RuleKind(name='cumulative_not_decreasing', instances=instances, offline=offline, sql=sql)
+def message_fields(ev: Evaluation, inst: RuleInstance | None, catalog: Catalog, lang: str) -> dict:
+    d = ev.detail
+    return {"previous_period": period_vi(d.get("previous_period"), lang)}
+
+
+KIND = RuleKind(name='cumulative_not_decreasing', instances=instances, offline=offline, sql=sql,
+                message_fields=message_fields)

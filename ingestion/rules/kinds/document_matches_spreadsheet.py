@@ -7,6 +7,8 @@ from ..model import Evaluation, Submission
 from ..offline import OfflineEngine, _ev, _value, _file_name
 from ..ruleset import RuleInstance, single_instance
 from ..sql import SqlEngine, _select, lit
+from ..messages import where_vi
+from ...indicators import Catalog
 from . import RuleKind
 
 
@@ -89,4 +91,11 @@ where not exists (select 1 from bad where bad.file_id = s.file_id)
 group by s.file_id"""
 
 
-KIND = RuleKind(name='document_matches_spreadsheet', instances=single_instance, offline=offline, sql=sql)
+def message_fields(ev: Evaluation, inst: RuleInstance | None, catalog: Catalog, lang: str) -> dict:
+    d = ev.detail
+    return {"file_name": d.get("file_name", ""), "other_file": d.get("other_file", ""),
+            "other_where": where_vi(d.get("other_form"), d.get("other_sheet"), d.get("other_row"), lang)}
+
+
+KIND = RuleKind(name='document_matches_spreadsheet', instances=single_instance, offline=offline, sql=sql,
+                message_fields=message_fields)

@@ -8,6 +8,7 @@ from ..model import Evaluation, Submission, round_expected
 from ..offline import OfflineEngine, _ev, _value
 from ..ruleset import RuleInstance, indicator_instances
 from ..sql import SqlEngine, _select, lit
+from ..messages import _num
 from . import RuleKind
 
 
@@ -64,4 +65,10 @@ scored as (
 from scored as s"""
 
 
-KIND = RuleKind(name='jump_within_history', instances=instances, offline=offline, sql=sql)
+def message_fields(ev: Evaluation, inst: RuleInstance | None, catalog: Catalog, lang: str) -> dict:
+    d = ev.detail
+    return {"z": _num(d.get("z"), lang)}
+
+
+KIND = RuleKind(name='jump_within_history', instances=instances, offline=offline, sql=sql,
+                message_fields=message_fields)

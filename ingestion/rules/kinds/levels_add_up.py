@@ -86,4 +86,10 @@ join sums on sums.rule_id = s.rule_id and sums.file_id = s.file_id
 where sums.n_children > 0 and sums.n_values = sums.n_children"""
 
 
-KIND = RuleKind(name='levels_add_up', instances=instances, offline=offline, sql=sql)
+def message_fields(ev: Evaluation, inst: RuleInstance | None, catalog: Catalog, lang: str) -> dict:
+    d = ev.detail
+    return {"children": d.get("children", "")}
+
+
+KIND = RuleKind(name='levels_add_up', instances=instances, offline=offline, sql=sql,
+                message_fields=message_fields)

@@ -8,6 +8,7 @@ from ..narrative import level_allows, targets_table
 from ..offline import OfflineEngine, _ev, _value
 from ..ruleset import RuleInstance, severity_of
 from ..sql import SqlEngine, _select, lit, text_array
+from ..messages import _quote, short_name
 from . import RuleKind
 
 
@@ -100,4 +101,14 @@ picked as (
 from picked as s"""
 
 
-KIND = RuleKind(name='narrative_matches_appendix', instances=instances, offline=offline, sql=sql)
+def message_fields(ev: Evaluation, inst: RuleInstance | None, catalog: Catalog, lang: str) -> dict:
+    d = ev.detail
+    fields = {"paragraph": d.get("paragraph", ""), "sentence": _quote(d.get("sentence", ""))}
+    if d.get("narrative_indicator"):  # "đã tiếp nhận 1.234 hồ sơ": the narrative's indicator, in lower case
+        name = short_name(catalog, d["narrative_indicator"], lang)
+        fields["name"] = name[:1].lower() + name[1:]
+    return fields
+
+
+KIND = RuleKind(name='narrative_matches_appendix', instances=instances, offline=offline, sql=sql,
+                message_fields=message_fields)

@@ -6,6 +6,7 @@ from ..model import Evaluation, Submission
 from ..offline import OfflineEngine, _ev
 from ..ruleset import RuleInstance, single_instance
 from ..sql import SqlEngine
+from ...indicators import Catalog
 from . import RuleKind
 
 
@@ -42,4 +43,11 @@ grouped as (
                  joins="left join grouped as g on g.file_id = s.file_id", where="s.year is not null")}"""
 
 
-KIND = RuleKind(name='one_file_per_quarter', instances=single_instance, offline=offline, sql=sql)
+def message_fields(ev: Evaluation, inst: RuleInstance | None, catalog: Catalog, lang: str) -> dict:
+    d = ev.detail
+    return {"n_files": len(d.get("files", ())), "files": ", ".join(f"“{name}”" for name in d.get("files", ())),
+            "in_use": d.get("in_use", "")}
+
+
+KIND = RuleKind(name='one_file_per_quarter', instances=single_instance, offline=offline, sql=sql,
+                message_fields=message_fields)

@@ -6,6 +6,7 @@ from ..model import Evaluation, Submission
 from ..offline import OfflineEngine, _ev, _value, _scoped
 from ..ruleset import RuleInstance, indicator_instances
 from ..sql import SqlEngine, KEYED_CTE, SCOPE_DETAIL, _select, lit
+from ..messages import short_name
 from . import RuleKind
 
 
@@ -49,4 +50,10 @@ join (values {', '.join(f"({lit(i.rule_id)}, {lit(i.whole)})" for i in insts)}) 
 where s.w_value is not null"""
 
 
-KIND = RuleKind(name='part_not_above_whole', instances=instances, offline=offline, sql=sql)
+def message_fields(ev: Evaluation, inst: RuleInstance | None, catalog: Catalog, lang: str) -> dict:
+    d = ev.detail
+    return {"whole_name": short_name(catalog, d.get("whole"), lang)}
+
+
+KIND = RuleKind(name='part_not_above_whole', instances=instances, offline=offline, sql=sql,
+                message_fields=message_fields)

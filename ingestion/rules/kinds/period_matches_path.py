@@ -5,6 +5,8 @@ from ..model import Evaluation, Submission
 from ..offline import OfflineEngine, _ev
 from ..ruleset import RuleInstance, single_instance
 from ..sql import SqlEngine
+from ..messages import period_vi
+from ...indicators import Catalog
 from . import RuleKind
 
 
@@ -24,4 +26,11 @@ def sql(engine: SqlEngine, kind: str) -> str:
         where="s.title_year is not null and s.year is not null")
 
 
-KIND = RuleKind(name='period_matches_path', instances=single_instance, offline=offline, sql=sql)
+def message_fields(ev: Evaluation, inst: RuleInstance | None, catalog: Catalog, lang: str) -> dict:
+    d = ev.detail
+    return {"observed_period": period_vi(d.get("observed_period"), lang),
+            "expected_period": period_vi(d.get("expected_period"), lang)}
+
+
+KIND = RuleKind(name='period_matches_path', instances=single_instance, offline=offline, sql=sql,
+                message_fields=message_fields)

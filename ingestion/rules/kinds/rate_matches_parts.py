@@ -6,6 +6,7 @@ from ..model import Evaluation, Submission, round_expected
 from ..offline import OfflineEngine, _ev, _value, _scoped
 from ..ruleset import RuleInstance, indicator_instances
 from ..sql import SqlEngine, KEYED_CTE, SCOPE_DETAIL, _select, lit
+from ..messages import _num
 from . import RuleKind
 
 
@@ -73,4 +74,10 @@ computed as (
 from computed as s"""
 
 
-KIND = RuleKind(name='rate_matches_parts', instances=instances, offline=offline, sql=sql)
+def message_fields(ev: Evaluation, inst: RuleInstance | None, catalog: Catalog, lang: str) -> dict:
+    d = ev.detail
+    return {"numerator": _num(d.get("numerator"), lang), "denominator": _num(d.get("denominator"), lang)}
+
+
+KIND = RuleKind(name='rate_matches_parts', instances=instances, offline=offline, sql=sql,
+                message_fields=message_fields)

@@ -7,6 +7,8 @@ from ..model import Evaluation, Submission
 from ..offline import OfflineEngine, _ev
 from ..ruleset import RuleInstance, single_instance
 from ..sql import SqlEngine, _select, lit, text_array
+from ..messages import short_name
+from ...indicators import Catalog
 from . import RuleKind
 
 
@@ -55,4 +57,10 @@ gaps as (
 from gaps as s"""
 
 
-KIND = RuleKind(name='required_present', instances=single_instance, offline=offline, sql=sql)
+def message_fields(ev: Evaluation, inst: RuleInstance | None, catalog: Catalog, lang: str) -> dict:
+    d = ev.detail
+    return {"missing": "; ".join(short_name(catalog, c, lang) for c in d.get("missing", ()))}
+
+
+KIND = RuleKind(name='required_present', instances=single_instance, offline=offline, sql=sql,
+                message_fields=message_fields)

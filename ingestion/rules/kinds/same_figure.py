@@ -7,6 +7,7 @@ from ..offline import OfflineEngine, _ev, _scoped
 from ..ruleset import RuleInstance
 from ..sql import SqlEngine, KEYED_CTE, SCOPE_DETAIL, _select, lit, text_array
 from ..tree import sql_rows, sql_sum, sql_used_codes, sum_of, tree_codes
+from ..messages import short_name
 from . import RuleKind
 
 
@@ -89,4 +90,12 @@ located as (
 from located as s"""
 
 
-KIND = RuleKind(name='same_figure', instances=instances, offline=offline, sql=sql)
+def message_fields(ev: Evaluation, inst: RuleInstance | None, catalog: Catalog, lang: str) -> dict:
+    if inst is None or not inst.left:
+        return {}
+    return {"left_names": " + ".join(short_name(catalog, c, lang) for c in inst.left),
+            "right_names": " + ".join(short_name(catalog, c, lang) for c in inst.right)}
+
+
+KIND = RuleKind(name='same_figure', instances=instances, offline=offline, sql=sql,
+                message_fields=message_fields)

@@ -7,6 +7,7 @@ from ..offline import OfflineEngine, _ev, _scoped
 from ..ruleset import RuleInstance, indicator_instances
 from ..sql import SqlEngine, KEYED_CTE, SCOPE_DETAIL, _select, lit
 from ..tree import sql_parts, sql_rows, sql_sum, sum_of, tree_codes
+from ..messages import _num, short_name
 from . import RuleKind
 
 
@@ -67,4 +68,10 @@ join completed as c on c.rule_id = s.rule_id and c.file_id = s.file_id and c.she
 where c.parts_sum is not null and cardinality(c.part_rows) > 0"""
 
 
-KIND = RuleKind(name='total_equals_parts', instances=instances, offline=offline, sql=sql)
+def message_fields(ev: Evaluation, inst: RuleInstance | None, catalog: Catalog, lang: str) -> dict:
+    d = ev.detail
+    return {"parts": ", ".join(f"{short_name(catalog, c, lang)} {_num(v, lang)}" for c, v in d.get("parts", ()))}
+
+
+KIND = RuleKind(name='total_equals_parts', instances=instances, offline=offline, sql=sql,
+                message_fields=message_fields)

@@ -5,6 +5,7 @@ from ..model import Evaluation, Submission
 from ..offline import OfflineEngine, _ev
 from ..ruleset import RuleInstance, single_instance
 from ..sql import SqlEngine
+from ...indicators import Catalog
 from . import RuleKind
 
 
@@ -21,4 +22,10 @@ def sql(engine: SqlEngine, kind: str) -> str:
         where="s.title_unit_matches is not null")
 
 
-KIND = RuleKind(name='unit_matches_path', instances=single_instance, offline=offline, sql=sql)
+def message_fields(ev: Evaluation, inst: RuleInstance | None, catalog: Catalog, lang: str) -> dict:
+    d = ev.detail
+    return {"observed_unit": d.get("observed_unit", "")}
+
+
+KIND = RuleKind(name='unit_matches_path', instances=single_instance, offline=offline, sql=sql,
+                message_fields=message_fields)

@@ -6,6 +6,7 @@ from ..model import Evaluation, Submission
 from ..offline import OfflineEngine, _ev
 from ..ruleset import RuleInstance, single_instance
 from ..sql import SqlEngine
+from ...indicators import Catalog
 from . import RuleKind
 
 
@@ -51,4 +52,11 @@ reverted_to as (
                  where="s.year is not null")}"""
 
 
-KIND = RuleKind(name='version_not_reverted', instances=single_instance, offline=offline, sql=sql)
+def message_fields(ev: Evaluation, inst: RuleInstance | None, catalog: Catalog, lang: str) -> dict:
+    d = ev.detail
+    return {"earlier_version": d.get("earlier_version", ""), "earlier_file": d.get("earlier_file", ""),
+            "current_version": d.get("current_version", ""), "current_file": d.get("current_file", "")}
+
+
+KIND = RuleKind(name='version_not_reverted', instances=single_instance, offline=offline, sql=sql,
+                message_fields=message_fields)

@@ -8,6 +8,7 @@ from ..model import Evaluation, Submission
 from ..offline import OfflineEngine, _ev, _value
 from ..ruleset import RuleInstance, indicator_instances
 from ..sql import SqlEngine, KEYED_CTE, _select, lit, text_array
+from ..messages import _num, scope_names
 from . import RuleKind
 
 
@@ -61,4 +62,10 @@ from wholes as s
 join levels as l on l.rule_id = s.rule_id and l.file_id = s.file_id and l.n = cardinality(s.slices)"""
 
 
-KIND = RuleKind(name='whole_equals_levels', instances=instances, offline=offline, sql=sql)
+def message_fields(ev: Evaluation, inst: RuleInstance | None, catalog: Catalog, lang: str) -> dict:
+    d = ev.detail
+    return {"levels": ", ".join(f"{scope_names(lang).get(sc, sc)} {_num(v, lang)}" for sc, v in d.get("levels", ()))}
+
+
+KIND = RuleKind(name='whole_equals_levels', instances=instances, offline=offline, sql=sql,
+                message_fields=message_fields)
