@@ -1,7 +1,8 @@
 """The warehouse engine: one set-based SQL query per rule kind, generated from the rule catalog.
 
 Each query evaluates every instance of its kind for every pending submission at once
-(``{batch}`` is the pending figures; Great Expectations substitutes it) and returns one
+(``{batch}`` is the pending figures, read through the CTE ``gate_batch`` (ingestion/rules/batch.py);
+Great Expectations substitutes it) and returns one
 row per evaluation with the same fields the offline engine produces:
 
     rule_id, rule_kind, severity, status, file_id, unit_code, year, quarter, indicator,
@@ -13,33 +14,54 @@ survive the str.format Great Expectations applies.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ..indicators import Catalog
+from . import batch
 from .ruleset import RuleSet
 from .tree import sql_pivot_columns
 
 
-@dataclass(frozen=True)
 class Relations:
-    basis: str = "intermediate.int_facts_basis"
-    descendants: str = "intermediate.int_org_units_descendants"
-    org_units: str = "staging.stg_raw__org_units"
-    files: str = "staging.stg_raw__files"
-    gate: str = "staging.stg_audit__submission_gate"
-    dq_history: str = "audit.dq_results"
-    narrative: str = "staging.stg_raw__narrative_figures"
-    submissions: str = "intermediate.int_submissions_enriched"
-    facts: str = "staging.stg_raw__facts"
+    """The dbt relations the gate reads (declared as the dbt exposure cchc_quality_gate), by model name.
+
+    Each is resolved from dbt's manifest when a query first needs it (ingestion/warehouse/dbt_relations.py);
+    tests pass their own tables by keyword.
+    """
+
+    MODELS = {
+        "basis": "int_facts_basis",
+        "descendants": "int_org_units_descendants",
+        "org_units": "stg_raw__org_units",
+        "files": "stg_raw__files",
+        "gate": "stg_audit__submission_gate",
+        "dq_history": "audit.dq_results",  # a source: the append-only history
+        "narrative": "stg_raw__narrative_figures",
+        "submissions": "int_submissions_enriched",
+        "facts": "stg_raw__facts",
+    }
+
+    def __init__(self, **given: str):
+        unknown = set(given) - set(self.MODELS)
+        if unknown:
+            raise TypeError(f"unknown relations: {sorted(unknown)}")
+        self._resolved = dict(given)
+
+    def __getattr__(self, name: str) -> str:
+        if name not in self.MODELS:
+            raise AttributeError(name)
+        if name not in self._resolved:
+            from ..warehouse.dbt_relations import relation
+
+            self._resolved[name] = relation(self.MODELS[name])
+        return self._resolved[name]
 
 
 # Great Expectations substitutes {batch} as "(select ...)" when the query text contains a JOIN
 # and as "(select ...) AS subselect" otherwise; the explicit join keeps the form fixed.
-PENDING_CTE = "with pending as (select batch_rows.* from {batch} as batch_rows cross join (select 1) as single_row)"
+PENDING_CTE = f"with {batch.NAME} as (select batch_rows.* from {{batch}} as batch_rows cross join (select 1) as single_row)"
 # One figure per (file, concept, rule scope): where a commune's generic row and its "cấp xã" variant
 # meet, the generic row wins (as in Submission.index).
 KEYED_CTE = """keyed as (
-    select distinct on (file_id, concept_code, rule_scope) * from pending
+    select distinct on (file_id, concept_code, rule_scope) * from gate_batch
     where concept_code is not null
     order by file_id, concept_code, rule_scope, (scope = 'unit') desc
 )"""
@@ -67,8 +89,8 @@ def _select(rule_id="rule_id", kind="rule_kind", severity="severity", status="st
 
 
 class SqlEngine:
-    def __init__(self, rules: RuleSet, catalog: Catalog, relations: Relations = Relations()):
-        self.rules, self.catalog, self.rel = rules, catalog, relations
+    def __init__(self, rules: RuleSet, catalog: Catalog, relations: Relations | None = None):
+        self.rules, self.catalog, self.rel = rules, catalog, relations or Relations()
         self.tolerance = float(rules.settings.get("rate_tolerance_pp", 1.0))
         self.z_threshold = float(rules.settings.get("zscore_threshold", 3.5))
         self.z_min = int(rules.settings.get("zscore_min_history", 4))
@@ -100,7 +122,7 @@ class SqlEngine:
         inst = self.rules.of_kind(kind)[0]
         head = f"{lit(inst.rule_id)}"
         return f"""
-checked as (select * from pending as s where {checked}),
+checked as (select * from gate_batch as s where {checked}),
 bad as (select * from checked as s where {failing})
 {_select(rule_id=head, kind=lit(kind), severity=lit(inst.severity), status="'fail'")}
 from bad as s
@@ -152,7 +174,7 @@ group by s.file_id"""
 {self._instances(('rule_id', 'severity', 'subject'), values)},
 current_values as (
     select inst.rule_id, inst.severity, s.*
-    from inst join pending as s on s.own_indicator_code = inst.subject and s.value is not null
+    from inst join gate_batch as s on s.own_indicator_code = inst.subject and s.value is not null
 )"""
 
     def _basis_by(self, keys: str, match: dict[str, str]) -> str:
@@ -172,7 +194,7 @@ current_values as (
         return ("select file_id, min(unit_code) as unit_code, min(unit_level) as unit_level, min(year) as year, "
                 "min(quarter) as quarter, min(title_year) as title_year, min(title_quarter) as title_quarter, "
                 "min(title_unit) as title_unit, bool_and(title_unit_matches) as title_unit_matches "
-                "from pending group by file_id")
+                "from gate_batch group by file_id")
 
     def _submission_check(self, kind: str, status: str, details: str, where: str) -> str:
         """A rule on a whole submission (title vs inbox path): no sheet, row or figure."""

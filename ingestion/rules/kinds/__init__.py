@@ -28,7 +28,7 @@ class RuleKind:
     instances: Callable
     # (OfflineEngine, RuleInstance, Submission) -> [Evaluation]
     offline: Callable
-    # (SqlEngine, kind) -> the evaluation query after the ``pending`` CTE
+    # (SqlEngine, kind) -> the evaluation query after the CTE of the pending batch (ingestion/rules/batch.py)
     sql: Callable
     # (Evaluation, RuleInstance | None, catalog, lang) -> placeholders of its messages beyond the common ones
     message_fields: Callable = no_message_fields

@@ -31,7 +31,7 @@ def sql(engine: SqlEngine, kind: str) -> str:
 {engine._instances(('rule_id', 'severity', 'subject', 'codes'), values)}
 {_select(rule_id="inst.rule_id", kind=lit(kind), severity="inst.severity",
          status="case when s.value = any(inst.codes) then 'pass' else 'fail' end")}
-from inst join pending as s on s.indicator_code = inst.subject and s.value is not null"""
+from inst join gate_batch as s on s.indicator_code = inst.subject and s.value is not null"""
 
 
 def message_fields(ev: Evaluation, inst: RuleInstance | None, catalog: Catalog, lang: str) -> dict:

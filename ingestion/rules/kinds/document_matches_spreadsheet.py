@@ -44,7 +44,7 @@ def sql(engine: SqlEngine, kind: str) -> str:
     return f"""
 submissions as (
     select p.file_id, min(p.unit_code) as unit_code, min(p.year) as year, min(p.quarter) as quarter
-    from pending as p group by p.file_id
+    from gate_batch as p group by p.file_id
 ),
 mine as (
     select s.*, e.source_format, e.source_path
@@ -65,7 +65,7 @@ compared as (
     select s.*, pr.source_path, pr.other_path, t.value as other_value, t.kind as other_kind,
            t.sheet as other_sheet, t.row_number as other_row, t.form as other_form
     from pairs as pr
-    join pending as s on s.file_id = pr.file_id and s.value is not null and s.indicator_code is not null
+    join gate_batch as s on s.file_id = pr.file_id and s.value is not null and s.indicator_code is not null
     join {engine.rel.facts} as t on t.file_id = pr.other_id and t.indicator_code = s.indicator_code
                               and t.scope = s.scope and t.value is not null  -- same indicator, same scope
 ),

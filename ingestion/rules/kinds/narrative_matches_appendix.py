@@ -59,7 +59,7 @@ def sql(engine: SqlEngine, kind: str) -> str:
               for (code, scope, level), targets in targets_table(engine.catalog, engine.rules).items() if targets]
     return f"""
 {engine._instances(('rule_id', 'severity', 'subject', 'scope', 'unit_level', 'targets'), values)},
-submissions as (select file_id, min(unit_level) as unit_level from pending group by file_id),
+submissions as (select file_id, min(unit_level) as unit_level from gate_batch group by file_id),
 narrative as (
     select n.*, s.unit_level
     from {engine.rel.narrative} as n
@@ -75,7 +75,7 @@ candidates as (
     join inst on inst.subject = n.indicator_code and inst.scope = n.scope
               and inst.unit_level is not distinct from n.unit_level
     cross join lateral unnest(inst.targets) with ordinality as t(target, ordinal)
-    join pending as f
+    join gate_batch as f
       on f.file_id = n.file_id and f.value is not null
      and case split_part(t.target, ':', 1)
              when 'own' then f.own_indicator_code = split_part(t.target, ':', 2)

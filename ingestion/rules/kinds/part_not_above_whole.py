@@ -37,7 +37,7 @@ def sql(engine: SqlEngine, kind: str) -> str:
 joined as (
     select inst.rule_id, inst.severity, s.*, w.value as w_value, w.row_number as w_row
     from inst
-    join pending as s on s.indicator_code = inst.subject and s.value is not null
+    join gate_batch as s on s.indicator_code = inst.subject and s.value is not null
     {engine._partner_join('w', 'inst.whole_concept', 'inst.whole_scope')}
 )
 {_select(rule_id="s.rule_id", kind=lit(kind), severity="s.severity",

@@ -52,7 +52,7 @@ joined as (
            n.value as n_value, n.row_number as n_row, d.value as d_value, d.row_number as d_row,
            (n.value is not null and d.value is not null) as from_rows
     from inst
-    join pending as s on s.indicator_code = inst.subject and s.value is not null
+    join gate_batch as s on s.indicator_code = inst.subject and s.value is not null
     {engine._partner_join('n', 'inst.numerator_concept', 'inst.numerator_scope')}
     {engine._partner_join('d', 'inst.denominator_concept', 'inst.denominator_scope')}
 ),

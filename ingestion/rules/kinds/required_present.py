@@ -38,7 +38,7 @@ submissions as ({engine._submissions()}),
 present as (
     -- reported for the whole unit or for any of its levels, here or as its one-to-one same figure
     select file_id, array_agg(concept_code) as codes
-    from pending where concept_code is not null and value is not null group by file_id
+    from gate_batch where concept_code is not null and value is not null group by file_id
 ),
 gaps as (
     select s.*, array(

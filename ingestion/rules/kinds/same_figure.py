@@ -79,7 +79,7 @@ compared as (
 located as (
     select c.*, f.sheet, f.row_number, f.form, f.label, f.indicator_code, f.unit_code, f.year, f.quarter
     from compared as c
-    join pending as f on f.file_id = c.file_id and f.sheet = c.first_figure ->> 0
+    join gate_batch as f on f.file_id = c.file_id and f.sheet = c.first_figure ->> 0
                      and f.row_number = (c.first_figure ->> 1)::integer
     where c.left_sum is not null and c.right_sum is not null and c.left_used > 0 and c.right_used > 0
 )

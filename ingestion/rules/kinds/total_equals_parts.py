@@ -44,7 +44,7 @@ def sql(engine: SqlEngine, kind: str) -> str:
 {KEYED_CTE},
 totals as (
     select inst.rule_id, inst.severity, s.*
-    from inst join pending as s on s.indicator_code = inst.subject and s.value is not null
+    from inst join gate_batch as s on s.indicator_code = inst.subject and s.value is not null
 ),
 {engine._pivot(codes, 'totals')},
 sums as (

@@ -38,7 +38,7 @@ def sql(engine: SqlEngine, kind: str) -> str:
 quarters as (
     select distinct year, quarter,
            (make_date(year, quarter * 3, 1) + interval '1 month' - interval '1 day')::date as quarter_end
-    from pending where year is not null
+    from gate_batch where year is not null
 ),
 expected as (
     select q.year, q.quarter, u.unit_code, u.unit_name,
