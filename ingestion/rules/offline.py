@@ -1,7 +1,8 @@
 """The offline engine: evaluates the rule catalog over submissions in memory (used by `cchc check`).
 
-Its semantics are mirrored, kind by kind, by the SQL the warehouse runs
-(ingestion/rules/sql.py); tests/test_rule_engines_agree.py holds them equal.
+Each kind's evaluation is in its module (ingestion/rules/kinds/<kind>.py), beside the SQL the
+warehouse runs for it; tests/test_rule_kinds.py and tests/test_rule_engines_agree.py hold them equal.
+This module holds what several kinds share.
 History rules (cumulative, jumps, levels) compare a pending submission with the
 "basis": the latest submission of every other unit-quarter that was not held back.
 """

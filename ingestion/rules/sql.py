@@ -8,8 +8,9 @@ row per evaluation with the same fields the offline engine produces:
     rule_id, rule_kind, severity, status, file_id, unit_code, year, quarter, indicator,
     sheet, row_number, rows, form, observed, expected, details
 
-The semantics mirror ingestion/rules/offline.py kind by kind; the agreement test runs
-both on the same workbooks. Queries contain no braces other than ``{batch}``, so they
+Each kind's query is in its module (ingestion/rules/kinds/<kind>.py), beside its offline
+evaluation; this module holds the fragments several kinds share. The agreement tests run both
+engines on the same reports. Queries contain no braces other than ``{batch}``, so they
 survive the str.format Great Expectations applies.
 """
 from __future__ import annotations
