@@ -154,8 +154,8 @@ class CeleryDeployment:
         return {"state": state, "seconds": round(float(seconds), 1), "tasks": tasks}
 
 
-def start(work: Path, meta, warehouse, inbox: Path, workers: tuple[str, ...], batch_files: int,
-          shared_state: Path, timeout: float = 240) -> CeleryDeployment:
+def start(work: Path, meta, warehouse, inbox: Path, workers: tuple[str, ...], shared_state: Path,
+          batch_files: int | None = None, timeout: float = 240) -> CeleryDeployment:
     """Redis, the metadata database migrated, api-server, scheduler, dag-processor and the workers,
     all ready and cchc_nightly parsed. The caller stops it with deployment.stack.stop()."""
     logs = work / "logs"
@@ -191,8 +191,9 @@ def start(work: Path, meta, warehouse, inbox: Path, workers: tuple[str, ...], ba
         config.ENV_HOME: str(shared_state),
         config.ENV_INBOX: str(inbox),
         config.ENV_DATABASE_URL: warehouse.url(),
-        config.ENV_INGEST_BATCH_FILES: str(batch_files),
     }
+    if batch_files is not None:  # else the product's default
+        env[config.ENV_INGEST_BATCH_FILES] = str(batch_files)
     deployment = CeleryDeployment(stack, env, meta, workers)
     try:
         migrate = subprocess.run([deployment.airflow, "db", "migrate"], env=env, capture_output=True, text=True)
