@@ -20,15 +20,16 @@ from psycopg2.extras import RealDictCursor, execute_values
 
 from .. import progress
 from ..indicators import Catalog, load_catalog
+from ..rules import batch
 from ..rules.ruleset import RuleSet, load_rules
 from ..rules.gx_suite import run_checkpoint
 from ..rules.messages import render
 from ..rules.sql import SqlEngine, evaluation_from_row
 from ..warehouse.connection import Dsn
+from ..warehouse.dbt_relations import relation
 from ..warehouse.copy import copy_rows
 
 log = logging.getLogger(__name__)
-BATCH_RELATION = "work.gate_batch"
 DQ_COLUMNS = ("run_id", "file_id", "content_hash", "unit_code", "year", "quarter", "rule_id", "rule_kind", "severity",
               "status", "indicator", "sheet", "row_number", "rows", "form", "observed", "expected", "details", "message")
 
@@ -96,11 +97,11 @@ def _write_ledger(conn, engine: SqlEngine, run_id: str, rules: RuleSet,
     with conn.cursor() as cur:
         cur.execute(f"""create temporary table gate_pending_hash on commit drop as
                         select f.file_id, f.content_hash from raw.files as f
-                        where f.file_id in (select distinct file_id from {BATCH_RELATION})""")
+                        where f.file_id in (select distinct file_id from {batch.RELATION})""")
         for kind in engine.kinds():
             cur.execute("drop table if exists gate_evaluations")
             cur.execute("create temporary table gate_evaluations on commit drop as "
-                        + engine.query(kind).replace("{batch}", BATCH_RELATION))
+                        + engine.query(kind).replace("{batch}", batch.RELATION))
             evaluations += cur.rowcount
             cur.execute(f"""insert into audit.dq_results ({columns})
                             select %s, e.file_id, h.content_hash, e.unit_code, e.year, e.quarter, e.rule_id,
@@ -134,17 +135,17 @@ def validate(conn, dsn: Dsn, run_id: str, gx_dir: Path, rules: RuleSet | None = 
         # The batch is materialised from the live gate (so a rerun after a decision sees nothing)
         # and analysed, so every rule query gets a plan made from real row counts.
         cur.execute("select audit.refresh_statistics(%s)", ("submission_gate",))  # owned by the history role
-        cur.execute(f"drop table if exists {BATCH_RELATION}")
-        cur.execute(f"""create table {BATCH_RELATION} as
-                        select candidates.* from intermediate.int_facts_candidates as candidates
+        cur.execute(f"drop table if exists {batch.RELATION}")
+        cur.execute(f"""create table {batch.RELATION} as
+                        select candidates.* from {relation("int_facts_candidates")} as candidates
                         where not exists (select 1 from audit.submission_gate as gate
                                           where gate.file_id = candidates.file_id)""")
-        cur.execute(f"create index on {BATCH_RELATION} (file_id, indicator_code)")
-        cur.execute(f"create index on {BATCH_RELATION} (unit_code, own_indicator_code)")
-        cur.execute(f"create index on {BATCH_RELATION} (file_id, concept_code, rule_scope)")
-        cur.execute(f"analyze {BATCH_RELATION}")
+        cur.execute(f"create index on {batch.RELATION} (file_id, indicator_code)")
+        cur.execute(f"create index on {batch.RELATION} (unit_code, own_indicator_code)")
+        cur.execute(f"create index on {batch.RELATION} (file_id, concept_code, rule_scope)")
+        cur.execute(f"analyze {batch.RELATION}")
         cur.execute(f"""select p.file_id, f.content_hash, f.unit_code, f.year, f.quarter
-                        from (select distinct file_id from {BATCH_RELATION}) p
+                        from (select distinct file_id from {batch.RELATION}) p
                         join raw.files f on f.file_id = p.file_id order by p.file_id""")
         pending = {row[0]: row for row in cur.fetchall()}
     conn.commit()  # Great Expectations reads the batch from its own connection
@@ -157,8 +158,7 @@ def validate(conn, dsn: Dsn, run_id: str, gx_dir: Path, rules: RuleSet | None = 
                          "alongside the ledger")
     # Great Expectations reads the batch on its own connection while this one writes the ledger:
     # the two are independent evaluations of the same rules, and on a multi-core machine they overlap.
-    gx = _Background(run_checkpoint, gx_dir, dsn.sqlalchemy_url(), rules, engine, run_name=run_id,
-                     batch_schema="work", batch_table="gate_batch")
+    gx = _Background(run_checkpoint, gx_dir, dsn.sqlalchemy_url(), rules, engine, run_name=run_id)
     try:
         fails, per_file, stats.evaluations = _write_ledger(conn, engine, run_id, rules, catalog)
     except BaseException:
