@@ -229,6 +229,8 @@ class Catalog:
         free = [c for c in codes if (self.indicators[c].concept, self.indicators[c].scope_in(scope)) not in used]
         if not free:
             return Match(None, "duplicate", matched)
+        if len(free) == 1 and (words > _SHORT_LABEL_WORDS or not self.indicators[free[0]].parent):
+            return Match(free[0], how, matched)  # what the rows above would decide: one candidate, not ambiguous
         in_context: list[str] = []
         for r in recent:  # the nearest row above that is this row's parent, a sibling or an ancestor decides
             parent_of_r = self.indicators[r].parent if r in self.indicators else None
