@@ -83,8 +83,8 @@ def render(ev: Evaluation, rules: RuleSet, catalog: Catalog, unit_name: str | No
         "name": name,
         "observed": _num(ev.observed, lang),
         "expected": _num(ev.expected, lang),
-        "tolerance": _num(rules.settings.get("rate_tolerance_pp", 1), lang),
-        "threshold": _num(rules.settings.get("zscore_threshold", 3.5), lang),
+        "tolerance": _num(rules.settings["rate_tolerance_pp"], lang),
+        "threshold": _num(rules.settings["zscore_threshold"], lang),
         "numerator": _num(d.get("numerator"), lang),
         "denominator": _num(d.get("denominator"), lang),
         "parts": ", ".join(f"{short_name(catalog, c, lang)} {_num(v, lang)}" for c, v in d.get("parts", ())),
@@ -142,8 +142,8 @@ def expectation_vi(ev: Evaluation, rules: RuleSet, catalog: Catalog) -> str:
     """What the figures should satisfy, for feedback reports."""
     template = rules.kinds[ev.kind].get("expectation_vi", "")
     inst = next((i for i in rules.instances if i.rule_id == ev.rule_id), None)
-    fields = {"tolerance": _num(rules.settings.get("rate_tolerance_pp", 1)),
-              "threshold": _num(rules.settings.get("zscore_threshold", 3.5)),
+    fields = {"tolerance": _num(rules.settings["rate_tolerance_pp"]),
+              "threshold": _num(rules.settings["zscore_threshold"]),
               "legend": "", "left_names": "", "right_names": "", "children": ev.detail.get("children", ""),
               "expected": _num(ev.expected)}
     if inst is not None and inst.codes and ev.indicator in catalog:

@@ -11,6 +11,7 @@ import statistics
 from decimal import Decimal
 from typing import Iterable
 
+from ..domain import EXPECTED_LEVELS
 from ..indicators import LEVEL_LETTERS, Catalog
 from ..pipeline.versions import Version, reverted_version, same_content_elsewhere, several_files
 from ..pairing import cross_checked, precedence_key
@@ -49,9 +50,9 @@ def _scoped(scope: str) -> dict:
 class OfflineEngine:
     def __init__(self, rules: RuleSet, catalog: Catalog, registry: Registry | None = None):
         self.rules, self.catalog, self.registry = rules, catalog, registry
-        self.tolerance = Decimal(str(rules.settings.get("rate_tolerance_pp", 1.0)))
-        self.z_threshold = float(rules.settings.get("zscore_threshold", 3.5))
-        self.z_min = int(rules.settings.get("zscore_min_history", 4))
+        self.tolerance = Decimal(str(rules.settings["rate_tolerance_pp"]))
+        self.z_threshold = float(rules.settings["zscore_threshold"])
+        self.z_min = int(rules.settings["zscore_min_history"])
 
     def evaluate(self, submissions: list[Submission], *, completeness: bool = False,
                  reported: set[tuple[str, int, int]] | None = None) -> list[Evaluation]:
@@ -376,7 +377,7 @@ class OfflineEngine:
         inst = self.rules.of_kind("unit_reported")[0]
         sent = {(s.unit_code, s.year, s.quarter) for s in submissions if s.unit_code and s.year} | (reported or set())
         quarters = sorted({(s.year, s.quarter) for s in submissions if s.pending and s.year})
-        levels = tuple(self.rules.settings.get("expected_levels", ()))
+        levels = EXPECTED_LEVELS
         out = []
         for year, quarter in quarters:
             for unit in sorted(self.registry.expected(year, quarter, levels), key=lambda u: u.code):

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..indicators import LEVEL_LETTERS, Catalog
+from ..domain import EXPECTED_LEVELS, LEVEL_LETTERS, RULE_DECIMALS, sql_level_rank, sql_quarter_end, sql_valid_on
+from ..indicators import Catalog
 from ..text.scope import LEVEL_SCOPES, SCOPE_OF_LETTER
 from .ruleset import RuleSet
 from .narrative import targets_table
@@ -71,9 +72,9 @@ def _select(rule_id="rule_id", kind="rule_kind", severity="severity", status="st
 class SqlEngine:
     def __init__(self, rules: RuleSet, catalog: Catalog, relations: Relations = Relations()):
         self.rules, self.catalog, self.rel = rules, catalog, relations
-        self.tolerance = float(rules.settings.get("rate_tolerance_pp", 1.0))
-        self.z_threshold = float(rules.settings.get("zscore_threshold", 3.5))
-        self.z_min = int(rules.settings.get("zscore_min_history", 4))
+        self.tolerance = float(rules.settings["rate_tolerance_pp"])
+        self.z_threshold = float(rules.settings["zscore_threshold"])
+        self.z_min = int(rules.settings["zscore_min_history"])
 
     def kinds(self) -> list[str]:
         seen = []
@@ -167,7 +168,7 @@ fractions as (
     from joined
 ),
 computed as (
-    select fractions.*, case when den <> 0 then round(num * 100 / den, 4) end as expected_rate from fractions
+    select fractions.*, case when den <> 0 then round(num * 100 / den, {RULE_DECIMALS}) end as expected_rate from fractions
     where num is not null and den is not null
 )
 {_select(rule_id="s.rule_id", kind=lit(kind), severity="s.severity",
@@ -507,8 +508,8 @@ scored as (
 )
 {_select(rule_id="s.rule_id", kind=lit(kind), severity="s.severity",
          status=f"case when abs(s.z) > {self.z_threshold} then 'fail' else 'pass' end",
-         expected="round(s.median::numeric, 4)",
-         details="jsonb_build_object('label', s.label, 'z', round(s.z::numeric, 4))")}
+         expected=f"round(s.median::numeric, {RULE_DECIMALS})",
+         details=f"jsonb_build_object('label', s.label, 'z', round(s.z::numeric, {RULE_DECIMALS}))")}
 from scored as s"""
 
     def _levels_add_up(self, kind):
@@ -516,24 +517,23 @@ from scored as s"""
         level_of = {letter: name for name, letter in LEVEL_LETTERS.items()}
         values = [(lit(i.rule_id), lit(i.severity), lit(i.subject), lit(i.canonical), lit(level_of[i.authority]),
                    lit(SCOPE_OF_LETTER[i.authority])) for i in insts]
-        rank = "case {} when 'commune' then 0 when 'district' then 1 when 'province' then 2 else -1 end"
         return f"""
 {self._instances(('rule_id', 'severity', 'subject', 'canonical', 'child_level', 'child_scope'), values)},
 {KEYED_CTE},
 current_values as (
     -- the unit's figure for its lower level: the level variant, or the concept in that level's block
     select inst.rule_id, inst.severity, inst.canonical, inst.child_level, s.*,
-           (make_date(s.year, s.quarter * 3, 1) + interval '1 month' - interval '1 day')::date as quarter_end
+           {sql_quarter_end('s.year', 's.quarter')} as quarter_end
     from inst join keyed as s on s.concept_code = inst.canonical and s.rule_scope = inst.child_scope
                              and s.value is not null
-    where {rank.format('s.unit_level')} > {rank.format('inst.child_level')}
+    where {sql_level_rank('s.unit_level')} > {sql_level_rank('inst.child_level')}
 ),
 child_quarters as (
     select c.rule_id, c.file_id, c.year, c.quarter, c.canonical, d.descendant_code
     from current_values as c
     join {self.rel.descendants} as d
       on d.unit_code = c.unit_code and d.descendant_level = c.child_level
-     and (d.valid_from is null or d.valid_from <= c.quarter_end) and (d.valid_to is null or d.valid_to >= c.quarter_end)
+     and {sql_valid_on('d', 'c.quarter_end')}
 ),
 children_basis as materialized ({self._basis_by("select distinct descendant_code, year, quarter from child_quarters",
                                      {"unit_code": "descendant_code", "year": "year", "quarter": "quarter"})}),
@@ -721,11 +721,11 @@ reverted_to as (
         the history says when a unit was missing and when its report came in, without
         re-recording every expected unit of every quarter a night touches."""
         inst = self.rules.of_kind(kind)[0]
-        levels = text_array(self.rules.settings.get("expected_levels", []))
+        levels = text_array(EXPECTED_LEVELS)
         return f"""
 quarters as (
     select distinct year, quarter,
-           (make_date(year, quarter * 3, 1) + interval '1 month' - interval '1 day')::date as quarter_end
+           {sql_quarter_end('year', 'quarter')} as quarter_end
     from pending where year is not null
 ),
 expected as (
@@ -735,7 +735,7 @@ expected as (
     from quarters as q
     join {self.rel.org_units} as u
       on u.unit_level = any({levels})
-     and (u.valid_from is null or u.valid_from <= q.quarter_end) and (u.valid_to is null or u.valid_to >= q.quarter_end)
+     and {sql_valid_on('u', 'q.quarter_end')}
 )
 {_select(rule_id=lit(inst.rule_id), kind=lit(kind), severity=lit(inst.severity), status="s.status",
          file_id="null", unit="s.unit_code", year="s.year", quarter="s.quarter", indicator="null", sheet="null",
