@@ -38,6 +38,10 @@ EXPECTED_LEVELS = tuple(r["level"] for r in _LEVEL_ROWS if r["expected_to_report
 RULE_DECIMALS = 4
 
 
+def quarter_start(year: int, quarter: int) -> dt.date:
+    return dt.date(year, quarter * 3 - 2, 1)
+
+
 def quarter_end(year: int, quarter: int) -> dt.date:
     month = quarter * 3
     return dt.date(year + (month == 12), 1 if month == 12 else month + 1, 1) - dt.timedelta(days=1)

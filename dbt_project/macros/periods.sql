@@ -3,6 +3,11 @@
     gate runs and the dates Python computes (checked against each other in tests/test_domain.py)
     cannot drift apart. Plain Jinja only here: no dbt function (ingestion/domain.py renders it). -#}
 
+{#- The first day of a quarter. -#}
+{% macro quarter_start(year, quarter) -%}
+    make_date({{ year }}, {{ quarter }} * 3 - 2, 1)
+{%- endmacro %}
+
 {#- The last day of a quarter: the day a unit must exist on to be expected. -#}
 {% macro quarter_end(year, quarter) -%}
     (make_date({{ year }}, {{ quarter }} * 3, 1) + interval '1 month' - interval '1 day')::date

@@ -13,7 +13,7 @@ select
     year,
     quarter,
     ('Quý ' || (array['I', 'II', 'III', 'IV'])[quarter] || '/' || year)::text  as period_label_vi,
-    make_date(year, quarter * 3 - 2, 1)                                         as quarter_start,
+    {{ quarter_start('year', 'quarter') }}                                         as quarter_start,
     {{ quarter_end('year', 'quarter') }}  as quarter_end,
     {{ cutoff_start('year', 'quarter') }}                   as cutoff_start,
     {{ cutoff_end('year', 'quarter') }}                                            as cutoff_end,
