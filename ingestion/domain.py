@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import functools
+from decimal import ROUND_HALF_UP, Decimal
 
 from . import config
 
@@ -36,6 +37,15 @@ EXPECTED_LEVELS = tuple(r["level"] for r in _LEVEL_ROWS if r["expected_to_report
 # Rule expectations (a recomputed rate, a median) are rounded half away from zero to this many
 # decimals by both engines; the marts publish recomputed rates to 2 (macros/rates.sql).
 RULE_DECIMALS = 4
+
+
+def recomputed_rate(numerator, denominator) -> float | None:
+    """100 × numerator / denominator as the marts publish it (macros/rates.sql recomputed_rate():
+    2 decimals, half away from zero like PostgreSQL's numeric round), or None without a denominator."""
+    if numerator is None or not denominator:
+        return None
+    rate = Decimal(100) * Decimal(str(numerator)) / Decimal(str(denominator))
+    return float(rate.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
 
 
 def quarter_start(year: int, quarter: int) -> dt.date:
@@ -74,10 +84,19 @@ def valid_on(valid_from: dt.date | None, valid_to: dt.date | None, day: dt.date)
 
 
 @functools.cache
-def _period_macros():
+def _macros(path):
     import jinja2
 
-    return jinja2.Environment().from_string(PERIOD_MACROS.read_text(encoding="utf-8")).module
+    return jinja2.Environment().from_string(path.read_text(encoding="utf-8")).module
+
+
+def _period_macros():
+    return _macros(PERIOD_MACROS)
+
+
+def sql_recomputed_rate(numerator: str, denominator: str) -> str:
+    """macros/rates.sql recomputed_rate() over SQL expressions (tests compare it with recomputed_rate())."""
+    return str(_macros(config.DBT_PROJECT_DIR / "macros" / "rates.sql").recomputed_rate(numerator, denominator)).strip()
 
 
 def sql_quarter_end(year: str, quarter: str) -> str:

@@ -73,6 +73,17 @@ def test_validity_window_macro_and_python_agree_on_the_edges_in_postgresql(wareh
     assert list(rows.values()).count(True) == 4
 
 
+def test_recomputed_rate_python_and_the_marts_macro_agree_in_postgresql(warehouse):
+    pairs = [(1, 32), (1, 8), (2, 3), (437, 437), (441, 446), (5, 0), (None, 4), (7, None), (1, 3), (5, 6)]
+    values = ", ".join(f"({i}, {_num(n)}, {_num(d)})" for i, (n, d) in enumerate(pairs))
+    rows = dict(query(warehouse, f"""
+        select p.i, {domain.sql_recomputed_rate('p.n', 'p.d')}
+        from (values {values}) as p (i, n, d)"""))
+    assert {i: (float(v) if v is not None else None) for i, v in rows.items()} == {
+        i: domain.recomputed_rate(n, d) for i, (n, d) in enumerate(pairs)}
+    assert domain.recomputed_rate(1, 32) == 3.13  # a tie: half away from zero, as PostgreSQL (float round gives 3.12)
+
+
 def test_level_rank_sql_is_the_seed_rank_in_postgresql(warehouse):
     rows = dict(query(warehouse, f"select level, {domain.sql_level_rank('level')} from unnest(%s::text[]) as level",
                       (list(domain.LEVELS),)))
@@ -90,6 +101,10 @@ def test_registry_expects_the_levels_the_seed_expects():
 def test_dbt_models_call_the_shared_macros(model_file):
     sql = (DBT / "models" / model_file).read_text(encoding="utf-8")
     assert re.search(r"\{\{ (quarter_end|valid_on)\(", sql)
+
+
+def _num(value) -> str:
+    return "null::numeric" if value is None else f"{value}::numeric"
 
 
 def _date(value: dt.date | None) -> str:
