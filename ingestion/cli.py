@@ -5,6 +5,7 @@
     cchc extract FILE [--json]   đọc mọi số liệu của một tệp .xlsx/.docx / every figure of a report
     cchc check FILE... [--json]  kiểm tra quy tắc, không cần CSDL / check the rules offline
     cchc catalog unmatched DIR...  nhãn chưa khớp danh mục chỉ tiêu / labels matching no indicator
+    cchc rules sql [--out DIR]     câu SQL của từng loại quy tắc / the SQL of each rule kind
     cchc template --level ...    mẫu biểu trống cho đơn vị / blank workbook for units
     cchc demo-data ...           sinh dữ liệu mẫu / generate a realistic inbox
     cchc bench                   đo hiệu năng / benchmark the nightly load
@@ -321,6 +322,20 @@ def cmd_check(args) -> int:
     return result.exit_code
 
 
+def cmd_rules_sql(args) -> int:
+    from .config import load_settings
+    from .indicators import load_catalog
+    from .rules.export import FOLDER, write_rule_sql
+    from .rules.ruleset import load_rules
+    from .rules.sql import SqlEngine
+
+    out = Path(args.out) if args.out else load_settings().dbt_target_dir / FOLDER
+    rules, catalog = load_rules(), load_catalog()
+    written = write_rule_sql(out, rules, SqlEngine(rules, catalog))
+    print(f"Đã ghi {len(written)} tệp SQL của các loại quy tắc vào / wrote {len(written)} rule-kind SQL files to {out}")
+    return 0
+
+
 def cmd_catalog_unmatched(args) -> int:
     from .indicators import load_catalog
     from .unmatched import format_vi, group, report_json, rows_of_workbooks, workbooks_under
@@ -476,6 +491,15 @@ def build_parser() -> argparse.ArgumentParser:
     um.add_argument("--json", metavar="FILE", help="ghi danh sách ra tệp JSON / write the list as JSON")
     um.add_argument("--engine", choices=ENGINES, default=os.environ.get(config.ENV_PARSER, "calamine"), help=ENGINE_HELP)
     um.set_defaults(func=cmd_catalog_unmatched)
+
+    rl = sub.add_parser("rules", help="bộ quy tắc kiểm tra / the rule catalog")
+    rl_sub = rl.add_subparsers(dest="rules_command", required=True, metavar="sql",
+                               help="việc cần làm với bộ quy tắc / what to do with the rules")
+    rs = rl_sub.add_parser("sql", help="ghi câu SQL cổng kiểm tra chạy, mỗi loại quy tắc một tệp "
+                                       "/ write the SQL the gate runs, one file per rule kind")
+    rs.add_argument("--out", default=None,
+                    help="thư mục sẽ ghi (mặc định: <dbt target>/rules_sql) / output folder")
+    rs.set_defaults(func=cmd_rules_sql)
 
     tp = sub.add_parser("template", help="mẫu biểu trống có kiểm tra dữ liệu nhập / blank official workbook")
     tp.add_argument("--level", choices=["province", "district", "commune"], required=True,

@@ -30,18 +30,29 @@ def test_levels_python_reads_are_the_seed_dbt_loads():
     assert "department" not in model.LEVEL_RANK
 
 
+def _python_sources() -> list:
+    """Every module of the package, the rule kinds' modules (ingestion/rules/kinds) included."""
+    paths = sorted((config.PROJECT_DIR / "ingestion").glob("**/*.py"))
+    kinds = {p.name for p in paths if p.parent.name == "kinds" and p.parent.parent.name == "rules"}
+    assert {"levels_add_up.py", "unit_reported.py", "rate_matches_parts.py", "jump_within_history.py",
+            "narrative_matches_appendix.py"} <= kinds
+    return paths
+
+
 def test_no_copy_of_the_levels_or_the_periods_is_left_in_sql():
     letters = re.compile(r"when\s+'(province|department|district|commune)'\s+then\s+'[psdc]'")
+    ranks = re.compile(r"when\s+'(province|department|district|commune)'\s+then\s+-?\d")
     month_end = re.compile(r"make_date\(")
-    for path in [*DBT.glob("models/**/*.sql"), *(config.PROJECT_DIR / "ingestion").glob("**/*.py")]:
+    for path in [*DBT.glob("models/**/*.sql"), *_python_sources()]:
         text = path.read_text(encoding="utf-8")
         assert not letters.search(text), path
+        assert not ranks.search(text), f"{path}: a level rank outside seeds/org_levels.csv"
         if path.name != "periods.sql":
             assert not month_end.search(text), f"{path}: a date formula outside macros/periods.sql"
 
 
 def test_rule_settings_have_no_default_in_code():
-    for path in (config.PROJECT_DIR / "ingestion").glob("**/*.py"):
+    for path in _python_sources():
         assert not re.search(r"settings\.get\(", path.read_text(encoding="utf-8")), path
     assert set(load_rules().settings) >= {"rate_tolerance_pp", "zscore_threshold", "zscore_min_history"}
 

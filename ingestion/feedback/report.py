@@ -31,6 +31,7 @@ from ..rules.ruleset import load_rules
 from ..rules.messages import expectation_vi, form_title, period_vi, short_name, where_vi
 from ..rules.sql import evaluation_from_row
 from ..text.values import format_vi
+from ..warehouse.dbt_relations import relation
 from ..workbook.writer import Cell, Sheet, column_letters, wrapped_height, write_workbook
 
 SEVERITY_VI = {"error": "Lỗi", "warning": "Cảnh báo", "info": "Lưu ý"}
@@ -215,7 +216,7 @@ def collect(conn, run_id: str | None = None, also: list[str] | tuple[str, ...] =
                         from raw.files f
                         left join raw.org_units u on u.unit_code = f.unit_code
                         left join audit.submission_gate g on g.file_id = f.file_id
-                        left join intermediate.int_submission_decisions d on d.file_id = f.file_id
+                        left join {relation("int_submission_decisions")} d on d.file_id = f.file_id
                         where {selected} order by f.unit_code nulls last, f.year, f.quarter, f.file_id""", (param,))
         files = cur.fetchall()
         file_ids = [f["file_id"] for f in files]

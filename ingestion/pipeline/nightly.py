@@ -265,10 +265,22 @@ def _last_build(conn) -> str | None:
     return row[0] if row else None
 
 
+def write_gate_sql(target_dir: Path) -> None:
+    """The SQL the gate ran, one file per rule kind, beside dbt's compiled SQL (`cchc rules sql`)."""
+    from ..indicators import load_catalog
+    from ..rules.export import FOLDER, write_rule_sql
+    from ..rules.ruleset import load_rules
+    from ..rules.sql import SqlEngine
+
+    rules = load_rules()
+    write_rule_sql(target_dir / FOLDER, rules, SqlEngine(rules, load_catalog()))
+
+
 def validate_stage(run_id: str, settings: Settings | None = None) -> dict:
     settings = settings or load_settings()
     with _connection(settings, run_id) as (dsn, conn):
         stats = validate(conn, dsn, run_id, settings.gx_dir)
+        write_gate_sql(settings.dbt_target_dir)
         _record(conn, run_id, "gx_validate", stats.seconds, submissions_checked=stats.submissions,
                 submissions_accepted=stats.accepted, submissions_held=stats.held,
                 rules_passed=stats.passed, rules_failed=stats.failed)

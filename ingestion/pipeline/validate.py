@@ -19,15 +19,16 @@ from psycopg2.extras import RealDictCursor, execute_values
 
 from .. import progress
 from ..indicators import Catalog, load_catalog
+from ..rules import batch
 from ..rules.ruleset import RuleSet, load_rules
 from ..rules.gx_suite import run_checkpoint
 from ..rules.messages import render
 from ..rules.sql import SqlEngine, evaluation_from_row
 from ..warehouse.connection import Dsn
+from ..warehouse.dbt_relations import relation
 from ..warehouse.copy import copy_rows
 
 log = logging.getLogger(__name__)
-BATCH_RELATION = "work.gate_batch"
 LEDGER_CHUNK = 20_000
 DQ_COLUMNS = ("run_id", "file_id", "content_hash", "unit_code", "year", "quarter", "rule_id", "rule_kind", "severity",
               "status", "indicator", "sheet", "row_number", "rows", "form", "observed", "expected", "details", "message")
@@ -70,17 +71,17 @@ def validate(conn, dsn: Dsn, run_id: str, gx_dir: Path, rules: RuleSet | None = 
         # The batch is materialised from the live gate (so a rerun after a decision sees nothing)
         # and analysed, so every rule query gets a plan made from real row counts.
         cur.execute("select audit.refresh_statistics(%s)", ("submission_gate",))  # owned by the history role
-        cur.execute(f"drop table if exists {BATCH_RELATION}")
-        cur.execute(f"""create table {BATCH_RELATION} as
-                        select candidates.* from intermediate.int_facts_candidates as candidates
+        cur.execute(f"drop table if exists {batch.RELATION}")
+        cur.execute(f"""create table {batch.RELATION} as
+                        select candidates.* from {relation("int_facts_candidates")} as candidates
                         where not exists (select 1 from audit.submission_gate as gate
                                           where gate.file_id = candidates.file_id)""")
-        cur.execute(f"create index on {BATCH_RELATION} (file_id, indicator_code)")
-        cur.execute(f"create index on {BATCH_RELATION} (unit_code, own_indicator_code)")
-        cur.execute(f"create index on {BATCH_RELATION} (file_id, concept_code, rule_scope)")
-        cur.execute(f"analyze {BATCH_RELATION}")
+        cur.execute(f"create index on {batch.RELATION} (file_id, indicator_code)")
+        cur.execute(f"create index on {batch.RELATION} (unit_code, own_indicator_code)")
+        cur.execute(f"create index on {batch.RELATION} (file_id, concept_code, rule_scope)")
+        cur.execute(f"analyze {batch.RELATION}")
         cur.execute(f"""select p.file_id, f.content_hash, f.unit_code, f.year, f.quarter
-                        from (select distinct file_id from {BATCH_RELATION}) p
+                        from (select distinct file_id from {batch.RELATION}) p
                         join raw.files f on f.file_id = p.file_id order by p.file_id""")
         pending = {row[0]: row for row in cur.fetchall()}
     conn.commit()  # Great Expectations reads the batch from its own connection
@@ -90,8 +91,7 @@ def validate(conn, dsn: Dsn, run_id: str, gx_dir: Path, rules: RuleSet | None = 
     stats.submissions = len(pending)
     progress.say("gate", f"{progress.number(len(pending))} báo cáo chờ kiểm tra / submissions pending; "
                          "Great Expectations chạy bộ quy tắc / runs the rule suite")
-    outcomes = run_checkpoint(gx_dir, dsn.sqlalchemy_url(), rules, engine, run_name=run_id,
-                              batch_schema="work", batch_table="gate_batch")
+    outcomes = run_checkpoint(gx_dir, dsn.sqlalchemy_url(), rules, engine, run_name=run_id)
     stats.gx_expectations = len(outcomes)
     stats.gx_failed_expectations = sum(not o.success for o in outcomes)
     progress.say("gate", f"Great Expectations: {stats.gx_expectations - stats.gx_failed_expectations}/"
@@ -107,7 +107,7 @@ def validate(conn, dsn: Dsn, run_id: str, gx_dir: Path, rules: RuleSet | None = 
         for kind in engine.kinds():
             with conn.cursor(name=f"ledger_{kind}", cursor_factory=RealDictCursor) as cur:
                 cur.itersize = LEDGER_CHUNK
-                cur.execute(engine.query(kind).replace("{batch}", BATCH_RELATION))
+                cur.execute(engine.query(kind).replace("{batch}", batch.RELATION))
                 for r in cur:
                     stats.evaluations += 1
                     if r["status"] == "fail":

@@ -2,7 +2,7 @@
 
 One UnexpectedRowsExpectation per rule kind and severity; its query is the set-based SQL
 of ingestion/rules/sql.py restricted to failures, over the batch of pending figures
-(work.gate_batch, materialised by the validate stage). The GX project lives in CCHC_HOME/gx; each
+(work.gate_batch, materialised by the validate stage; one name for it, ingestion/rules/batch.py). The GX project lives in CCHC_HOME/gx; each
 expectation's full result is kept in audit.gx_validations. GX's Data Docs are not built: their
 pages load their styles and scripts from CDNs and show nothing offline; the run's own
 data-quality page (ingestion/feedback, dq.html beside the feedback reports) shows the same results
@@ -16,12 +16,12 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import batch
 from .ruleset import RuleSet
 from .sql import SqlEngine
 
 SUITE_NAME = "cchc_consistency"
 DATASOURCE = "warehouse"
-ASSET = "pending_facts"
 CONNECTION_VAR = "CCHC_GX_CONNECTION"  # GX reads the URL from the environment; nothing secret on disk
 _GX_SEVERITY = {"error": "critical", "warning": "warning", "info": "info"}
 
@@ -52,8 +52,8 @@ def build_suite(rules: RuleSet, engine: SqlEngine):
     return suite
 
 
-def run_checkpoint(gx_dir: Path, sqlalchemy_url: str, rules: RuleSet, engine: SqlEngine, run_name: str,
-                   batch_table: str = "gate_batch", batch_schema: str = "work") -> list[ExpectationOutcome]:
+def run_checkpoint(gx_dir: Path, sqlalchemy_url: str, rules: RuleSet, engine: SqlEngine,
+                   run_name: str) -> list[ExpectationOutcome]:
     os.environ[CONNECTION_VAR] = sqlalchemy_url
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     with warnings.catch_warnings():
@@ -71,17 +71,17 @@ def run_checkpoint(gx_dir: Path, sqlalchemy_url: str, rules: RuleSet, engine: Sq
         warnings.simplefilter("ignore")  # "a more specific PostgresDatasource may be more appropriate": by design
         datasource = context.data_sources.add_or_update_sql(name=DATASOURCE,
                                                             connection_string="${" + CONNECTION_VAR + "}")
-    asset = next((a for a in datasource.assets if a.name == ASSET), None)
-    if asset is not None and (asset.table_name, asset.schema_name) != (batch_table, batch_schema):
-        datasource.delete_asset(ASSET)  # a project kept from an earlier version pointed elsewhere
+    asset = next((a for a in datasource.assets if a.name == batch.NAME), None)
+    if asset is not None and (asset.table_name, asset.schema_name) != (batch.NAME, batch.SCHEMA):
+        datasource.delete_asset(batch.NAME)  # a project kept from an earlier version pointed elsewhere
         asset = None
     if asset is None:
-        asset = datasource.add_table_asset(name=ASSET, table_name=batch_table, schema_name=batch_schema)
-    batch_definition = next((b for b in asset.batch_definitions if b.name == "all"), None) \
-        or asset.add_batch_definition_whole_table("all")
+        asset = datasource.add_table_asset(name=batch.NAME, table_name=batch.NAME, schema_name=batch.SCHEMA)
+    batch_definition = next((b for b in asset.batch_definitions if b.name == batch.NAME), None) \
+        or asset.add_batch_definition_whole_table(batch.NAME)
     suite = context.suites.add_or_update(build_suite(rules, engine))
     validation = context.validation_definitions.add_or_update(
-        gx.ValidationDefinition(name="cchc_pending_submissions", data=batch_definition, suite=suite))
+        gx.ValidationDefinition(name=batch.NAME, data=batch_definition, suite=suite))
     checkpoint = context.checkpoints.add_or_update(gx.Checkpoint(
         name="cchc_nightly", validation_definitions=[validation], actions=[],
         result_format={"result_format": "SUMMARY"}))

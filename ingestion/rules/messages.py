@@ -69,15 +69,20 @@ def _quote(sentence: str, limit: int = 180) -> str:
     return sentence if len(sentence) <= limit else sentence[:limit].rsplit(" ", 1)[0] + " …"
 
 
-def render(ev: Evaluation, rules: RuleSet, catalog: Catalog, unit_name: str | None = None, lang: str = "vi") -> str:
-    """The message for a failed (or passed) evaluation: Vietnamese, or English with lang="en"."""
+def scope_names(lang: str) -> dict[str, str]:
+    return SCOPE_IN_MESSAGE_EN if lang == "en" else SCOPE_IN_MESSAGE_VI
+
+
+def _fields(ev: Evaluation, rules: RuleSet, catalog: Catalog, unit_name: str | None, lang: str) -> dict[str, Any]:
+    """The placeholders every kind's sentences may use, then the kind's own (ingestion/rules/kinds)."""
+    from .kinds import kind_of  # the kind modules build on this module
+
     d = ev.detail
     en = lang == "en" and ev.indicator in catalog  # the label typed in the workbook is Vietnamese
     name = short_name(catalog, ev.indicator, lang) if en or not d.get("label") else _strip_remarks(d["label"])
     scope = d.get("scope")
-    scope_names = SCOPE_IN_MESSAGE_EN if lang == "en" else SCOPE_IN_MESSAGE_VI
-    if scope in scope_names and (en or label_scope(label_key(name).full) != scope):
-        name = f"{name} ({scope_names[scope]})"  # "Số hồ sơ đã giải quyết" of the "Cấp huyện" block
+    if scope in scope_names(lang) and (en or label_scope(label_key(name).full) != scope):
+        name = f"{name} ({scope_names(lang)[scope]})"  # "Số hồ sơ đã giải quyết" of the "Cấp huyện" block
     fields: dict[str, Any] = {
         "where": where_vi(ev.form, ev.sheet, ev.row, lang),
         "name": name,
@@ -85,51 +90,17 @@ def render(ev: Evaluation, rules: RuleSet, catalog: Catalog, unit_name: str | No
         "expected": _num(ev.expected, lang),
         "tolerance": _num(rules.settings["rate_tolerance_pp"], lang),
         "threshold": _num(rules.settings["zscore_threshold"], lang),
-        "numerator": _num(d.get("numerator"), lang),
-        "denominator": _num(d.get("denominator"), lang),
-        "parts": ", ".join(f"{short_name(catalog, c, lang)} {_num(v, lang)}" for c, v in d.get("parts", ())),
-        "levels": ", ".join(f"{scope_names.get(sc, sc)} {_num(v, lang)}" for sc, v in d.get("levels", ())),
-        "whole_name": short_name(catalog, d.get("whole"), lang),
-        "legend": "",
-        "left_names": "",
-        "right_names": "",
-        "previous_period": period_vi(d.get("previous_period"), lang),
-        "z": _num(d.get("z"), lang),
-        "children": d.get("children", ""),
-        "missing": "; ".join(short_name(catalog, c, lang) for c in d.get("missing", ())),
         "unit": unit_name or d.get("unit_name") or ev.unit_code or "",
         "period": period_vi(ev.period, lang),
-        "observed_period": period_vi(d.get("observed_period"), lang),
-        "observed_unit": d.get("observed_unit", ""),
-        "expected_period": period_vi(d.get("expected_period"), lang),
         "label": d.get("label", ""),
-        # files and versions (ingestion/pipeline/versions.py)
-        "n_files": len(d.get("files", ())),
-        "files": ", ".join(f"“{name}”" for name in d.get("files", ())),
-        "in_use": d.get("in_use", ""),
-        "other_file": d.get("other_file", ""),
-        "other_unit": d.get("other_unit", ""),
-        "earlier_version": d.get("earlier_version", ""),
-        "earlier_file": d.get("earlier_file", ""),
-        "current_version": d.get("current_version", ""),
-        "current_file": d.get("current_file", ""),
-        # a Word report's narrative and its spreadsheet (ingestion/document/, ingestion/pairing.py)
-        "paragraph": d.get("paragraph", ""),
-        "sentence": _quote(d.get("sentence", "")),
-        "file_name": d.get("file_name", ""),
-        "other_where": where_vi(d.get("other_form"), d.get("other_sheet"), d.get("other_row"), lang),
     }
-    if d.get("narrative_indicator"):
-        name = short_name(catalog, d["narrative_indicator"], lang)
-        fields["name"] = name[:1].lower() + name[1:]
     inst = next((i for i in rules.instances if i.rule_id == ev.rule_id), None)
-    if inst is not None:
-        if inst.codes and ev.indicator in catalog:
-            legend = dict(catalog[ev.indicator].legend)
-            fields["legend"] = ", ".join(f"{c} = {legend.get(c, '')}" for c in inst.codes)
-        if inst.left:
-            fields["left_names"] = " + ".join(short_name(catalog, c, lang) for c in inst.left)
-            fields["right_names"] = " + ".join(short_name(catalog, c, lang) for c in inst.right)
+    return fields | kind_of(ev.kind).message_fields(ev, inst, catalog, lang)
+
+
+def render(ev: Evaluation, rules: RuleSet, catalog: Catalog, unit_name: str | None = None, lang: str = "vi") -> str:
+    """The message for a failed (or passed) evaluation: Vietnamese, or English with lang="en"."""
+    fields = _fields(ev, rules, catalog, unit_name, lang)
     kind = rules.kinds[ev.kind]
     template = kind.get("message_en", kind["message_vi"]) if lang == "en" else kind["message_vi"]
     text = template.format(**fields)
@@ -141,18 +112,7 @@ def render(ev: Evaluation, rules: RuleSet, catalog: Catalog, unit_name: str | No
 def expectation_vi(ev: Evaluation, rules: RuleSet, catalog: Catalog) -> str:
     """What the figures should satisfy, for feedback reports."""
     template = rules.kinds[ev.kind].get("expectation_vi", "")
-    inst = next((i for i in rules.instances if i.rule_id == ev.rule_id), None)
-    fields = {"tolerance": _num(rules.settings["rate_tolerance_pp"]),
-              "threshold": _num(rules.settings["zscore_threshold"]),
-              "legend": "", "left_names": "", "right_names": "", "children": ev.detail.get("children", ""),
-              "expected": _num(ev.expected)}
-    if inst is not None and inst.codes and ev.indicator in catalog:
-        legend = dict(catalog[ev.indicator].legend)
-        fields["legend"] = ", ".join(f"{c} = {legend.get(c, '')}" for c in inst.codes)
-    if inst is not None and inst.left:
-        fields["left_names"] = " + ".join(short_name(catalog, c) for c in inst.left)
-        fields["right_names"] = " + ".join(short_name(catalog, c) for c in inst.right)
-    return template.format(**fields)
+    return template.format(**_fields(ev, rules, catalog, None, "vi"))
 
 
 def form_title(form: int | None) -> str:

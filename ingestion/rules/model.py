@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from ..domain import LETTER_LEVEL, LEVEL_LETTERS, LEVEL_RANK, RULE_DECIMALS  # noqa: F401  (LETTER_LEVEL, LEVEL_RANK: offline.py)
+from ..domain import LETTER_LEVEL, LEVEL_LETTERS, LEVEL_RANK, RULE_DECIMALS  # noqa: F401  (LETTER_LEVEL, LEVEL_RANK: kinds/levels_add_up.py)
 from ..indicators import Catalog
 from ..workbook.extract import Fact
 from ..text.scope import OWN_SCOPE, UNIT, rule_scope

@@ -2,24 +2,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, Callable
 from functools import lru_cache
 from pathlib import Path
 
 import yaml
 
 from .. import config
-from ..indicators import Catalog, load_catalog
+from ..indicators import Catalog, Indicator, load_catalog
 
 SEVERITIES = ("error", "warning", "info")
-
-# Kinds evaluated cell by cell (one instance covers every figure of the right kind).
-CELL_KINDS = ("percent_in_range", "count_not_negative", "count_is_whole", "row_in_catalog")
-# Kinds evaluated once per submission or per expected unit.
-SUBMISSION_KINDS = ("required_present", "unit_reported", "period_matches_path", "unit_matches_path",
-                    "one_file_per_quarter", "content_unique_across_units", "version_not_reverted")
-# Kinds comparing a Word report with another source of the same figures.
-PAIR_KINDS = ("document_matches_spreadsheet",)
-
 
 @dataclass(frozen=True)
 class RuleInstance:
@@ -69,7 +61,27 @@ class RuleSet:
 SETTINGS = ("rate_tolerance_pp", "zscore_threshold", "zscore_min_history")
 
 
+def severity_of(rule: dict, code: str) -> str:
+    """The severity of the instance about one indicator: the kind's, unless rules.yml overrides it."""
+    return (rule.get("severity_overrides") or {}).get(code, rule["severity"])
+
+
+def single_instance(kind: str, rule: dict, catalog: Catalog) -> list[RuleInstance]:
+    """Kinds evaluated cell by cell or once per submission: one instance covers every figure."""
+    return [RuleInstance(kind, kind, rule["severity"])]
+
+
+def indicator_instances(kind: str, rule: dict, catalog: Catalog, keep: Callable[[Indicator], Any],
+                        **fields: Callable[[Indicator], Any]) -> list[RuleInstance]:
+    """One instance per catalog indicator ``keep`` selects; ``fields`` fill its relations."""
+    return [RuleInstance(f"{kind}:{ind.code}", kind, severity_of(rule, ind.code), ind.code,
+                         **{name: of(ind) for name, of in fields.items()})
+            for ind in catalog if keep(ind)]
+
+
 def expand(doc: dict, catalog: Catalog) -> RuleSet:
+    from .kinds import kind_of  # the kind modules build on this module
+
     kinds = {r["kind"]: r for r in doc["rules"]}
     settings = dict(doc.get("settings") or {})
     missing = [name for name in SETTINGS if name not in settings]
@@ -84,61 +96,7 @@ def expand(doc: dict, catalog: Catalog) -> RuleSet:
         for code in overrides:
             if code not in catalog:
                 raise ValueError(f"rules.yml: {kind} overrides unknown indicator {code!r}")
-        add = rs.instances.append
-        if kind in CELL_KINDS or kind in SUBMISSION_KINDS or kind in PAIR_KINDS:
-            add(RuleInstance(kind, kind, severity))
-        elif kind == "narrative_matches_appendix":
-            from ..document.narrative import load_patterns
-
-            for code in dict.fromkeys(p.indicator for p in load_patterns() if p.compare):
-                if code not in catalog:
-                    raise ValueError(f"narrative_patterns.csv names unknown indicator {code!r}")
-                add(RuleInstance(f"{kind}:{code}", kind, overrides.get(code, severity), code))
-        elif kind == "rate_matches_parts":
-            for ind in catalog:
-                if ind.kind == "percent":
-                    add(RuleInstance(f"{kind}:{ind.code}", kind, overrides.get(ind.code, severity), ind.code,
-                                     numerator=ind.numerator, denominator=ind.denominator))
-        elif kind == "total_equals_parts":
-            for ind in catalog:
-                if ind.parts:
-                    add(RuleInstance(f"{kind}:{ind.code}", kind, overrides.get(ind.code, severity), ind.code, parts=ind.parts))
-        elif kind == "part_not_above_whole":
-            for ind in catalog:
-                if ind.whole:
-                    add(RuleInstance(f"{kind}:{ind.code}", kind, overrides.get(ind.code, severity), ind.code, whole=ind.whole))
-        elif kind == "coded_in_legend":
-            for ind in catalog:
-                if ind.kind == "coded" and ind.legend:
-                    add(RuleInstance(f"{kind}:{ind.code}", kind, overrides.get(ind.code, severity), ind.code,
-                                     codes=tuple(code for code, _ in ind.legend)))
-        elif kind == "same_figure":
-            for pair in rule.get("pairs", []):
-                for code in (*pair["left"], *pair["right"]):
-                    if code not in catalog:
-                        raise ValueError(f"rules.yml: same_figure {pair['id']} names unknown indicator {code!r}")
-                add(RuleInstance(f"{kind}:{pair['id']}", kind, pair.get("severity", severity), pair["left"][0],
-                                 left=tuple(pair["left"]), right=tuple(pair["right"])))
-        elif kind == "cumulative_not_decreasing":
-            for ind in catalog:
-                if ind.cumulative:
-                    add(RuleInstance(f"{kind}:{ind.code}", kind, overrides.get(ind.code, severity), ind.code))
-        elif kind == "jump_within_history":
-            for ind in catalog:
-                if ind.zscore:
-                    add(RuleInstance(f"{kind}:{ind.code}", kind, overrides.get(ind.code, severity), ind.code))
-        elif kind == "whole_equals_levels":
-            # Figures a report can give for the whole unit and for each of its levels.
-            for ind in catalog:
-                if ind.kind == "count" and ind.additive and not ind.canonical and not ind.scope:
-                    add(RuleInstance(f"{kind}:{ind.code}", kind, overrides.get(ind.code, severity), ind.code))
-        elif kind == "levels_add_up":
-            for ind in catalog:
-                if ind.canonical and ind.authority and ind.kind == "count" and ind.additive:
-                    add(RuleInstance(f"{kind}:{ind.code}", kind, overrides.get(ind.code, severity), ind.code,
-                                     canonical=ind.canonical, authority=ind.authority))
-        else:
-            raise ValueError(f"rules.yml: unknown rule kind {kind!r}")
+        rs.instances.extend(kind_of(kind).instances(kind, rule, catalog))
     return rs
 
 

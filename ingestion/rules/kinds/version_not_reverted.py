@@ -1,0 +1,62 @@
+"""version_not_reverted: A superseded version dropped again is held for review."""
+from __future__ import annotations
+
+from ...pipeline.versions import reverted_version
+from ..model import Evaluation, Submission
+from ..offline import OfflineEngine, _ev
+from ..ruleset import RuleInstance, single_instance
+from ..sql import SqlEngine
+from ...indicators import Catalog
+from . import RuleKind
+
+
+def offline(engine: OfflineEngine, inst: RuleInstance, s: Submission) -> list[Evaluation]:
+    if not s.unit_code or not s.year:
+        return []
+    found = reverted_version(engine._version(s), engine._versions(s))
+    return [_ev(inst, s, "fail" if found else "pass", None, **(found or {}))]
+
+
+def sql(engine: SqlEngine, kind: str) -> str:
+    # The version in use before s: the latest earlier loaded version (of its format) not held back. s reverts
+    # when it differs from that one but has the content of a version older than it.
+    return f"""{engine._own_files()},
+versions as (
+    select s.file_id as for_file, v.file_id, v.content_hash, v.source_path,
+           row_number() over (partition by s.file_id order by v.file_id) as number,
+           coalesce(g.decision = 'held', false) as held
+    from own as s
+    join {engine.rel.files} as v
+      on v.unit_code = s.unit_code and v.year = s.year and v.quarter = s.quarter and v.load_status = 'loaded'
+     and v.source_format = s.source_format  -- versions are of one format (ingestion/pairing.py)
+    left join {engine.rel.gate} as g on g.file_id = v.file_id
+    where s.year is not null
+),
+current_version as (
+    select distinct on (s.file_id) s.file_id, v.file_id as version_id, v.content_hash, v.number, v.source_path
+    from own as s join versions as v on v.for_file = s.file_id and v.file_id < s.file_id and not v.held
+    order by s.file_id, v.file_id desc
+),
+reverted_to as (
+    select distinct on (c.file_id) c.file_id, v.number, v.source_path
+    from current_version as c
+    join own as s on s.file_id = c.file_id and s.content_hash <> c.content_hash
+    join versions as v on v.for_file = c.file_id and v.file_id < c.version_id and v.content_hash = s.content_hash
+    order by c.file_id, v.file_id desc
+)
+{engine._file_rule(kind, status="case when r.file_id is null then 'pass' else 'fail' end",
+                 details=f"jsonb_build_object('earlier_version', r.number, 'earlier_file', {engine._file_name('r.source_path')}, "
+                         f"'current_version', c.number, 'current_file', {engine._file_name('c.source_path')})",
+                 joins="left join current_version as c on c.file_id = s.file_id "
+                       "left join reverted_to as r on r.file_id = s.file_id",
+                 where="s.year is not null")}"""
+
+
+def message_fields(ev: Evaluation, inst: RuleInstance | None, catalog: Catalog, lang: str) -> dict:
+    d = ev.detail
+    return {"earlier_version": d.get("earlier_version", ""), "earlier_file": d.get("earlier_file", ""),
+            "current_version": d.get("current_version", ""), "current_file": d.get("current_file", "")}
+
+
+KIND = RuleKind(name='version_not_reverted', instances=single_instance, offline=offline, sql=sql,
+                message_fields=message_fields)

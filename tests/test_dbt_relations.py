@@ -1,0 +1,65 @@
+"""The relations Python reads come from dbt's manifest, and the gate is declared to dbt as an exposure."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ingestion import config
+from ingestion.cli import main
+from ingestion.rules.kinds import KINDS
+from ingestion.rules.sql import Relations
+from ingestion.warehouse.dbt_relations import ManifestMissing, relation
+
+EXPOSURES = config.DBT_PROJECT_DIR / "models" / "intermediate" / "_intermediate__exposures.yml"
+
+
+def _manifest(target: Path, schema: str = "intermediate") -> Path:
+    nodes = {f"model.cchc_warehouse.{name}": {"resource_type": "model", "name": name,
+                                              "relation_name": f'"cchc"."{schema}"."{name}"'}
+             for name in Relations.MODELS.values() if "." not in name}
+    sources = {"source.cchc_warehouse.audit.dq_results": {"source_name": "audit", "name": "dq_results",
+                                                          "relation_name": '"cchc"."audit"."dq_results"'}}
+    target.mkdir(parents=True, exist_ok=True)
+    (target / "manifest.json").write_text(json.dumps({"nodes": nodes, "sources": sources}))
+    return target
+
+
+def test_a_missing_manifest_says_what_to_run(tmp_path):
+    with pytest.raises(ManifestMissing, match=r"cchc dbt parse") as err:
+        relation("int_facts_basis", tmp_path)
+    assert str(tmp_path / "manifest.json") in str(err.value)
+
+
+def test_relations_follow_the_schema_dbt_built_them_in(tmp_path):
+    target = _manifest(tmp_path, schema="gate_models")
+    assert relation("int_facts_basis", target) == "gate_models.int_facts_basis"
+    assert relation("audit.dq_results", target) == "audit.dq_results"
+    with pytest.raises(ManifestMissing, match="int_nothing"):
+        relation("int_nothing", target)
+
+
+def test_the_gate_exposure_lists_every_relation_the_gate_reads():
+    [gate] = [e for e in yaml.safe_load(EXPOSURES.read_text())["exposures"] if e["name"] == "cchc_quality_gate"]
+    declared = set()
+    for dep in gate["depends_on"]:
+        ref = re.fullmatch(r"ref\('(\w+)'\)", dep)
+        src = re.fullmatch(r"source\('(\w+)', '(\w+)'\)", dep)
+        declared.add(ref.group(1) if ref else f"{src.group(1)}.{src.group(2)}")
+    # the rule queries' relations, and the candidates the validate stage copies into the batch
+    assert declared == set(Relations.MODELS.values()) | {"int_facts_candidates"}
+
+
+def test_rules_sql_writes_one_file_per_kind_with_the_manifests_relations(tmp_path, monkeypatch, capsys):
+    home = tmp_path / "home"
+    _manifest(home / "dbt-target", schema="gate_models")
+    monkeypatch.setenv(config.ENV_HOME, str(home))
+    assert main(["rules", "sql", "--out", str(tmp_path / "sql")]) == 0
+    written = {p.stem: p.read_text() for p in (tmp_path / "sql").glob("*.sql")}
+    assert set(written) == set(KINDS)
+    assert "join gate_models.int_facts_basis as b" in written["cumulative_not_decreasing"]
+    assert "from work.gate_batch as batch_rows" in written["percent_in_range"]
+    assert "{batch}" not in "".join(written.values())
