@@ -9,6 +9,8 @@ Scenarios (each a real `cchc run --direct` process, so time and peak memory are 
   parse_engines       the parse stage alone with openpyxl and with python-calamine, side by side, and a raw
                       python-calamine read of the same files (no layout, no matching)
   national_airflow    the national quarter through Airflow (`cchc run`, dag.test()) instead of --direct
+  national_celery     the national quarter on CeleryExecutor (Redis, api-server, scheduler, dag-processor)
+                      with one Celery worker, then two (cchc_tools/celery_stack.py)
   floor               raw calamine read of every file + COPY of the same figures + the rule SQL alone (bench/floor.py)
   generic_stack       read_excel -> to_sql -> a GX checkpoint per file, then dbt build (bench/generic_stack.py),
                       on a sample of the national quarter, extrapolated to all of its files
@@ -21,6 +23,7 @@ benchmark is interrupted, and a rerun starts clean.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
 import json
@@ -46,6 +49,7 @@ TARGETS = {
     "console_slowest_page_ms": ("slowest console page (server)", "<", 1000),
 }
 BENCH_SCRIPTS = config.PROJECT_DIR / "bench"
+CELERY_WORKERS = (1, 2)
 GENERIC_SAMPLE = 300  # files of the national quarter run through the generic stack (60 with --quick)
 END = (2026, 3)
 
@@ -337,6 +341,16 @@ def _measure(work: Path, *, units: int, history_quarters: int, quick: bool, hist
     results["figures"]["airflow_vs_direct"] = round(run["wall_seconds"] / national["wall_seconds"], 2)
     say(f"[national_airflow] {run['wall_seconds']} s (× {results['figures']['airflow_vs_direct']} of --direct)")
 
+    # 2b. The same quarter on the distributed engine: CeleryExecutor with one worker, then two.
+    say("[national_celery] the national quarter on Celery workers: 1, then 2 ...")
+    results["celery"] = _celery_scaleout(work, national_inbox)
+    results["figures"].update({f"celery_{n}_worker_seconds": results["celery"][f"{n}_worker"]["dag_run_seconds"]
+                               for n in CELERY_WORKERS})
+    results["figures"]["celery_two_vs_one_worker"] = results["celery"]["speedup_two_vs_one"]
+    say(f"[national_celery] 1 worker {results['figures']['celery_1_worker_seconds']} s, "
+        f"2 workers {results['figures']['celery_2_worker_seconds']} s "
+        f"(× {results['figures']['celery_two_vs_one_worker']})")
+
     # 3. The parse stage alone, both engines and a raw calamine read on the same workbooks.
     say("[parse_engines] openpyxl vs python-calamine vs a raw calamine read ...")
     results["parse_engines"] = _parse_engines(_xlsx(national_inbox), 1000 if not quick else 300)
@@ -426,6 +440,50 @@ def _measure(work: Path, *, units: int, history_quarters: int, quick: bool, hist
     return results
 
 
+def _celery_scaleout(work: Path, inbox: Path) -> dict:
+    """cchc_nightly on the national quarter through CeleryExecutor, with 1 and then 2 workers.
+
+    Each run gets a fresh metadata database and warehouse on one embedded PostgreSQL, and its own
+    Redis, api-server, scheduler and dag-processor (cchc_tools/celery_stack.py); the figure is the
+    DAG run's own span (trigger to end), the components' start-up is reported apart."""
+    from collections import Counter
+
+    from . import celery_stack
+    from ingestion.warehouse.connection import connect, embedded_dsn
+
+    cluster = embedded_dsn(work / "celery_home" / "pgdata")
+    out: dict = {}
+    for n in CELERY_WORKERS:
+        dsns = {}
+        conn = connect(cluster)
+        try:
+            conn.autocommit = True
+            with conn.cursor() as cur:
+                for role in ("airflow", "warehouse"):
+                    cur.execute(f"create database {role}_{n}w")
+                    dsns[role] = dataclasses.replace(cluster, dbname=f"{role}_{n}w")
+        finally:
+            conn.close()
+        workers = tuple(f"cchc-worker-{i + 1}" for i in range(n))
+        t0 = time.perf_counter()
+        deployment = celery_stack.start(work / f"celery_{n}w", dsns["airflow"], dsns["warehouse"], inbox, workers,
+                                        shared_state=work / f"celery_{n}w" / "state")
+        try:
+            ready = time.perf_counter() - t0
+            run = deployment.run_nightly(f"bench_{n}_worker", timeout=3600)
+        finally:
+            deployment.stack.stop()
+        if run["state"] != "success":
+            raise RuntimeError(f"the Celery run with {n} worker(s) ended {run['state']}; see {work / f'celery_{n}w'}")
+        out[f"{n}_worker"] = {
+            "workers": n, "dag_run_seconds": run["seconds"], "components_ready_seconds": round(ready, 1),
+            "ingest_batches": sum(t[0] == "ingest_batch" for t in run["tasks"]),
+            "tasks_per_worker": dict(Counter(t[3] for t in run["tasks"])),
+        }
+    out["speedup_two_vs_one"] = round(out["1_worker"]["dag_run_seconds"] / out["2_worker"]["dag_run_seconds"], 2)
+    return out
+
+
 def _slowest_page(console: dict) -> float:
     return max(page["server_ms_median"] for pages in console.values() for page in pages.values())
 
@@ -454,6 +512,8 @@ def table(results: dict) -> str:
         f"{p['openpyxl']['files_per_second']} / {p['calamine']['files_per_second']} files/s (× {p['speedup']}) |",
         f"| parse stage vs raw calamine read, one process | × {f['parse_vs_raw_read']} |",
         f"| through Airflow (cchc run) | {f['national_airflow_seconds']} s (× {f['airflow_vs_direct']} of --direct) |",
+        f"| Celery: 1 worker / 2 workers ({results['celery']['1_worker']['ingest_batches']} ingest batches) | "
+        f"{f['celery_1_worker_seconds']} s / {f['celery_2_worker_seconds']} s (× {f['celery_two_vs_one_worker']}) |",
         f"| floor: raw read + COPY + rule SQL | {f['floor_seconds']} s (ours × {f['national_vs_floor']}; parse × "
         f"{f['parse_vs_floor_read']}, load × {f['load_vs_floor_copy']}, gate × {f['gate_vs_floor_rule_sql']}) |",
         f"| generic stack ({results['generic_stack']['files']}-file sample, extrapolated) | "

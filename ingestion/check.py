@@ -10,15 +10,12 @@ from decimal import Decimal
 from pathlib import Path
 
 from .indicators import Catalog, load_catalog
-from .pipeline.inbox import unit_and_period_from_path
 from .registry import Registry, title_names_unit
 from .rules.ruleset import RuleSet, load_rules
 from .rules.messages import render
 from .rules.model import Evaluation, Submission
 from .rules.offline import OfflineEngine
-from .workbook.extract import Extraction
-from .workbook.ooxml import UnreadableFile
-from .workbook.read import read_report_files
+from .submission import FileSubmission, SubmissionSource, read_submissions
 
 
 @dataclass
@@ -30,7 +27,7 @@ class FileResult:
     facts: int = 0
     violations: list[dict] = field(default_factory=list)
     errors: list[dict] = field(default_factory=list)
-    extraction: Extraction | None = None
+    submission: FileSubmission | None = None  # the file as read (None when it could not be)
     evaluations: list[Evaluation] = field(default_factory=list)
     details: list[str] = field(default_factory=list)  # technical causes of errors (shown with --verbose)
 
@@ -72,37 +69,39 @@ def check_files(paths: list[Path], *, registry: Registry | None = None, engine: 
     submissions: list[Submission] = []
     unreadable_sent: set[tuple[str, int, int]] = set()  # a broken file still counts as sent
     by_key: dict[str, FileResult] = {}
-    reads = read_report_files(paths, engine, catalog)
-    for order, (path, (digest, extraction)) in enumerate(zip(paths, reads)):
-        unit, year, quarter = unit_and_period_from_path(path)
-        result = FileResult(path=str(path), unit=unit, period=f"{year}-Q{quarter}" if year else None)
+    reads = read_submissions([SubmissionSource.given(p) for p in paths], engine, catalog)
+    for order, (path, read) in enumerate(zip(paths, reads)):
+        unit, period = read.unit_code, read.period
+        result = FileResult(path=str(path), unit=unit, period=str(period) if period else None)
         results.append(result)
-        if isinstance(extraction, UnreadableFile):
+        if read.unreadable is not None:
             result.status = "unreadable"
-            result.errors.append({"message": f"{path}: {extraction.message}"})
-            result.details.append(extraction.detail or extraction.code)
-            if unit and year and digest is not None:
-                unreadable_sent.add((unit, year, quarter))
+            result.errors.append({"message": f"{path}: {read.unreadable.message}"})
+            result.details.append(read.unreadable.detail or read.unreadable.code)
+            if period is not None and read.file.content_hash is not None:
+                unreadable_sent.add((unit, period.year, period.quarter))
             continue
-        result.extraction = extraction
-        result.facts = len(extraction.facts)
-        result.errors = [{"message": f"{path}: {issue.message}"} for issue in extraction.errors]
-        on_convention = year is not None
-        if year is None and extraction.title_period:
-            year, quarter = extraction.title_period  # off the inbox convention: the title says when
-            result.period = f"{year}-Q{quarter}"
+        result.submission = read
+        result.facts = len(read.facts)
+        result.errors = [{"message": f"{path}: {issue.message}"} for issue in read.errors]
+        on_convention = period is not None
+        if period is None and read.title_period:
+            period = read.title_period  # off the inbox convention: the title says when
+            result.period = str(period)
         level = registry.level_of(unit) if registry is not None else None
         registered = registry.get(unit) if registry is not None else None
-        sub = Submission(key=str(path), unit_code=unit, level=level or extraction.level_hint, year=year,
-                         quarter=quarter, facts=extraction.facts,
-                         title_period=extraction.title_period if on_convention else None,
-                         title_unit=extraction.title_unit,
-                         title_unit_matches=title_names_unit(extraction.title_unit, registered.name if registered else None),
-                         order=order, content_hash=digest, path=str(path),
-                         source_format=extraction.source_format, narrative=extraction.narrative,
+        title_period = read.title_period if on_convention else None
+        sub = Submission(key=str(path), unit_code=unit, level=level or read.level_hint,
+                         year=period.year if period else None, quarter=period.quarter if period else None,
+                         facts=read.facts,
+                         title_period=(title_period.year, title_period.quarter) if title_period else None,
+                         title_unit=read.title_unit,
+                         title_unit_matches=title_names_unit(read.title_unit, registered.name if registered else None),
+                         order=order, content_hash=read.file.content_hash, path=str(path),
+                         source_format=read.source_format, narrative=read.narrative,
                          # A file with input errors is checked for feedback, but like a file the
                          # warehouse rejects it is nobody's history or lower-level figure.
-                         held=bool(extraction.errors))
+                         held=bool(read.errors))
         submissions.append(sub)
         by_key[sub.key] = result
     evaluations = OfflineEngine(rules, catalog, registry).evaluate(submissions, completeness=completeness,

@@ -243,16 +243,16 @@ def _narrative_json(n) -> dict:
 
 
 def cmd_extract(args) -> int:
-    from .workbook.ooxml import UnreadableFile
-    from .workbook.read import read_report_files
+    from .submission import SubmissionSource, read_submissions
 
-    _, ex = read_report_files([args.file], args.engine)[0]
-    if isinstance(ex, UnreadableFile):
+    ex = read_submissions([SubmissionSource.given(args.file)], args.engine)[0]
+    if ex.unreadable is not None:
         if args.json:
-            print(json.dumps({"facts": [], "errors": [{"message": f"{args.file}: {ex.message}"}]}, ensure_ascii=False))
-        print(f"{args.file}: {ex.message}", file=sys.stderr)
-        if args.verbose and ex.detail:
-            print(f"  ({ex.detail})", file=sys.stderr)
+            print(json.dumps({"facts": [], "errors": [{"message": f"{args.file}: {ex.unreadable.message}"}]},
+                             ensure_ascii=False))
+        print(f"{args.file}: {ex.unreadable.message}", file=sys.stderr)
+        if args.verbose and ex.unreadable.detail:
+            print(f"  ({ex.unreadable.detail})", file=sys.stderr)
         return 2
     for issue in ex.errors:
         print(f"{args.file}: {issue.message}", file=sys.stderr)
@@ -265,7 +265,7 @@ def cmd_extract(args) -> int:
         from .rules.messages import SCOPE_IN_MESSAGE_VI
         from .text.values import format_vi
 
-        print(f"{args.file}: {len(ex.facts)} số liệu" + (f", kỳ trong tiêu đề: quý {ex.title_period[1]}/{ex.title_period[0]}"
+        print(f"{args.file}: {len(ex.facts)} số liệu" + (f", kỳ trong tiêu đề: quý {ex.title_period.quarter}/{ex.title_period.year}"
                                                          if ex.title_period else ""))
         for f in ex.facts:
             value = "" if f.value is None else format_vi(f.value, 4)

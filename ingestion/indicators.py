@@ -134,7 +134,9 @@ class Catalog:
             self._sibling_keys[ind.code] = set().union(*(keys_of[o.code] for o in indicators
                                                         if o.parent == ind.parent and o.code != ind.code)) \
                 if ind.parent else set()
-        self._candidates_cache: dict[tuple[str, int | None], tuple[list[str], str, int, str | None]] = {}
+        self._candidates_cache: dict[tuple[str, int | None], tuple[tuple[str, ...], str, int, str | None]] = {}
+        self._key_cache: dict[tuple[LabelKey, int | None], tuple[tuple[str, ...], str, int, str | None]] = {}
+        self._ancestors: dict[str, tuple[str, ...]] = {}
 
     def __getitem__(self, code: str) -> Indicator:
         return self.indicators[code]
@@ -149,11 +151,14 @@ class Catalog:
         return len(self.indicators)
 
     def ancestors(self, code: str) -> list[str]:
-        out, parent = [], self.indicators[code].parent
-        while parent and parent not in out:
-            out.append(parent)
-            parent = self.indicators[parent].parent
-        return out
+        found = self._ancestors.get(code)
+        if found is None:
+            out, parent = [], self.indicators[code].parent
+            while parent and parent not in out:
+                out.append(parent)
+                parent = self.indicators[parent].parent
+            found = self._ancestors[code] = tuple(out)
+        return list(found)
 
     def children(self, code: str) -> list[Indicator]:
         return [i for i in self if i.parent == code]
@@ -162,14 +167,30 @@ class Catalog:
         """Catalog codes a typed label may mean in a form, how they were found, the label's word count
         and the catalog text matched. ``other_form``: the label belongs to another form's indicators."""
         cache_key = (label, form)
-        if cache_key not in self._candidates_cache:
+        found = self._candidates_cache.get(cache_key)
+        if found is None:
             if len(self._candidates_cache) > 65536:
                 self._candidates_cache.clear()
-            self._candidates_cache[cache_key] = self.candidates_for_key(label_key(label), form)
-        codes, how, words, key = self._candidates_cache[cache_key]
+            found = self._candidates_cache[cache_key] = self._lookup(label_key(label), form)
+        codes, how, words, key = found
         return list(codes), how, words, key
 
     def candidates_for_key(self, key: LabelKey, form: int | None = None) -> tuple[list[str], str, int, str | None]:
+        codes, how, words, text = self._lookup(key, form)
+        return list(codes), how, words, text
+
+    def _lookup(self, key: LabelKey, form: int | None) -> tuple[tuple[str, ...], str, int, str | None]:
+        """``candidates_for_key``, remembered: every report of a template repeats the same labels."""
+        cache_key = (key, form)
+        found = self._key_cache.get(cache_key)
+        if found is None:
+            if len(self._key_cache) > 65536:
+                self._key_cache.clear()
+            codes, how, words, text = self._find_candidates(key, form)
+            found = self._key_cache[cache_key] = (tuple(codes), how, words, text)
+        return found
+
+    def _find_candidates(self, key: LabelKey, form: int | None) -> tuple[list[str], str, int, str | None]:
         words = len(key.short.split())
         elsewhere = False
         for text, index in ((key.full, self._full), (key.short, self._short), (key.full, self._short)):
@@ -202,12 +223,14 @@ class Catalog:
         """Match one row. ``recent`` are the codes matched just above, nearest first; ``used`` the
         (concept, scope) pairs already attributed in the workbook; ``scope`` the row's scope from
         the report (block heading or label), for indicators that are not level-specific."""
-        codes, how, words, matched = self.candidates(label, form) if key is None else self.candidates_for_key(key, form)
+        codes, how, words, matched = self.candidates(label, form) if key is None else self._lookup(key, form)
         if not codes:
             return Match(None, how)
         free = [c for c in codes if (self.indicators[c].concept, self.indicators[c].scope_in(scope)) not in used]
         if not free:
             return Match(None, "duplicate", matched)
+        if len(free) == 1 and (words > _SHORT_LABEL_WORDS or not self.indicators[free[0]].parent):
+            return Match(free[0], how, matched)  # what the rows above would decide: one candidate, not ambiguous
         in_context: list[str] = []
         for r in recent:  # the nearest row above that is this row's parent, a sibling or an ancestor decides
             parent_of_r = self.indicators[r].parent if r in self.indicators else None

@@ -96,15 +96,14 @@ def rows_of_workbooks(paths: Iterable[Path], root: Path | None = None, engine: s
                       ) -> tuple[list[UnmatchedRow], int, list[str]]:
     """Unattributed figures of reports (workbooks and Word reports, read in isolated worker processes
     like every file a command is given); also how many were read and which could not be."""
-    from .workbook.ooxml import UnreadableFile
-    from .workbook.read import read_report_files
+    from .submission import SubmissionSource, read_submissions
 
     paths = list(paths)
     rows, read, unreadable = [], 0, []
-    for path, (_, ex) in zip(paths, read_report_files(paths, engine) if paths else []):
+    for path, ex in zip(paths, read_submissions([SubmissionSource.given(p) for p in paths], engine)):
         name = path.relative_to(root).as_posix() if root is not None and path.is_relative_to(root) else str(path)
-        if isinstance(ex, UnreadableFile):
-            unreadable.append(f"{name}: {ex.message}")
+        if ex.unreadable is not None:
+            unreadable.append(f"{name}: {ex.unreadable.message}")
             continue
         read += 1
         rows += [UnmatchedRow(name, f.sheet, f.row, f.label, f.form, f.scope, f.match) for f in ex.facts

@@ -31,13 +31,13 @@ CRASH_MARKER = b"CRASH-THE-READER"
 # of its whole process tree on its last line.
 NIGHT = f"""
 import os, resource, sys
-from ingestion.pipeline import load
-real = load.read_report_bytes
+from ingestion import submission
+real = submission.read_report_bytes
 def reader(data, *args, **kw):
     if {CRASH_MARKER!r} in data:
         os.abort()
     return real(data, *args, **kw)
-load.read_report_bytes = reader
+submission.read_report_bytes = reader
 from ingestion.cli import main
 code = main(["run", "--direct", "--no-docs"])
 usage = [resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]

@@ -206,7 +206,7 @@ def test_lam_thao_compares_levels_not_its_territory_total(checked):
 
 def _breaks(result) -> list[tuple]:
     """The rule failures of a file, located by label rather than by row (rows differ between formats)."""
-    labels = {(f.sheet, f.row): f.label for f in result.extraction.facts}
+    labels = {(f.sheet, f.row): f.label for f in result.submission.facts}
     return sorted((e.rule_id, e.status, labels.get((e.sheet, e.row)), e.observed, e.expected)
                   for e in result.evaluations if e.kind != "narrative_matches_appendix" and e.status == "fail")
 
@@ -222,7 +222,7 @@ def test_document_flags_the_same_breaks_as_the_spreadsheet(checked, seed):
     assert breaks == [b for b in _breaks(sheet) if b[0] != "unit_matches_path"]
     assert len(breaks) >= {"000": 10, "002": 1, "003": 1}[seed]
     if seed == "000":
-        title_checks = {r.extraction.source_format: next(e for e in r.evaluations if e.kind == "unit_matches_path")
+        title_checks = {r.submission.source_format: next(e for e in r.evaluations if e.kind == "unit_matches_path")
                         for r in (doc, sheet)}
         assert title_checks["xlsx"].status == "fail" and "Kim Phụng" in title_checks["xlsx"].detail["observed_unit"]
         assert title_checks["docx"].status == "pass"

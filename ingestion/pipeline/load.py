@@ -16,18 +16,19 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import psycopg2
 from psycopg2.extras import execute_values
 
 from .. import progress
 from ..indicators import load_catalog
-from ..isolation import Failure, IsolatedPool, report_progress
+from ..isolation import IsolatedPool
 from ..registry import Registry, title_names_unit
+from ..submission import FileSubmission, Period, SubmissionSource, read_submissions, reader
 from ..warehouse.copy import copy_line, copy_lines, copy_rows
 from ..workbook.ooxml import UnreadableFile
-from ..workbook.read import FAILURE_MESSAGES, failure_error, read_report_bytes
-from .inbox import InboxFile, content_hash, read_regular_file, scan_inbox
+from .inbox import InboxFile, content_hash, scan_inbox
 from .versions import folder_listing, load_order
 
 log = logging.getLogger(__name__)
@@ -40,8 +41,12 @@ NOTHING_READ = content_hash(b"")  # the hash recorded for an entry that was refu
 FACT_COLUMNS = ("file_id", "sheet", "row_number", "col_number", "form", "stt", "label", "unit_text", "raw_value",
                 "value", "numerator", "denominator", "kind", "indicator", "match", "note", "legend", "scope")
 ISSUE_COLUMNS = ("file_id", "sheet", "row_number", "severity", "code", "message")
+ISSUE_FIELDS = ("sheet", "row", "severity", "code", "message")  # of Issue, for ISSUE_COLUMNS after file_id
 NARRATIVE_COLUMNS = ("file_id", "paragraph_number", "position", "sentence", "indicator", "scope", "value", "raw_value",
                      "kind", "comparable", "levels", "pattern")
+# Of NarrativeFigure, for NARRATIVE_COLUMNS after file_id.
+NARRATIVE_FIELDS = ("paragraph", "position", "sentence", "indicator", "scope", "value", "raw", "kind", "compare",
+                    "levels", "pattern")
 
 
 @dataclass
@@ -61,38 +66,35 @@ class FilePlan:
 
 
 @dataclass
+class Rejection:
+    code: str
+    message: str  # for the unit (Vietnamese)
+    detail: str | None = None  # the technical cause, for audit.rejected_files.details
+    errors: list[str] = field(default_factory=list)  # every error found in the file
+
+
+@dataclass
 class Parsed:
-    """A parsed file, picklable so worker processes can return it."""
-    rel: str
-    content_hash: str
-    size: int
-    mtime: float
-    unit_code: str | None
-    year: int | None
-    quarter: int | None
+    """A file's submission as the load stores it; picklable, so worker processes return it."""
+    submission: FileSubmission  # its figures travel as fact_lines, formatted in the worker
     parser: str
-    seconds: float = 0.0
-    # FACT_COLUMNS without file_id, already in COPY text format: workers format, the loader only copies
-    facts: list[str] = field(default_factory=list)
-    issues: list[tuple] = field(default_factory=list)  # ISSUE_COLUMNS without file_id
-    narrative: list[tuple] = field(default_factory=list)  # NARRATIVE_COLUMNS without file_id
-    source_format: str | None = None
-    title: str | None = None
-    title_year: int | None = None
-    title_quarter: int | None = None
-    title_unit: str | None = None
-    title_unit_matches: bool | None = None
-    reject_code: str | None = None
-    reject_message: str | None = None
-    errors: list[str] = field(default_factory=list)
-    reject_detail: str | None = None  # the technical cause, for audit.rejected_files.details
-    unchanged: bool = False  # read, and byte for byte the version already recorded
     folder_files: tuple[str, ...] = ()
+    fact_lines: list[str] = field(default_factory=list)  # FACT_COLUMNS without file_id, in COPY text format
+    title_unit_matches: bool | None = None
+    rejection: Rejection | None = None
+
+    @property
+    def rel(self) -> str:
+        return self.submission.file.path
+
+    @property
+    def unchanged(self) -> bool:
+        return self.submission.unchanged
 
     def reject(self, code: str, message: str, detail: str | None = None) -> "Parsed":
-        self.reject_code, self.reject_message, self.reject_detail = code, message, detail
-        self.errors = [message]
-        self.facts, self.issues, self.narrative = [], [], []
+        self.rejection = Rejection(code, message, detail, [message])
+        self.fact_lines = []
+        self.submission.issues, self.submission.narrative = [], []
         return self
 
 
@@ -135,79 +137,52 @@ def plan_files(conn, inbox: Path) -> FilePlan:
     return FilePlan(found=len(files), new=new, unchanged=unchanged)
 
 
-def _base(c: Candidate, parser: str) -> Parsed:
+def source_of(c: Candidate, unit_names: dict[str, str] | None) -> SubmissionSource:
+    """What the night knows of a file before reading it: its folder's unit and quarter, the hash
+    already loaded, and whether it is refused whatever it holds."""
     f = c.file
-    return Parsed(f.rel, NOTHING_READ, f.size, f.mtime, f.unit_code, f.year, f.quarter, parser,
-                  folder_files=c.folder_files)
-
-
-def parse_file(c: Candidate, parser: str, unit_names: dict[str, str] | None) -> Parsed:
-    """Read one file once (its hash is of exactly these bytes) and parse it; never raises."""
-    started = time.perf_counter()
-    f = c.file
-    p = _base(c, parser)
-    if f.problem_code in ("not_a_file", "unreadable_folder"):
-        return p.reject(f.problem_code, f.problem, f.problem_detail)
-    try:
-        data, st = read_regular_file(f.path)
-    except UnreadableFile as exc:
-        return p.reject(exc.code, exc.message, exc.detail)
-    p.content_hash, p.size, p.mtime = content_hash(data), len(data), st.st_mtime
-    report_progress((p.content_hash, p.size, p.mtime))  # should the reader crash, the file is still named by its bytes
-    if p.content_hash == c.previous_hash and not c.retry:
-        p.unchanged = True
-        return p
-    try:
-        if f.problem:
-            raise UnreadableFile(f.problem_code or "bad_path", f.problem, f.problem_detail)
-        if unit_names is not None and f.unit_code not in unit_names:
-            raise UnreadableFile("unknown_unit", f"mã đơn vị “{f.unit_code}” không có trong danh mục đơn vị; "
+    refusal = None
+    if f.problem:
+        refusal = UnreadableFile(f.problem_code or "bad_path", f.problem, f.problem_detail)
+    elif unit_names is not None and f.unit_code not in unit_names:
+        refusal = UnreadableFile("unknown_unit", f"mã đơn vị “{f.unit_code}” không có trong danh mục đơn vị; "
                                                  "bổ sung vào danh mục rồi tệp sẽ được nạp lại")
-        ex = read_report_bytes(data, parser, load_catalog(), f.path.name)
-    except UnreadableFile as exc:
-        p.reject(exc.code, exc.message, exc.detail)
-    except MemoryError:
-        p.reject(*FAILURE_MESSAGES["memory"], "MemoryError")
-    except Exception as exc:  # a reader bug must not stop the batch: reject the file, say why
-        log.exception("unexpected error reading %s", f.rel)
-        p.reject(*FAILURE_MESSAGES["error"], f"{type(exc).__name__}: {exc}")
+    return SubmissionSource(str(f.path), f.rel, f.unit_code, Period(f.year, f.quarter) if f.year else None,
+                            size=f.size, mtime=f.mtime, unchanged_hash=None if c.retry else c.previous_hash,
+                            refusal=refusal, refuse_unread=f.problem_code in ("not_a_file", "unreadable_folder"))
+
+
+def staged(sub: FileSubmission, parser: str, unit_names: dict[str, str] | None) -> Parsed:
+    """A submission as the load stores it, in the worker that read it: figures formatted for COPY."""
+    p = Parsed(sub, parser)
+    if sub.unreadable is not None:
+        error = sub.unreadable
+        return p.reject(error.code, error.message, error.detail)
+    if sub.unchanged:
+        return p
+    p.title_unit_matches = title_names_unit(sub.title_unit, (unit_names or {}).get(sub.unit_code))
+    if sub.errors:
+        errors = [i.message for i in sub.errors]
+        message = "; ".join(errors[:20]) + (f" (và {len(errors) - 20} lỗi khác)" if len(errors) > 20 else "")
+        p.rejection = Rejection(sub.errors[0].code, message, None, errors)
+        sub.issues, sub.narrative = [], []
     else:
-        p.title, p.title_unit, p.source_format = ex.title, ex.title_unit, ex.source_format
-        p.title_unit_matches = title_names_unit(ex.title_unit, (unit_names or {}).get(f.unit_code))
-        if ex.title_period:
-            p.title_year, p.title_quarter = ex.title_period
-        if ex.errors:
-            p.reject_code = ex.errors[0].code
-            p.errors = [i.message for i in ex.errors]
-            p.reject_message = "; ".join(p.errors[:20]) + (f" (và {len(p.errors) - 20} lỗi khác)" if len(p.errors) > 20 else "")
-        else:
-            p.facts = [copy_line((fa.sheet, fa.row, fa.column + 1, fa.form, fa.stt, fa.label, fa.unit, fa.raw,
-                                  fa.value, fa.numerator, fa.denominator, fa.kind, fa.indicator, fa.match, fa.note,
-                                  fa.legend, fa.scope)) for fa in ex.facts]
-            p.issues = [(i.sheet, i.row, i.severity, i.code, i.message) for i in ex.issues]
-            p.narrative = [(n.paragraph, n.position, n.sentence, n.indicator, n.scope, n.value, n.raw, n.kind,
-                            n.compare, n.levels, n.pattern) for n in ex.narrative]
-    p.seconds = time.perf_counter() - started
+        p.fact_lines = [copy_line((fa.sheet, fa.row, fa.column + 1, fa.form, fa.stt, fa.label, fa.unit, fa.raw,
+                                   fa.value, fa.numerator, fa.denominator, fa.kind, fa.indicator, fa.match, fa.note,
+                                   fa.legend, fa.scope)) for fa in sub.facts]
+    sub.facts = []  # they travel as fact_lines
     return p
 
 
-def failed_read(c: Candidate, parser: str, failure: Failure) -> Parsed:
-    """The rejection of a file whose reader died, hung or ran out of memory in its worker."""
-    p = _base(c, parser)
-    if failure.progress:  # the worker had read and hashed the bytes before it failed
-        p.content_hash, p.size, p.mtime = failure.progress
-    error = failure_error(failure)
-    log.error("reading %s failed in its worker (%s): %s", c.file.rel, failure.reason, failure.detail)
-    return p.reject(error.code, error.message, error.detail)
-
-
-def parse_isolated(pool: IsolatedPool, batch: list[Candidate], parser: str,
-                   counter: progress.Counter | None = None) -> list[Parsed]:
-    """Parse a batch in the pool's workers; a file whose worker failed comes back rejected."""
-    out = []
-    for c, result in zip(batch, pool.map(batch, counter.add if counter is not None else None)):
-        out.append(failed_read(c, parser, result) if isinstance(result, Failure) else result)
-    return out
+def parse_isolated(pool: IsolatedPool, batch: list[Candidate], finish: Callable[[FileSubmission], Parsed],
+                   unit_names: dict[str, str] | None, counter: progress.Counter | None = None) -> list[Parsed]:
+    """Parse a batch in the pool's workers (made with ``submission.reader(..., finish)``); a file whose
+    worker failed comes back rejected."""
+    parsed = read_submissions([source_of(c, unit_names) for c in batch], pool=pool, finish=finish, logger=log,
+                              on_settled=counter.add if counter is not None else None)
+    for c, p in zip(batch, parsed):
+        p.folder_files = c.folder_files
+    return parsed
 
 
 REJECTION_COLUMNS = ("run_id", "file_id", "path", "content_hash", "unit_code", "year", "quarter", "reason_code",
@@ -216,15 +191,37 @@ DB_REFUSED = ("db_refused", "một số nội dung trong tệp không lưu đư�
                             "hoặc tên trang tính bất thường); hãy kiểm tra các ô đó, lưu lại rồi gửi lại")
 
 
-def _store(conn, run_id: str, parsed: list[Parsed]) -> tuple[int, int, int, list[dict]]:
+@dataclass
+class Stored:
+    """What storing a batch did."""
+    loaded: int = 0
+    rejected: int = 0
+    facts: int = 0
+    rejections: list[dict] = field(default_factory=list)  # path, reason, message of each rejected file
+
+    def add(self, other: "Stored") -> None:
+        self.loaded, self.rejected, self.facts = self.loaded + other.loaded, self.rejected + other.rejected, \
+            self.facts + other.facts
+        self.rejections.extend(other.rejections)
+
+
+def _file_row(p: Parsed, run_id: str) -> tuple:
+    sub, rejection = p.submission, p.rejection
+    title_period = sub.title_period
+    return (p.rel, sub.file.content_hash or NOTHING_READ, sub.file.size,
+            dt.datetime.fromtimestamp(sub.file.mtime, dt.UTC), sub.unit_code,
+            sub.period.year if sub.period else None, sub.period.quarter if sub.period else None,
+            "rejected" if rejection else "loaded", run_id, p.parser, len(p.fact_lines),
+            sub.title, title_period.year if title_period else None, title_period.quarter if title_period else None,
+            sub.title_unit, p.title_unit_matches, rejection.code if rejection else None,
+            rejection.message if rejection else None, list(p.folder_files), sub.source_format)
+
+
+def _store(conn, run_id: str, parsed: list[Parsed]) -> Stored:
     """One transaction for the batch: files, their facts and issues, and rejections."""
-    loaded = rejected = facts = 0
-    rejections = []
+    out = Stored()
     with conn.cursor() as cur:
-        rows = [(p.rel, p.content_hash, p.size, dt.datetime.fromtimestamp(p.mtime, dt.UTC), p.unit_code,
-                 p.year, p.quarter, "rejected" if p.reject_code else "loaded", run_id, p.parser, len(p.facts),
-                 p.title, p.title_year, p.title_quarter, p.title_unit, p.title_unit_matches, p.reject_code,
-                 p.reject_message, list(p.folder_files), p.source_format) for p in parsed]
+        rows = [_file_row(p, run_id) for p in parsed]
         ids = execute_values(cur, """
             insert into raw.files (path, content_hash, size_bytes, modified_at, unit_code, year, quarter, status,
                                    run_id, parser, n_facts, title, title_year, title_quarter, title_unit,
@@ -233,26 +230,28 @@ def _store(conn, run_id: str, parsed: list[Parsed]) -> tuple[int, int, int, list
                              page_size=len(rows), fetch=True)
         fact_rows, issue_rows, reject_rows, narrative_rows = [], [], [], []
         for (file_id,), p in zip(ids, parsed):
-            if p.reject_code:
-                rejected += 1
-                details = {"errors": p.errors} | ({"detail": p.reject_detail} if p.reject_detail else {})
-                reject_rows.append((run_id, file_id, p.rel, p.content_hash, p.unit_code, p.year, p.quarter,
-                                    p.reject_code, p.reject_message, details))
-                rejections.append({"path": p.rel, "reason": p.reject_code, "message": p.reject_message})
-                log.info("rejected %s: %s%s", p.rel, p.reject_code, f" ({p.reject_detail})" if p.reject_detail else "")
+            sub, rejection = p.submission, p.rejection
+            if rejection:
+                out.rejected += 1
+                details = {"errors": rejection.errors} | ({"detail": rejection.detail} if rejection.detail else {})
+                reject_rows.append((run_id, file_id, p.rel, sub.file.content_hash or NOTHING_READ, sub.unit_code,
+                                    sub.period.year if sub.period else None, sub.period.quarter if sub.period else None,
+                                    rejection.code, rejection.message, details))
+                out.rejections.append({"path": p.rel, "reason": rejection.code, "message": rejection.message})
+                log.info("rejected %s: %s%s", p.rel, rejection.code, f" ({rejection.detail})" if rejection.detail else "")
             else:
-                loaded += 1
-                facts += len(p.facts)
+                out.loaded += 1
+                out.facts += len(p.fact_lines)
                 prefix = f"{file_id}\t"
-                fact_rows.extend(prefix + line for line in p.facts)
-                issue_rows.extend((file_id, *i) for i in p.issues)
-                narrative_rows.extend((file_id, *n) for n in p.narrative)
+                fact_rows.extend(prefix + line for line in p.fact_lines)
+                issue_rows.extend((file_id, *(getattr(i, name) for name in ISSUE_FIELDS)) for i in sub.issues)
+                narrative_rows.extend((file_id, *(getattr(n, name) for name in NARRATIVE_FIELDS)) for n in sub.narrative)
         copy_lines(cur, "raw.facts", FACT_COLUMNS, fact_rows)
         copy_rows(cur, "raw.narrative_figures", NARRATIVE_COLUMNS, narrative_rows)
         copy_rows(cur, "raw.parse_issues", ISSUE_COLUMNS, issue_rows)
         copy_rows(cur, "audit.rejected_files", REJECTION_COLUMNS, reject_rows)
     conn.commit()
-    return loaded, rejected, facts, rejections
+    return out
 
 
 def _refused_by_database(exc: Exception) -> bool:
@@ -263,9 +262,9 @@ def _refused_by_database(exc: Exception) -> bool:
     return isinstance(exc, psycopg2.Error) and code[:2] in ("22", "23", "54")
 
 
-def _store_each(conn, run_id: str, parsed: list[Parsed]) -> tuple[int, int, int, list[dict]]:
+def _store_each(conn, run_id: str, parsed: list[Parsed]) -> Stored:
     """After a batch failed on content: each file on its own, the one the database refuses rejected."""
-    totals = [0, 0, 0, []]
+    totals = Stored()
     for p in parsed:
         try:
             result = _store(conn, run_id, [p])
@@ -275,15 +274,13 @@ def _store_each(conn, run_id: str, parsed: list[Parsed]) -> tuple[int, int, int,
                 raise
             log.error("the database refused the content of %s: %s", p.rel, exc)
             p.reject(*DB_REFUSED, f"{type(exc).__name__}: {str(exc).strip()}"[:2000])
-            p.title = p.title_unit = None
+            p.submission.title = p.submission.title_unit = None
             result = _store(conn, run_id, [p])
-        for i in range(3):
-            totals[i] += result[i]
-        totals[3].extend(result[3])
-    return totals[0], totals[1], totals[2], totals[3]
+        totals.add(result)
+    return totals
 
 
-def store(conn, run_id: str, parsed: list[Parsed]) -> tuple[int, int, int, list[dict]]:
+def store(conn, run_id: str, parsed: list[Parsed]) -> Stored:
     """Store a batch in one transaction; no file's content can make the batch fail."""
     try:
         return _store(conn, run_id, parsed)
@@ -301,14 +298,13 @@ def ingest(conn, run_id: str, inbox: Path, *, parser: str = "calamine", registry
     stats = IngestStats(found=plan.found, unchanged=plan.unchanged)
     names = {code: unit.name for code, unit in registry.units.items()} if registry is not None else None
     workers = max(1, min(workers if workers is not None else (os.cpu_count() or 1), len(plan.new)))
-    read = functools.partial(parse_file, parser=parser, unit_names=names)
+    finish = functools.partial(staged, parser=parser, unit_names=names)
 
-    def tally(result) -> None:
-        loaded, rejected, facts, rejections = result
-        stats.loaded += loaded
-        stats.rejected += rejected
-        stats.facts += facts
-        stats.rejected_files.extend(rejections)
+    def tally(result: Stored) -> None:
+        stats.loaded += result.loaded
+        stats.rejected += result.rejected
+        stats.facts += result.facts
+        stats.rejected_files.extend(result.rejections)
         progress.say("load", f"{progress.number(stats.loaded + stats.rejected)}/{progress.number(stats.new)} "
                              f"tệp trong kho / files stored, {progress.number(stats.facts)} số liệu / figures")
 
@@ -318,12 +314,12 @@ def ingest(conn, run_id: str, inbox: Path, *, parser: str = "calamine", registry
                           f"{progress.number(plan.unchanged)} không đổi / unchanged; "
                           f"{workers} tiến trình / processes, {parser}")
     counter = progress.Counter("parse", len(plan.new), "tệp / files")
-    with IsolatedPool(read, workers) as pool, ThreadPoolExecutor(1, thread_name_prefix="store") as storer:
+    with IsolatedPool(reader(parser, load_catalog(), finish), workers) as pool, ThreadPoolExecutor(1, thread_name_prefix="store") as storer:
         storing = None
         for start in range(0, len(plan.new), batch_size):
             batch = plan.new[start:start + batch_size]
             t0 = time.perf_counter()
-            parsed = parse_isolated(pool, batch, parser, counter)
+            parsed = parse_isolated(pool, batch, finish, names, counter)
             t1 = time.perf_counter()
             stats.parse_seconds += t1 - t0
             changed = [p for p in parsed if not p.unchanged]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -29,7 +30,6 @@ from ..warehouse.dbt_relations import relation
 from ..warehouse.copy import copy_rows
 
 log = logging.getLogger(__name__)
-LEDGER_CHUNK = 20_000
 DQ_COLUMNS = ("run_id", "file_id", "content_hash", "unit_code", "year", "quarter", "rule_id", "rule_kind", "severity",
               "status", "indicator", "sheet", "row_number", "rows", "form", "observed", "expected", "details", "message")
 
@@ -53,12 +53,76 @@ class GateStats:
     held_units: list[str] = field(default_factory=list)
 
 
-def _dq_row(r: dict, run_id: str, pending: dict, rules: RuleSet, catalog: Catalog) -> tuple:
-    content_hash = pending[r["file_id"]][1] if r["file_id"] in pending else None
+def _dq_row(r: dict, run_id: str, rules: RuleSet, catalog: Catalog) -> tuple:
     message = render(evaluation_from_row(r), rules, catalog) if r["status"] == "fail" else None
-    return (run_id, r["file_id"], content_hash, r["unit_code"], r["year"], r["quarter"], r["rule_id"],
+    return (run_id, r["file_id"], r["content_hash"], r["unit_code"], r["year"], r["quarter"], r["rule_id"],
             r["rule_kind"], r["severity"], r["status"], r["indicator"], r["sheet"], r["row_number"],
             list(r["rows"] or []), r["form"], r["observed"], r["expected"], r["details"], message)
+
+
+class _Background:
+    """A call run in a thread; join() returns its result or raises its exception."""
+
+    def __init__(self, fn, *args, **kwargs):
+        self._result, self._error = None, None
+
+        def target():
+            try:
+                self._result = fn(*args, **kwargs)
+            except BaseException as exc:  # re-raised in the caller's thread
+                self._error = exc
+
+        self._thread = threading.Thread(target=target, name="gx-checkpoint", daemon=True)
+        self._thread.start()
+
+    def join(self):
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._result
+
+
+def _write_ledger(conn, engine: SqlEngine, run_id: str, rules: RuleSet,
+                  catalog: Catalog) -> tuple[Counter, dict[int, Counter], int]:
+    """Every evaluation of every rule kind into audit.dq_results; returns the failure counts.
+
+    Each kind's query runs once into a temporary table. Passes (nearly all rows) go to the ledger
+    inside the database; only failures come to Python, which writes their message. Nothing is
+    committed here: the caller commits once Great Expectations agrees.
+    """
+    fails: Counter = Counter()
+    per_file: dict[int, Counter] = {}
+    evaluations = 0
+    columns = ", ".join(DQ_COLUMNS)
+    with conn.cursor() as cur:
+        cur.execute(f"""create temporary table gate_pending_hash on commit drop as
+                        select f.file_id, f.content_hash from raw.files as f
+                        where f.file_id in (select distinct file_id from {batch.RELATION})""")
+        for kind in engine.kinds():
+            cur.execute("drop table if exists gate_evaluations")
+            cur.execute("create temporary table gate_evaluations on commit drop as "
+                        + engine.query(kind).replace("{batch}", batch.RELATION))
+            evaluations += cur.rowcount
+            cur.execute(f"""insert into audit.dq_results ({columns})
+                            select %s, e.file_id, h.content_hash, e.unit_code, e.year, e.quarter, e.rule_id,
+                                   e.rule_kind, e.severity, e.status, e.indicator, e.sheet, e.row_number,
+                                   coalesce(e.rows, array[]::integer[]), e.form, e.observed, e.expected,
+                                   e.details, null
+                            from gate_evaluations as e
+                            left join gate_pending_hash as h on h.file_id = e.file_id
+                            where e.status = 'pass'""", (run_id,))
+            with conn.cursor(cursor_factory=RealDictCursor) as failed:
+                failed.execute("""select e.*, h.content_hash from gate_evaluations as e
+                                  left join gate_pending_hash as h on h.file_id = e.file_id
+                                  where e.status = 'fail'""")
+                rows = []
+                for r in failed:
+                    fails[(r["rule_kind"], r["severity"])] += 1
+                    if r["file_id"] is not None:
+                        per_file.setdefault(r["file_id"], Counter())[r["severity"]] += 1
+                    rows.append(_dq_row(r, run_id, rules, catalog))
+                copy_rows(cur, "audit.dq_results", DQ_COLUMNS, rows)
+    return fails, per_file, evaluations
 
 
 def validate(conn, dsn: Dsn, run_id: str, gx_dir: Path, rules: RuleSet | None = None,
@@ -90,35 +154,22 @@ def validate(conn, dsn: Dsn, run_id: str, gx_dir: Path, rules: RuleSet | None = 
         return stats
     stats.submissions = len(pending)
     progress.say("gate", f"{progress.number(len(pending))} báo cáo chờ kiểm tra / submissions pending; "
-                         "Great Expectations chạy bộ quy tắc / runs the rule suite")
-    outcomes = run_checkpoint(gx_dir, dsn.sqlalchemy_url(), rules, engine, run_name=run_id)
+                         "Great Expectations chạy bộ quy tắc / runs the rule suite, song song với sổ kiểm tra / "
+                         "alongside the ledger")
+    # Great Expectations reads the batch on its own connection while this one writes the ledger:
+    # the two are independent evaluations of the same rules, and on a multi-core machine they overlap.
+    gx = _Background(run_checkpoint, gx_dir, dsn.sqlalchemy_url(), rules, engine, run_name=run_id)
+    try:
+        fails, per_file, stats.evaluations = _write_ledger(conn, engine, run_id, rules, catalog)
+    except BaseException:
+        gx.join()  # never leave its connection reading behind a rolled-back run
+        raise
+    outcomes = gx.join()
     stats.gx_expectations = len(outcomes)
     stats.gx_failed_expectations = sum(not o.success for o in outcomes)
     progress.say("gate", f"Great Expectations: {stats.gx_expectations - stats.gx_failed_expectations}/"
-                         f"{stats.gx_expectations} kỳ vọng đạt / expectations met "
-                         f"({progress.number(time.perf_counter() - started, 1)} s); ghi sổ kiểm tra / writing audit.dq_results")
-
-    # The ledger streams: a server-side cursor per rule kind, rows copied in chunks, only
-    # per-submission counters kept in memory. Nothing commits unless GX and the ledger agree.
-    fails: Counter = Counter()
-    per_file: dict[int, Counter] = {fid: Counter() for fid in pending}
-    chunk: list[tuple] = []
-    with conn.cursor() as writer:
-        for kind in engine.kinds():
-            with conn.cursor(name=f"ledger_{kind}", cursor_factory=RealDictCursor) as cur:
-                cur.itersize = LEDGER_CHUNK
-                cur.execute(engine.query(kind).replace("{batch}", batch.RELATION))
-                for r in cur:
-                    stats.evaluations += 1
-                    if r["status"] == "fail":
-                        fails[(r["rule_kind"], r["severity"])] += 1
-                        if r["file_id"] is not None:
-                            per_file[r["file_id"]][r["severity"]] += 1
-                    chunk.append(_dq_row(r, run_id, pending, rules, catalog))
-                    if len(chunk) >= LEDGER_CHUNK:
-                        copy_rows(writer, "audit.dq_results", DQ_COLUMNS, chunk)
-                        chunk.clear()
-        copy_rows(writer, "audit.dq_results", DQ_COLUMNS, chunk)
+                         f"{stats.gx_expectations} kỳ vọng đạt / expectations met; sổ kiểm tra / ledger "
+                         f"{progress.number(stats.evaluations)} ({progress.number(time.perf_counter() - started, 1)} s)")
     for o in outcomes:
         if fails.get((o.kind, o.severity), 0) != o.unexpected_count:
             conn.rollback()
@@ -132,7 +183,8 @@ def validate(conn, dsn: Dsn, run_id: str, gx_dir: Path, rules: RuleSet | None = 
     stats.failed_by_severity = dict(by_severity)
 
     gate_rows = []
-    for fid, counts in per_file.items():
+    for fid in pending:
+        counts = per_file.get(fid, Counter())
         decision = "held" if counts["error"] else "accepted"
         gate_rows.append((fid, run_id, decision, counts["error"], counts["warning"]))
         if decision == "held":

@@ -16,6 +16,7 @@ Provincial and district reports repeat the same indicators per level: under bloc
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 UNIT, DEPARTMENT, DISTRICT, COMMUNE = "unit", "department", "district", "commune"
 SCOPES = (UNIT, DEPARTMENT, DISTRICT, COMMUNE)
@@ -43,11 +44,13 @@ _ROMAN = re.compile(r"(?:phan )?(?:i{1,3}|iv|vi{0,3}|ix|x)")
 _NUMBERED = re.compile(r"\d+(?:\s*\.\s*\d+)*")
 
 
-def scopes_named(key: str) -> set[str]:
+@lru_cache(maxsize=65536)  # the same labels come back in every report of a template
+def scopes_named(key: str) -> frozenset[str]:
     """Scopes whose phrases occur in a normalised label key."""
-    return {scope for scope, rx in _PHRASES if rx.search(key)}
+    return frozenset(scope for scope, rx in _PHRASES if rx.search(key))
 
 
+@lru_cache(maxsize=65536)
 def label_scope(label_key: str, explained_by: str | None = None, short_key: str | None = None) -> str | None:
     """The scope a label names beyond the catalog text it matched (None: none, or several).
 
@@ -56,13 +59,14 @@ def label_scope(label_key: str, explained_by: str | None = None, short_key: str 
     A remark in parentheses does not change the level: "Cấp huyện (bao gồm cả cấp xã)" is the
     district level (``short_key``, the label without its remarks, decides when both are named).
     """
-    explained = scopes_named(explained_by) if explained_by else set()
+    explained = scopes_named(explained_by) if explained_by else frozenset()
     named = scopes_named(label_key) - explained
     if len(named) > 1 and short_key is not None:
         named = scopes_named(short_key) - explained
     return next(iter(named)) if len(named) == 1 else None
 
 
+@lru_cache(maxsize=65536)
 def strip_scope_phrases(key: str) -> str:
     """The key without its level phrases ("so ho so do cac so nganh tiep nhan" -> "so ho so tiep nhan")."""
     for _, rx in _PHRASES:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from functools import lru_cache
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
@@ -44,6 +45,7 @@ class ParsedValue:
     error: str | None = None  # why the cell could not be read, in Vietnamese
 
 
+@lru_cache(maxsize=65536)  # the same figures come back in many reports; a Decimal is immutable
 def parse_number(text: str, kind: str) -> Decimal:
     """One number typed as text, e.g. '4.494.051', '99,02', '05', '1.234,5'. Raises ValueError."""
     s = _SPACES.sub("", text.strip()).replace("−", "-")

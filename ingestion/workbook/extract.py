@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import lru_cache
 
 from ..indicators import Catalog, Indicator, legend_of
 from ..text.labels import clean_text, fold, is_parenthetical, label_key
@@ -148,11 +149,15 @@ def _value_column(folded: list[str], *needles: str) -> int | None:
 
 def _may_be_header(cells: list[object]) -> bool:
     """Cheap test before the full header detection: a header names the STT or 'chỉ tiêu' column."""
-    for c in cells:
-        if isinstance(c, str) and len(c) < 200:
-            folded = fold(c)
-            if "chi tieu" in folded or "noi dung" in folded or folded.strip() in ("stt", "tt", "so tt", "so thu tu"):
-                return True
+    return any(isinstance(c, str) and _names_header_column(c) for c in cells)
+
+
+@lru_cache(maxsize=65536)
+def _names_header_column(c: str) -> bool:
+    if len(c) < 200:
+        folded = fold(c)
+        if "chi tieu" in folded or "noi dung" in folded or folded.strip() in ("stt", "tt", "so tt", "so thu tu"):
+            return True
     return False
 
 
@@ -379,25 +384,27 @@ class _SheetReader:
             self._report_unmatched(fact, match.how)
 
     def _read_value(self, fact: Fact, cell: object, indicator: Indicator | None) -> None:
-        where = f"trang “{fact.sheet}”, dòng {fact.row}, ô {fact.cell}"
+        def where() -> str:  # only a cell with a problem is named (formatting it costs more than reading it)
+            return f"trang “{fact.sheet}”, dòng {fact.row}, ô {fact.cell}"
+
         if (fact.row, fact.column) in self.grid.error_cells:
             error = self.grid.error_cells[(fact.row, fact.column)]
             self.out.issues.append(Issue("error", "excel_error", fact.sheet, fact.row,
-                                         f"{where}: ô số liệu chứa lỗi công thức Excel “{error}”; hãy sửa công thức hoặc nhập số"))
+                                         f"{where()}: ô số liệu chứa lỗi công thức Excel “{error}”; hãy sửa công thức hoặc nhập số"))
             return
         if (fact.row, fact.column) in self.grid.formulas_without_value:
             self.out.issues.append(Issue("error", "formula_without_value", fact.sheet, fact.row,
-                                         f"{where}: công thức chưa có giá trị tính sẵn; hãy mở tệp bằng Excel, tính lại và lưu"))
+                                         f"{where()}: công thức chưa có giá trị tính sẵn; hãy mở tệp bằng Excel, tính lại và lưu"))
             return
         parsed = parse_figure(cell, fact.kind, percent_format=self.grid.is_percent(fact.row, fact.column),
                               legend=legend_of(indicator, fact.unit) if fact.kind == CODED else None, unit_text=fact.unit)
         if parsed.error:
-            self.out.issues.append(Issue("error", "text_in_figure", fact.sheet, fact.row, f"{where}: {parsed.error}"))
+            self.out.issues.append(Issue("error", "text_in_figure", fact.sheet, fact.row, f"{where()}: {parsed.error}"))
             return
         fact.value, fact.numerator, fact.denominator = parsed.value, parsed.numerator, parsed.denominator
         if fact.value is not None and fact.value < 0 and fact.kind in (COUNT, MONEY, UNKNOWN, CODED):
             self.out.issues.append(Issue("error", "negative_count", fact.sheet, fact.row,
-                                         f"{where}: số âm ({fact.raw}) ở chỉ tiêu đếm “{fact.label}”"))
+                                         f"{where()}: số âm ({fact.raw}) ở chỉ tiêu đếm “{fact.label}”"))
 
     def _report_unmatched(self, fact: Fact, how: str) -> None:
         reason = {"duplicate": "chỉ tiêu đã xuất hiện ở dòng khác",

@@ -3,17 +3,16 @@
 A report is a workbook (.xlsx) or a Word document (.docx, ingestion/document/); which one is
 told by the content, not the file name. Both end in the same layout reader (extract.py).
 
-``read_report_files`` is what commands use on a path someone gave them: the file is read
-once (a regular file, size-capped, never a pipe or a device) and parsed in a worker process,
-so a reader that crashes or hangs on it ends as an ``UnreadableFile``, not as the command.
+Commands and the nightly load read a file through ``ingestion.submission``: read once (a regular
+file, size-capped, never a pipe or a device) and parsed in a worker process, so a reader that
+crashes or hangs on it ends as an unreadable submission, not as the command or the night.
 """
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 from ..indicators import Catalog, load_catalog
-from ..isolation import Failure, report_progress, run_isolated
+from ..isolation import Failure
 from .extract import Extraction, extract_facts
 from .ooxml import UnreadableFile
 from .package import RESAVE_XLSX as RESAVE, open_package
@@ -64,34 +63,3 @@ FAILURE_MESSAGES = {
 def failure_error(failure: Failure) -> UnreadableFile:
     code, message = FAILURE_MESSAGES.get(failure.reason, FAILURE_MESSAGES["error"])
     return UnreadableFile(code, message, f"{failure.reason}: {failure.detail}")
-
-
-def _read_one(job: tuple[str, str, Catalog | None]) -> tuple[str | None, Extraction | UnreadableFile]:
-    from ..pipeline.inbox import read_regular_file
-
-    path, engine, catalog = job
-    try:
-        data, _ = read_regular_file(path, follow_symlinks=True)
-    except UnreadableFile as exc:
-        return None, exc
-    digest = hashlib.sha256(data).hexdigest()
-    report_progress(digest)
-    try:
-        return digest, read_report_bytes(data, engine, catalog, Path(path).name)
-    except UnreadableFile as exc:
-        return digest, exc
-    except MemoryError:
-        return digest, failure_error(Failure("memory", "MemoryError"))
-    except Exception as exc:  # a reader bug: this file is unreadable, the command goes on
-        return digest, failure_error(Failure("error", f"{type(exc).__name__}: {exc}"))
-
-
-def read_report_files(paths: list[str | Path], engine: str = "calamine", catalog: Catalog | None = None,
-                      **pool_options) -> list[tuple[str | None, Extraction | UnreadableFile]]:
-    """(sha256 of the bytes read, extraction or the reason it failed) for each path, in order."""
-    catalog = catalog or load_catalog()
-    jobs = [(str(p), engine, catalog) for p in paths]
-    out = []
-    for result in run_isolated(_read_one, jobs, **pool_options) if jobs else []:
-        out.append((result.progress, failure_error(result)) if isinstance(result, Failure) else result)
-    return out

@@ -87,12 +87,23 @@ def _read_calamine(pkg: XlsxPackage) -> list[SheetGrid]:
             cells = _trim([(clean_cell_text(v) or None) if isinstance(v, str) else v for v in values])
             if cells:
                 rows.append((r, cells))
-        # Like openpyxl, a percent format matters only on a cell holding a number.
-        numeric = {(r, c) for r, cells in rows for c, v in enumerate(cells)
-                   if isinstance(v, (int, float)) and not isinstance(v, bool)}
-        grids.append(SheetGrid(part.name, rows, part.percent_cells & numeric, part.formulas_without_value,
+        grids.append(SheetGrid(part.name, rows, _numeric_cells(rows, part.percent_cells), part.formulas_without_value,
                                part.error_cells))
     return grids
+
+
+def _numeric_cells(rows: list[tuple[int, list[object]]], cells: set[tuple[int, int]]) -> set[tuple[int, int]]:
+    """Those of ``cells`` that hold a number: like openpyxl, a percent format matters only on a number."""
+    if not cells:
+        return set()
+    by_row = dict(rows)
+    out = set()
+    for r, c in cells:
+        row = by_row.get(r)
+        v = row[c] if row is not None and c < len(row) else None
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            out.add((r, c))
+    return out
 
 
 def _read_openpyxl(pkg: XlsxPackage) -> list[SheetGrid]:

@@ -1,6 +1,7 @@
 {{ config(materialized='incremental', incremental_strategy='delete+insert',
           unique_key=['rollup_scope', 'unit_code', 'year', 'quarter'], on_schema_change='fail',
-          post_hook="{{ remove_withdrawn_rollups() }}",
+          pre_hook="set local enable_nestloop = off",
+          post_hook=["reset enable_nestloop", "{{ remove_withdrawn_rollups() }}"],
           indexes=[{'columns': ['gate_seq']}]) }}
 
 -- Figures rolled up to today's units (through the 2025 reorganisation) and to provinces.
@@ -14,6 +15,11 @@
 -- Incremental per group: only today's units fed by a changed submission are recomputed from
 -- figures; their provinces are re-summed from today's-unit rows, so a correction touches a
 -- handful of units, not every figure of its quarter.
+-- Nested loops are off while this model's query runs (its hooks): the planner cannot
+-- see how many rows the materialized CTEs hold, guessed one submission where there were hundreds,
+-- and joined the figures with themselves row by row (minutes on a national quarter). The figures
+-- themselves are still read per submission through their key (enriched_facts' lateral join), and
+-- the post-hook's delete, which needs them, runs with nested loops back on.
 with lineage as (
     select * from {{ ref('int_org_units_lineage') }}
 ),
