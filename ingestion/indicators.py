@@ -26,11 +26,11 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from . import config
+from .domain import LEVEL_LETTERS  # noqa: F401  (read here by the catalog's users)
 from .text.labels import LabelKey, label_key
 from .text.scope import UNIT
 from .text.values import parse_legend
 
-LEVEL_LETTERS = {"province": "p", "department": "s", "district": "d", "commune": "c"}
 
 # Labels this short ("Cấp xã", "Quá hạn") are only trusted next to their parent row.
 _SHORT_LABEL_WORDS = 3

@@ -17,18 +17,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from .indicators import LEVEL_LETTERS
+from .domain import LEVEL_LETTERS, LEVELS, quarter_end, valid_on
 from .errors import SetupError
 
-LEVELS = ("province", "department", "district", "commune")
 ORG_UNIT_COLUMNS = ("unit_code", "name", "level", "unit_type", "parent_code", "valid_from", "valid_to")
 MAPPING_COLUMNS = ("old_code", "new_code", "weight", "effective_date")
-
-
-def quarter_end(year: int, quarter: int) -> dt.date:
-    month = quarter * 3
-    next_month = dt.date(year + (month == 12), 1 if month == 12 else month + 1, 1)
-    return next_month - dt.timedelta(days=1)
 
 
 def _date(text: str) -> dt.date | None:
@@ -47,7 +40,7 @@ class OrgUnit:
     valid_to: dt.date | None
 
     def active_on(self, day: dt.date) -> bool:
-        return (self.valid_from is None or self.valid_from <= day) and (self.valid_to is None or day <= self.valid_to)
+        return valid_on(self.valid_from, self.valid_to, day)
 
     @property
     def level_letter(self) -> str:

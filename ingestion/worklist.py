@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from psycopg2.extras import RealDictCursor
 
+from .domain import recomputed_rate
 from .review import STATE_VI, applied_review_watermark, parse_period
 
 # Most urgent first: what the data team has to act on, then what is done.
@@ -46,11 +47,11 @@ class Summary:
 
     @property
     def reporting_rate(self) -> float | None:
-        return round(100 * self.reporting / self.expected, 2) if self.expected else None
+        return recomputed_rate(self.reporting, self.expected)
 
     @property
     def timeliness_rate(self) -> float | None:
-        return round(100 * self.on_time / self.expected, 2) if self.expected else None
+        return recomputed_rate(self.on_time, self.expected)
 
     @property
     def open_items(self) -> int:
@@ -165,8 +166,8 @@ def province_overview(conn, period: str) -> list[dict]:
                           where s.year = %s and s.quarter = %s and s.is_expected
                           group by s.province_code order by 2""", (list(OPEN_STATES), year, quarter))
     for r in rows:
-        r["reporting_rate"] = round(100 * r["reporting"] / r["expected"], 2) if r["expected"] else None
-        r["timeliness_rate"] = round(100 * r["on_time"] / r["expected"], 2) if r["expected"] else None
+        r["reporting_rate"] = recomputed_rate(r["reporting"], r["expected"])
+        r["timeliness_rate"] = recomputed_rate(r["on_time"], r["expected"])
     return rows
 
 

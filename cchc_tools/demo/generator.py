@@ -22,7 +22,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from ingestion.indicators import Catalog, load_catalog
-from ingestion.registry import quarter_end
+from ingestion.domain import LEVELS, quarter_end
 from . import bad_files
 from .figures import FigureModel, rate, stable_rng
 from .hierarchy import Country, DemoUnit, build_country
@@ -38,7 +38,7 @@ REJECT_CODES = {"truncated_zip": "corrupt_zip", "legacy_xls": "legacy_xls", "pas
                 "xml_bomb": "xml_bomb", "pdf_renamed": "not_xlsx", "empty_workbook": "empty_workbook",
                 "no_table": "no_indicator_table", "text_in_figure": "text_in_figure",
                 "formula_without_value": "formula_without_value", "negative_count": "negative_count"}
-LEVEL_ORDER = {"commune": 0, "district": 1, "department": 2, "province": 3}
+LEVEL_ORDER = {level: i for i, level in enumerate(reversed(LEVELS))}  # generated from the bottom up
 DEMO_UNITS, DEMO_QUARTERS, DEMO_SEED, DEMO_END = 14, 7, 2025, (2026, 3)
 # The demo's latest quarter shows the data team a realistic morning: two reports held back by
 # the gate, an unreadable file, a warning, a unit that has sent nothing yet.

@@ -12,6 +12,8 @@ import datetime as dt
 import random
 from dataclasses import dataclass, field
 
+from ingestion.domain import valid_on
+
 REFORM_DAY = dt.date(2025, 7, 1)
 LAST_OLD_DAY = REFORM_DAY - dt.timedelta(days=1)
 
@@ -38,7 +40,7 @@ class DemoUnit:
     size: float = 1.0  # relative workload; figures scale with it
 
     def active_on(self, day: dt.date) -> bool:
-        return (self.valid_from is None or self.valid_from <= day) and (self.valid_to is None or day <= self.valid_to)
+        return valid_on(self.valid_from, self.valid_to, day)
 
 
 @dataclass

@@ -7,6 +7,7 @@ in the browser console.
 """
 from __future__ import annotations
 
+from ..domain import recomputed_rate
 from ..rules.messages import period_vi
 
 FONT = "system-ui, 'Segoe UI', 'Noto Sans', 'DejaVu Sans', Arial, sans-serif"
@@ -38,10 +39,8 @@ def _layout(title: str, **extra) -> dict:
 
 
 def rate(numerator, denominator) -> float | None:
-    """100 × numerator / denominator, recomputed from counts (never an average of rates)."""
-    if numerator is None or not denominator:
-        return None
-    return round(100 * float(numerator) / float(denominator), 2)
+    """100 × numerator / denominator, recomputed from counts (never an average of rates), as the marts."""
+    return recomputed_rate(numerator, denominator)
 
 
 def quarter_labels(periods: list[str]) -> list[str]:

@@ -14,7 +14,6 @@ report can be regenerated for any past run.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import hashlib
 import os
 import re
@@ -26,7 +25,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, PackageLoader, select_autoescape
 from psycopg2.extras import RealDictCursor
 
-from .. import config
+from ..domain import report_due_date
 from ..indicators import load_catalog
 from ..rules.ruleset import load_rules
 from ..rules.messages import expectation_vi, form_title, period_vi, short_name, where_vi
@@ -163,7 +162,7 @@ def requirement_vi(ev, rules, catalog) -> str:
     d, e = ev.detail, _n(ev.expected)
     texts = {
         "rate_matches_parts": f"phải bằng {_n(d.get('numerator'))}/{_n(d.get('denominator'))} = {e} % "
-                              f"(sai lệch tối đa {_n(rules.settings.get('rate_tolerance_pp', 1))} điểm %)",
+                              f"(sai lệch tối đa {_n(rules.settings['rate_tolerance_pp'])} điểm %)",
         "percent_in_range": "từ 0 đến 100 %",
         "count_not_negative": "không được âm",
         "count_is_whole": "phải là số nguyên",
@@ -179,18 +178,6 @@ def requirement_vi(ev, rules, catalog) -> str:
     return texts.get(ev.kind) or expectation_vi(ev, rules, catalog)
 
 
-@functools.cache
-def _report_due_days() -> int:
-    """The dbt var dim_period uses, so the feedback and the marts give the same deadline."""
-    import yaml
-
-    return int(yaml.safe_load((config.DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))["vars"][
-        "report_due_days"])
-
-
-def _due_date(year: int, quarter: int) -> dt.date:
-    """Nghị định 09: figures to the 14th of the quarter's last month, reports due report_due_days later."""
-    return dt.date(year, 3 * quarter, 14) + dt.timedelta(days=_report_due_days())
 
 
 def _reason(message: str) -> str:
@@ -264,7 +251,7 @@ def collect(conn, run_id: str | None = None, also: list[str] | tuple[str, ...] =
         report = UnitReport(unit_code=f["unit_code"] or "?", unit_name=f["unit_name"], period=period,
                             period_vi=period_vi(period), path=f["path"], content_hash=f["content_hash"],
                             status=status, status_vi=STATUS_VI[status], report_date=today,
-                            deadline=_due_date(f["year"], f["quarter"]).strftime("%d/%m/%Y") if f["year"] else "",
+                            deadline=report_due_date(f["year"], f["quarter"]).strftime("%d/%m/%Y") if f["year"] else "",
                             rejections=rejected.get(f["file_id"], []), file_id=f["file_id"],
                             remarks=remarks.get(f["file_id"], []), narrative=narrative.get(f["file_id"], []),
                             review_reason=f["review_reason"],

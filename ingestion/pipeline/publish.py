@@ -75,7 +75,9 @@ def fingerprint(conn) -> str:
         reviews = cur.fetchone()[0]
     catalog = hashlib.sha256(config.INDICATOR_CATALOG.read_bytes()).hexdigest()
     models = hashlib.sha256()
-    for path in sorted((config.DBT_PROJECT_DIR / "models").rglob("*")) + sorted((config.DBT_PROJECT_DIR / "macros").rglob("*")):
+    # The seeds beside the catalog shape the marts too (mart_columns.csv, org_levels.csv).
+    for path in [*sorted((config.DBT_PROJECT_DIR / "models").rglob("*")), *sorted((config.DBT_PROJECT_DIR / "macros").rglob("*")),
+                 *sorted((config.DBT_PROJECT_DIR / "seeds").glob("*.csv"))]:
         if path.is_file():
             models.update(path.read_bytes())
     return json.dumps({"gate": gate, "dq": dq, "registry": registry, "reviews": reviews, "catalog": catalog,

@@ -5,18 +5,16 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from ..indicators import LEVEL_LETTERS, Catalog
+from ..domain import LETTER_LEVEL, LEVEL_LETTERS, LEVEL_RANK, RULE_DECIMALS  # noqa: F401  (LETTER_LEVEL, LEVEL_RANK: kinds/levels_add_up.py)
+from ..indicators import Catalog
 from ..workbook.extract import Fact
 from ..text.scope import OWN_SCOPE, UNIT, rule_scope
 
-LEVEL_RANK = {"commune": 0, "district": 1, "province": 2}  # departments stand beside, not above
-LETTER_LEVEL = {"p": "province", "s": "department", "d": "district", "c": "commune"}
-
-EXPECTED_DECIMALS = Decimal("0.0001")
+EXPECTED_DECIMALS = Decimal(1).scaleb(-RULE_DECIMALS)
 
 
 def round_expected(value: Decimal) -> Decimal:
-    """Both engines round computed expectations the same way (half away from zero, 4 decimals)."""
+    """Both engines round computed expectations the same way (half away from zero, RULE_DECIMALS)."""
     return value.quantize(EXPECTED_DECIMALS, rounding=ROUND_HALF_UP)
 
 

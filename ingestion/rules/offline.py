@@ -50,9 +50,9 @@ def _scoped(scope: str) -> dict:
 class OfflineEngine:
     def __init__(self, rules: RuleSet, catalog: Catalog, registry: Registry | None = None):
         self.rules, self.catalog, self.registry = rules, catalog, registry
-        self.tolerance = Decimal(str(rules.settings.get("rate_tolerance_pp", 1.0)))
-        self.z_threshold = float(rules.settings.get("zscore_threshold", 3.5))
-        self.z_min = int(rules.settings.get("zscore_min_history", 4))
+        self.tolerance = Decimal(str(rules.settings["rate_tolerance_pp"]))
+        self.z_threshold = float(rules.settings["zscore_threshold"])
+        self.z_min = int(rules.settings["zscore_min_history"])
 
     def evaluate(self, submissions: list[Submission], *, completeness: bool = False,
                  reported: set[tuple[str, int, int]] | None = None) -> list[Evaluation]:

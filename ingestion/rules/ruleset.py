@@ -57,6 +57,10 @@ class RuleSet:
         return seen
 
 
+# Set in rules.yml and nowhere else: no engine, message or report carries a default of its own.
+SETTINGS = ("rate_tolerance_pp", "zscore_threshold", "zscore_min_history")
+
+
 def severity_of(rule: dict, code: str) -> str:
     """The severity of the instance about one indicator: the kind's, unless rules.yml overrides it."""
     return (rule.get("severity_overrides") or {}).get(code, rule["severity"])
@@ -79,7 +83,11 @@ def expand(doc: dict, catalog: Catalog) -> RuleSet:
     from .kinds import kind_of  # the kind modules build on this module
 
     kinds = {r["kind"]: r for r in doc["rules"]}
-    rs = RuleSet(kinds=kinds, settings=dict(doc.get("settings", {})))
+    settings = dict(doc.get("settings") or {})
+    missing = [name for name in SETTINGS if name not in settings]
+    if missing:
+        raise ValueError(f"rules.yml: settings lacks {', '.join(missing)}")
+    rs = RuleSet(kinds=kinds, settings=settings)
     for kind, rule in kinds.items():
         severity = rule["severity"]
         if severity not in SEVERITIES:

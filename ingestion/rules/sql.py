@@ -92,9 +92,9 @@ def _select(rule_id="rule_id", kind="rule_kind", severity="severity", status="st
 class SqlEngine:
     def __init__(self, rules: RuleSet, catalog: Catalog, relations: Relations | None = None):
         self.rules, self.catalog, self.rel = rules, catalog, relations or Relations()
-        self.tolerance = float(rules.settings.get("rate_tolerance_pp", 1.0))
-        self.z_threshold = float(rules.settings.get("zscore_threshold", 3.5))
-        self.z_min = int(rules.settings.get("zscore_min_history", 4))
+        self.tolerance = float(rules.settings["rate_tolerance_pp"])
+        self.z_threshold = float(rules.settings["zscore_threshold"])
+        self.z_min = int(rules.settings["zscore_min_history"])
 
     def kinds(self) -> list[str]:
         seen = []

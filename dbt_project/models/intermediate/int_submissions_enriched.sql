@@ -7,6 +7,10 @@ with loaded as (
 
 units as (
     select * from {{ ref('stg_raw__org_units') }}
+),
+
+levels as (
+    select * from {{ ref('org_levels') }}
 )
 
 select
@@ -29,8 +33,7 @@ select
     units.unit_name,
     units.unit_level,
     units.parent_code,
-    case units.unit_level
-        when 'province' then 'p' when 'department' then 's' when 'district' then 'd' when 'commune' then 'c'
-    end as level_letter
+    levels.letter as level_letter
 from loaded
 left join units on units.unit_code = loaded.unit_code
+left join levels on levels.level = units.unit_level

@@ -20,7 +20,7 @@ select
     count(*) filter (where state = 'held')::bigint                          as held_units,
     count(*) filter (where state in ('rejected', 'review_rejected'))::bigint as rejected_units,
     count(*) filter (where state = 'missing')::bigint                       as missing_units,
-    round(100.0 * count(*) filter (where is_reporting) / count(*), 2)       as reporting_rate,
-    round(100.0 * count(*) filter (where is_on_time) / count(*), 2)         as timeliness_rate
+    {{ recomputed_rate('count(*) filter (where is_reporting)', 'count(*)') }} as reporting_rate,
+    {{ recomputed_rate('count(*) filter (where is_on_time)', 'count(*)') }}   as timeliness_rate
 from status
 group by province_code, year, quarter, period_key

@@ -16,12 +16,17 @@ units as (
     select * from {{ ref('stg_raw__org_units') }}
 ),
 
+levels as (
+    select * from {{ ref('org_levels') }}
+),
+
+-- The units the unit_reported rule expects too: of a level expected to report, existing at the
+-- quarter's end.
 expected as (
     select units.unit_code, periods.year, periods.quarter
     from periods
-    join units
-        on (units.valid_from is null or units.valid_from <= periods.quarter_end)
-       and (units.valid_to is null or units.valid_to >= periods.quarter_end)
+    join units on {{ valid_on('units', 'periods.quarter_end') }}
+    join levels on levels.level = units.unit_level and levels.expected_to_report
 ),
 
 latest as (

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import statistics
 from decimal import Decimal
+from ...domain import RULE_DECIMALS
 from ...indicators import Catalog
 from ..model import Evaluation, Submission, round_expected
 from ..offline import OfflineEngine, _ev, _value
@@ -60,8 +61,8 @@ scored as (
 )
 {_select(rule_id="s.rule_id", kind=lit(kind), severity="s.severity",
          status=f"case when abs(s.z) > {engine.z_threshold} then 'fail' else 'pass' end",
-         expected="round(s.median::numeric, 4)",
-         details="jsonb_build_object('label', s.label, 'z', round(s.z::numeric, 4))")}
+         expected=f"round(s.median::numeric, {RULE_DECIMALS})",
+         details=f"jsonb_build_object('label', s.label, 'z', round(s.z::numeric, {RULE_DECIMALS}))")}
 from scored as s"""
 
 

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from ...indicators import Catalog, LEVEL_LETTERS
-from ...registry import quarter_end
+from ...domain import LEVEL_LETTERS, quarter_end, sql_level_rank, sql_quarter_end, sql_valid_on
+from ...indicators import Catalog
 from ...text.scope import SCOPE_OF_LETTER, rule_scope
 from ..model import Evaluation, Submission, LETTER_LEVEL, LEVEL_RANK
 from ..offline import OfflineEngine, _ev, _value
@@ -46,24 +46,23 @@ def sql(engine: SqlEngine, kind: str) -> str:
     level_of = {letter: name for name, letter in LEVEL_LETTERS.items()}
     values = [(lit(i.rule_id), lit(i.severity), lit(i.subject), lit(i.canonical), lit(level_of[i.authority]),
                lit(SCOPE_OF_LETTER[i.authority])) for i in insts]
-    rank = "case {} when 'commune' then 0 when 'district' then 1 when 'province' then 2 else -1 end"
     return f"""
 {engine._instances(('rule_id', 'severity', 'subject', 'canonical', 'child_level', 'child_scope'), values)},
 {KEYED_CTE},
 current_values as (
     -- the unit's figure for its lower level: the level variant, or the concept in that level's block
     select inst.rule_id, inst.severity, inst.canonical, inst.child_level, s.*,
-           (make_date(s.year, s.quarter * 3, 1) + interval '1 month' - interval '1 day')::date as quarter_end
+           {sql_quarter_end('s.year', 's.quarter')} as quarter_end
     from inst join keyed as s on s.concept_code = inst.canonical and s.rule_scope = inst.child_scope
                              and s.value is not null
-    where {rank.format('s.unit_level')} > {rank.format('inst.child_level')}
+    where {sql_level_rank('s.unit_level')} > {sql_level_rank('inst.child_level')}
 ),
 child_quarters as (
     select c.rule_id, c.file_id, c.year, c.quarter, c.canonical, d.descendant_code
     from current_values as c
     join {engine.rel.descendants} as d
       on d.unit_code = c.unit_code and d.descendant_level = c.child_level
-     and (d.valid_from is null or d.valid_from <= c.quarter_end) and (d.valid_to is null or d.valid_to >= c.quarter_end)
+     and {sql_valid_on('d', 'c.quarter_end')}
 ),
 children_basis as materialized ({engine._basis_by("select distinct descendant_code, year, quarter from child_quarters",
                                      {"unit_code": "descendant_code", "year": "year", "quarter": "quarter"})}),

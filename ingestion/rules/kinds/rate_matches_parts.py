@@ -1,6 +1,7 @@
 """rate_matches_parts: A rate must match its numerator and denominator."""
 from __future__ import annotations
 
+from ...domain import RULE_DECIMALS
 from ...indicators import Catalog
 from ..model import Evaluation, Submission, round_expected
 from ..offline import OfflineEngine, _ev, _value, _scoped
@@ -63,7 +64,7 @@ fractions as (
     from joined
 ),
 computed as (
-    select fractions.*, case when den <> 0 then round(num * 100 / den, 4) end as expected_rate from fractions
+    select fractions.*, case when den <> 0 then round(num * 100 / den, {RULE_DECIMALS}) end as expected_rate from fractions
     where num is not null and den is not null
 )
 {_select(rule_id="s.rule_id", kind=lit(kind), severity="s.severity",

@@ -1,6 +1,7 @@
 """unit_reported: Every expected unit sends its quarterly report."""
 from __future__ import annotations
 
+from ...domain import EXPECTED_LEVELS, sql_quarter_end, sql_valid_on
 from ..model import Evaluation, Submission
 from ..offline import OfflineEngine
 from ..ruleset import RuleInstance, single_instance
@@ -17,7 +18,7 @@ def expected_units(engine: OfflineEngine, submissions: list[Submission],
     inst = engine.rules.of_kind("unit_reported")[0]
     sent = {(s.unit_code, s.year, s.quarter) for s in submissions if s.unit_code and s.year} | (reported or set())
     quarters = sorted({(s.year, s.quarter) for s in submissions if s.pending and s.year})
-    levels = tuple(engine.rules.settings.get("expected_levels", ()))
+    levels = EXPECTED_LEVELS
     out = []
     for year, quarter in quarters:
         for unit in sorted(engine.registry.expected(year, quarter, levels), key=lambda u: u.code):
@@ -33,11 +34,11 @@ def sql(engine: SqlEngine, kind: str) -> str:
         the history says when a unit was missing and when its report came in, without
         re-recording every expected unit of every quarter a night touches."""
     inst = engine.rules.of_kind(kind)[0]
-    levels = text_array(engine.rules.settings.get("expected_levels", []))
+    levels = text_array(EXPECTED_LEVELS)
     return f"""
 quarters as (
     select distinct year, quarter,
-           (make_date(year, quarter * 3, 1) + interval '1 month' - interval '1 day')::date as quarter_end
+           {sql_quarter_end('year', 'quarter')} as quarter_end
     from gate_batch where year is not null
 ),
 expected as (
@@ -47,7 +48,7 @@ expected as (
     from quarters as q
     join {engine.rel.org_units} as u
       on u.unit_level = any({levels})
-     and (u.valid_from is null or u.valid_from <= q.quarter_end) and (u.valid_to is null or u.valid_to >= q.quarter_end)
+     and {sql_valid_on('u', 'q.quarter_end')}
 )
 {_select(rule_id=lit(inst.rule_id), kind=lit(kind), severity=lit(inst.severity), status="s.status",
          file_id="null", unit="s.unit_code", year="s.year", quarter="s.quarter", indicator="null", sheet="null",
