@@ -134,6 +134,19 @@ class Catalog:
             self._sibling_keys[ind.code] = set().union(*(keys_of[o.code] for o in indicators
                                                         if o.parent == ind.parent and o.code != ind.code)) \
                 if ind.parent else set()
+        # Every leading run of words of every catalog label, and the codes whose labels start so: a label that
+        # runs on past a catalog label the way another indicator's label does ("Số hồ sơ tiếp nhận" +
+        # "trực ..." is where "trực tuyến" and "trực tiếp" part) is not the shorter label's indicator.
+        self._word_prefixes: dict[str, set[str]] = {}
+        for k, codes in self._short.items():
+            words = k.split()
+            for n in range(_PREFIX_MIN_WORDS + 1, len(words) + 1):
+                self._word_prefixes.setdefault(" ".join(words[:n]), set()).update(codes)
+        # Section headings a table's title may name among other words ("Biểu tổng hợp tình hình giải quyết
+        # hồ sơ TTHC quý III"), longest first.
+        self._heading_keys = sorted(((f" {k} ", ind.code) for ind in indicators if ind.kind == "heading"
+                                     for k in {label_key(t).short for t in (ind.name_vi, *ind.aliases)}
+                                     if len(k.split()) >= _PREFIX_MIN_WORDS), key=lambda kc: -len(kc[0]))
         self._candidates_cache: dict[tuple[str, int | None], tuple[tuple[str, ...], str, int, str | None]] = {}
         self._key_cache: dict[tuple[LabelKey, int | None], tuple[tuple[str, ...], str, int, str | None]] = {}
         self._ancestors: dict[str, tuple[str, ...]] = {}
@@ -162,6 +175,12 @@ class Catalog:
 
     def children(self, code: str) -> list[Indicator]:
         return [i for i in self if i.parent == code]
+
+    def heading_within(self, key: str, form: int | None = None) -> str | None:
+        """The section heading of the form whose label a longer text contains, whole words (a table's title)."""
+        padded = f" {key} "
+        return next((code for k, code in self._heading_keys
+                     if k in padded and self.indicators[code].in_form(form)), None)
 
     def candidates(self, label: str, form: int | None = None) -> tuple[list[str], str, int, str | None]:
         """Catalog codes a typed label may mean in a form, how they were found, the label's word count
@@ -206,10 +225,17 @@ class Catalog:
                 if not in_form:
                     elsewhere = True
                     continue
-                if self._names_another_part(key.short[len(prefix) + 1:], in_form):
+                if self._names_another_part(key.short[len(prefix) + 1:], in_form) \
+                        or self._continues_as_another(prefix, key.short, in_form):
                     return [], "unmatched", words, None
                 return in_form, "prefix", words, prefix
         return [], "other_form" if elsewhere else "unmatched", words, None
+
+    def _continues_as_another(self, prefix: str, label: str, codes: list[str]) -> bool:
+        """'so ho so tiep nhan' + 'truc tiep': the catalog's labels go on from the prefix in the same way into
+        other indicators, so the label is more specific than the prefix's indicator."""
+        extended = " ".join(label.split()[:len(prefix.split()) + 1])
+        return bool(self._word_prefixes.get(extended, set()) - set(codes))
 
     def _names_another_part(self, rest: str, codes: list[str]) -> bool:
         """'so ho so giai quyet truoc han' + 'dung han': the label names two parts, it is not the first one."""

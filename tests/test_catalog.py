@@ -182,6 +182,11 @@ def test_catalog_loader_agrees_with_csv(rows, catalog):
     ("Số ĐVSNCL thuộc UBND cấp tỉnh", 4, ["org_public_units_total"], "org_public_units_province"),
     ("Tỷ lệ hồ sơ TTHC được tiếp nhận trực tuyến", 7, [], "egov_online_dossier_rate"),
     ("Tỷ lệ hồ sơ tiếp nhận trực tuyến", 3, [], "egov_online_dossier_rate"),
+    # terse rows of aggregate and service-centre reports, under their section
+    ("Số hồ sơ tiếp nhận", 3, [], "tthc_dossiers_received_total"),
+    ("Tiếp nhận", 3, ["tthc_dossiers"], "tthc_dossiers_received_total"),
+    ("Số TTHC đang thực hiện tiếp nhận tại Trung tâm", 3, [], "tthc_one_stop_procedures"),
+    ("Số TTHC thực hiện tiếp nhận tại Trung tâm Phục vụ hành chính công", 3, [], "tthc_one_stop_procedures"),
 ])
 def test_match(catalog, label, form, recent, expected):
     assert catalog.match(label, form, recent).code == expected
@@ -195,6 +200,21 @@ def test_match(catalog, label, form, recent, expected):
 def test_ambiguous_without_context(catalog, label, recent):
     m = catalog.match(label, None, recent)
     assert (m.code, m.how) == (None, "ambiguous")
+
+
+@pytest.mark.parametrize("label, form, recent", [
+    ("Tiếp nhận", 3, []),  # a terse label away from its section says nothing
+    ("Tiếp nhận", 5, ["tthc_dossiers"]),  # nor in another form's table
+    ("Đã giải quyết", 1, []),
+])
+def test_terse_label_needs_its_section_and_form(catalog, label, form, recent):
+    assert catalog.match(label, form, recent).code is None
+
+
+def test_a_label_running_on_past_a_shorter_label_the_way_others_do_is_not_the_shorter_one(catalog):
+    # "Số hồ sơ tiếp nhận" + "trực ...": the catalog parts there into online and in person, not the total
+    assert catalog.match("Số hồ sơ tiếp nhận trực tiếp tại Bộ phận Một cửa", 3, []).code is None
+    assert catalog.match("Số hồ sơ tiếp nhận trực tuyến toàn tỉnh", 3, []).code == "tthc_dossiers_received_online"
 
 
 def test_unknown_label(catalog):

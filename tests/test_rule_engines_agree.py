@@ -240,3 +240,37 @@ def test_engines_agree_on_provincial_district_and_centre_reports(pipeline_env, m
                                             where rollup_scope = 'current_unit' and unit_code = 'LD' and year = 2020
                                               and quarter = 2 and indicator_code = 'tthc_dossiers_received_total'""")
     assert sorted(rolled) == [("commune", 250000), ("department", 50000), ("district", 300000), ("unit", 600000)]
+
+
+def test_engines_agree_on_level_tables_two_level_blocks_and_terse_rows(pipeline_env, monkeypatch):
+    """Tables laid out by level (one with a planted break in one level), a two-level block, terse rows."""
+    from level_table_workbooks import PROVINCE_WIDE_FIRST_ROW, build_combined_blocks, build_level_inbox, build_province_wide
+    inbox = pipeline_env["inbox"]
+    build_level_inbox(inbox)
+    # the same province's next quarter, its commune level's pending dossiers mistyped (1.250 for 1.200)
+    broken = build_province_wide(inbox / "PT" / "2024-Q4" / "tong_hop.xlsx", {(PROVINCE_WIDE_FIRST_ROW + 10, "G"): 1250},
+                                 quarter="IV")
+    # a province's next quarter with its district and commune levels in one block, their late dossiers mistyped
+    two_levels = build_combined_blocks(inbox / "BD" / "2024-Q2" / "phu_luc.xlsx", {"D20": "90"}, quarter="II")
+    registry_csv = write_registry(inbox / "_registry")
+    monkeypatch.setenv(config.ENV_REGISTRY, str(registry_csv))
+    _run_warehouse_gate()
+    registry = read_registry(registry_csv, registry_csv.with_name("unit_mapping.csv"))
+    warehouse_files, _ = _warehouse_verdicts(pipeline_env["dsn"])
+    offline_files, _ = _offline_verdicts(inbox, registry)
+    assert warehouse_files == offline_files
+    assert {r[1].split(":")[0] for r in warehouse_files} >= {"whole_equals_levels", "total_equals_parts"}
+    fails = {(r[0], r[1], r[2]) for r in warehouse_files if r[3] == "fail" and r[2] != "info"
+             and not r[1].startswith("required_present")}
+    rel, rel2 = broken.relative_to(inbox).as_posix(), two_levels.relative_to(inbox).as_posix()
+    assert fails == {(rel, "total_equals_parts:tthc_dossiers_pending", "error"),
+                     (rel, "whole_equals_levels:tthc_dossiers_pending", "warning"),
+                     (rel2, "total_equals_parts:tthc_dossiers_resolved_total", "error"),
+                     (rel2, "whole_equals_levels:tthc_dossiers_resolved_late", "warning")}
+    scopes = query(pipeline_env["dsn"], """select distinct r.scope from raw.facts r join raw.files f using (file_id)
+                                            where f.unit_code = 'BD' and f.year = 2024 and f.quarter = 1
+                                              and r.indicator is not null""")
+    assert sorted(s for (s,) in scopes) == ["department", "district_commune", "unit"]
+    cols = query(pipeline_env["dsn"], """select r.col_number, r.scope, r.value from raw.facts r join raw.files f
+                                          using (file_id) where f.unit_code = 'LAMTHAO' and r.row_number = 6""")
+    assert sorted(cols) == [(3, "unit", 9100), (4, "district", 3100), (5, "commune", 6000)]

@@ -212,7 +212,8 @@ def _key(ev) -> tuple:
 
 TABLES = """
 create table batch (file_id bigint, unit_code text, unit_level text, year int, quarter int, title_year int,
-    title_quarter int, title_unit text, title_unit_matches boolean, sheet text, row_number int, form int, label text,
+    title_quarter int, title_unit text, title_unit_matches boolean, sheet text, row_number int, col_number int,
+    form int, label text,
     indicator_code text, kind text, value numeric, cell_numerator numeric, cell_denominator numeric, unit_text text,
     note text, scope text, concept_code text, rule_scope text, own_indicator_code text);
 create table rel_basis (like batch);
@@ -246,7 +247,7 @@ def db(pg_cluster):
 def _fact_rows(s: Submission, catalog) -> list[tuple]:
     own = {id(f): code for code, f in s.own.items()}
     return [(int(s.key), s.unit_code, s.level, s.year, s.quarter, *(s.title_period or (None, None)), None,
-             s.title_unit_matches, f.sheet, f.row, f.form, f.label, f.indicator, f.kind, f.value, f.numerator,
+             s.title_unit_matches, f.sheet, f.row, f.column + 1, f.form, f.label, f.indicator, f.kind, f.value, f.numerator,
              f.denominator, None, None, f.scope, catalog[f.indicator].concept if f.indicator else None,
              rule_scope(f.scope, s.level), own.get(id(f))) for f in s.facts]
 

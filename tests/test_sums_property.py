@@ -33,7 +33,7 @@ TOTALS = {"tthc_dossiers_received_total": ("tthc_dossiers_received_new", "tthc_d
           "tthc_dossiers_pending": ("tthc_dossiers_pending_within", "tthc_dossiers_pending_overdue")}
 KINDS = ("total_equals_parts", "same_figure", "part_not_above_whole")
 COLUMNS = ("file_id", "unit_code", "unit_level", "year", "quarter", "title_year", "title_quarter", "title_unit",
-           "title_unit_matches", "sheet", "row_number", "form", "label", "indicator_code", "kind", "value",
+           "title_unit_matches", "sheet", "row_number", "col_number", "form", "label", "indicator_code", "kind", "value",
            "cell_numerator", "cell_denominator", "unit_text", "note", "scope", "concept_code", "rule_scope",
            "own_indicator_code")
 
@@ -93,7 +93,7 @@ def batch_db(pg_cluster):
         with conn.cursor() as cur:
             cur.execute("""create table batch (file_id bigint, unit_code text, unit_level text, year int, quarter int,
                            title_year int, title_quarter int, title_unit text, title_unit_matches boolean, sheet text,
-                           row_number int, form int, label text, indicator_code text, kind text, value numeric,
+                           row_number int, col_number int, form int, label text, indicator_code text, kind text, value numeric,
                            cell_numerator numeric, cell_denominator numeric, unit_text text, note text, scope text,
                            concept_code text, rule_scope text, own_indicator_code text)""")
         conn.commit()
@@ -104,7 +104,7 @@ def batch_db(pg_cluster):
 def warehouse(report: dict, conn, rules, catalog) -> set:
     s = submission(report, catalog).index(catalog)
     own = {id(f): code for code, f in s.own.items()}
-    rows = [(1, "U1", s.level, 2025, 1, None, None, None, None, f.sheet, f.row, f.form, f.label, f.indicator, f.kind,
+    rows = [(1, "U1", s.level, 2025, 1, None, None, None, None, f.sheet, f.row, f.column + 1, f.form, f.label, f.indicator, f.kind,
              f.value, None, None, f.unit, None, f.scope, catalog[f.indicator].concept, rule_scope(f.scope, s.level),
              own.get(id(f))) for f in s.facts]
     engine = SqlEngine(rules, catalog)

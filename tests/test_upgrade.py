@@ -23,6 +23,9 @@ def test_a_night_after_an_upgrade_rebuilds_changed_seeds_and_marts(pipeline_env)
         cur.execute("alter table reference.indicator_catalog drop column scope cascade")
         for schema in ("marts", "marts_next"):
             cur.execute(f"alter table {schema}.fct_indicator_value drop column scope cascade")
+        # figures keyed by their row only, before a row could hold one figure per level column
+        cur.execute("""alter table raw.facts drop constraint facts_pkey, alter column col_number drop not null,
+                       add primary key (file_id, sheet, row_number)""")
     conn.close()
 
     run = nightly.new_run_id()
@@ -35,5 +38,7 @@ def test_a_night_after_an_upgrade_rebuilds_changed_seeds_and_marts(pipeline_env)
 
     assert query(dsn, """select count(*) from information_schema.columns where table_schema = 'reference'
                          and table_name = 'indicator_catalog' and column_name = 'scope'""") == [(1,)]
+    assert query(dsn, """select array_length(conkey, 1) from pg_constraint
+                         where conrelid = 'raw.facts'::regclass and contype = 'p'""") == [(4,)]
     after = query(dsn, "select count(*), count(*) filter (where scope = 'unit') from marts.fct_indicator_value")
     assert after == before and before[0][0] > 100

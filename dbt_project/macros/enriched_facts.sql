@@ -23,6 +23,7 @@ select
     s.title_unit_matches,
     f.sheet,
     f.row_number,
+    f.col_number,
     f.form,
     f.label,
     f.indicator_code,

@@ -69,7 +69,8 @@ class Finding:
 
 
 SCOPE_VI = {"unit": "toàn đơn vị", "department": "cấp tỉnh (sở, ngành)", "district": "cấp huyện",
-            "commune": "cấp xã", "mixed": "nhiều cấp"}
+            "commune": "cấp xã", "mixed": "nhiều cấp", "department_district": "cấp tỉnh và cấp huyện",
+            "district_commune": "cấp huyện và cấp xã", "department_commune": "cấp tỉnh và cấp xã"}
 
 
 @dataclass

@@ -19,8 +19,13 @@ from .model import Evaluation
 
 _ROMAN = {1: "I", 2: "II", 3: "III", 4: "IV"}
 # How a message names the level slice a figure is about (when its own label does not).
-SCOPE_IN_MESSAGE_VI = {"department": "các sở, ngành", "district": "cấp huyện", "commune": "cấp xã"}
-SCOPE_IN_MESSAGE_EN = {"department": "provincial departments", "district": "district level", "commune": "commune level"}
+SCOPE_IN_MESSAGE_VI = {"department": "các sở, ngành", "district": "cấp huyện", "commune": "cấp xã",
+                       "department_district": "cấp tỉnh và cấp huyện", "district_commune": "cấp huyện và cấp xã",
+                       "department_commune": "cấp tỉnh và cấp xã"}
+SCOPE_IN_MESSAGE_EN = {"department": "provincial departments", "district": "district level", "commune": "commune level",
+                       "department_district": "provincial and district levels",
+                       "district_commune": "district and commune levels",
+                       "department_commune": "provincial and commune levels"}
 
 
 def _strip_remarks(text: str) -> str:

@@ -155,7 +155,7 @@ def sql_parts(catalog: Catalog, code: str, pv: str = "pv") -> str:
 
 
 def sql_pivot_columns(catalog: Catalog, codes, keyed: str = "k") -> list[str]:
-    """The "v_c" and "r_c" aggregate columns of a pivot over `keyed` facts grouped by frame `fr`."""
+    """The "v_c", "r_c", "s_c" and "c_c" (value, row, sheet, column) aggregate columns of a pivot over `keyed` facts grouped by frame `fr`."""
     cols = []
     for code in codes:
         cond = (f"{keyed}.concept_code = {_lit(catalog[code].concept)} "
@@ -163,4 +163,5 @@ def sql_pivot_columns(catalog: Catalog, codes, keyed: str = "k") -> list[str]:
         cols.append(f"max({keyed}.value) filter (where {cond}) as \"v_{code}\"")
         cols.append(f"max({keyed}.row_number) filter (where {cond}) as \"r_{code}\"")
         cols.append(f"max({keyed}.sheet) filter (where {cond}) as \"s_{code}\"")
+        cols.append(f"max({keyed}.col_number) filter (where {cond}) as \"c_{code}\"")
     return cols

@@ -38,12 +38,13 @@ create index if not exists files_path_idx on raw.files (path, file_id desc);
 create index if not exists files_content_hash_idx on raw.files (content_hash);
 create index if not exists files_unit_period_idx on raw.files (unit_code, year, quarter, file_id desc);
 
--- Every labelled row of a loaded workbook, with its provenance (file, sheet, row).
+-- Every figure of a loaded workbook, with its provenance (file, sheet, row, column): one per labelled row,
+-- one per level column in a table laid out by level ("Tổng số | Cấp tỉnh | Cấp huyện | Cấp xã").
 create table if not exists raw.facts (
     file_id     bigint   not null references raw.files (file_id),
     sheet       text     not null,
     row_number  integer  not null,
-    col_number  integer,
+    col_number  integer  not null,
     form        smallint,
     stt         text,
     label       text     not null,
@@ -58,9 +59,19 @@ create table if not exists raw.facts (
     note        text,
     legend      text,
     scope       text,  -- unit | department | district | commune: the part of the unit the figure covers
-    primary key (file_id, sheet, row_number)
+    primary key (file_id, sheet, row_number, col_number)
 );
 alter table raw.facts add column if not exists scope text;
+-- A warehouse made when a row held one figure: its key gains the column.
+do $$
+begin
+    if (select array_length(conkey, 1) from pg_constraint
+        where conrelid = 'raw.facts'::regclass and contype = 'p') = 3 then
+        update raw.facts set col_number = 0 where col_number is null;
+        alter table raw.facts alter column col_number set not null,
+            drop constraint facts_pkey, add primary key (file_id, sheet, row_number, col_number);
+    end if;
+end $$;
 create index if not exists facts_file_indicator_idx on raw.facts (file_id, indicator);
 
 -- Figures a Word report's narrative states in sentences ("đã giải quyết 438 hồ sơ"), with their provenance

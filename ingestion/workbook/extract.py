@@ -9,7 +9,12 @@ Layouts seen in real appendices, all handled here:
   onto the next rows; remarks in parentheses on a row of their own;
 - provincial and district reports that repeat indicators per level, in blocks under
   a level heading ("Cấp huyện", "Hồ sơ do các sở, ngành tiếp nhận") or with the level
-  in the label: every figure gets a scope (scope.py).
+  in the label: every figure gets a scope (scope.py);
+- aggregate tables laid out by level: a row per indicator, a column per level
+  ("Tổng số | Trong đó: Cấp tỉnh | Cấp huyện | Cấp xã", maybe over two header rows):
+  every filled level cell is a figure with its column's scope;
+- terse rows ("Đã giải quyết", "Quá hạn") whose meaning comes from the section they are in,
+  also when the section is named only by the table's title ("Tình hình giải quyết hồ sơ TTHC").
 """
 from __future__ import annotations
 
@@ -18,11 +23,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
 
-from ..indicators import Catalog, Indicator, legend_of
+from ..indicators import Catalog, Indicator, Match, legend_of
 from ..text.labels import clean_text, fold, is_parenthetical, label_key
 from .package import WorkbookError, column_letters
 from .reader import SheetGrid
-from ..text.scope import UNIT, label_scope, strip_scope_phrases, stt_depth
+from ..text.scope import UNIT, column_scope, combined_heading_scope, label_scope, strip_scope_phrases, stt_depth
 from ..text.values import CODED, COUNT, HEADING, MONEY, PERCENT, UNKNOWN, parse_figure, parse_legend
 
 FORM_NAMES_VI = {
@@ -52,6 +57,8 @@ _ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4}
 _MONEY_UNITS = {"trieu dong", "trieu", "dong", "ty dong", "nghin dong"}
 
 MAX_CONTEXT = 12
+# A row label this short ("Tiếp nhận", "Quá hạn") is a section heading when the row has no figure and no unit.
+_TERSE_WORDS = 3
 
 
 @dataclass
@@ -108,9 +115,10 @@ class Extraction:
 class _Columns:
     stt: int | None
     label: int
-    unit: int
+    unit: int | None
     value: int
     note: int | None
+    levels: tuple[tuple[int, str], ...] = ()  # (column, scope) of a table laid out by level
 
 
 def _text(cell: object) -> str:
@@ -161,11 +169,47 @@ def _names_header_column(c: str) -> bool:
     return False
 
 
-def _header_columns(cells: list[object], next_cells: list[object] | None) -> tuple[_Columns, bool] | None:
-    """Columns from a header row ('STT | Chỉ tiêu | Đơn vị tính | Số liệu | Ghi chú'), maybe on two rows.
+def _level_columns(cells: list[object], following: list[list[object]],
+                   taken: set[int | None]) -> tuple[tuple[tuple[int, str], ...], int]:
+    """Columns of a table laid out by level ("Toàn tỉnh | Cấp tỉnh (sở, ngành) | Cấp huyện | Cấp xã"), and
+    how many rows below are part of the header ("Tổng số | Trong đó" over "Cấp tỉnh | Cấp huyện | Cấp xã",
+    maybe under "Số liệu" on a row of its own).
 
-    Returns the columns and whether the next row was part of the header.
+    A level table names at least two levels in distinct columns, one of them not the whole unit."""
+    header = [[_text(c) for c in cells]]
+    for row in following[:2]:
+        texts = [_text(c) for c in row]
+        # A row below continues the header when it has nothing in the STT and label columns.
+        if not any(texts) or any(texts[i] for i in taken if i is not None and i < len(texts)):
+            break
+        header.append(texts)
+    found: list[tuple[int, str]] = []
+    used = 0
+    for i in range(max(len(texts) for texts in header)):
+        if i in taken:
+            continue
+        # the lowest header cell of the column names it ("Trong đó" spans the levels named below it)
+        depth, text = next(((d, texts[i]) for d, texts in reversed(list(enumerate(header)))
+                            if i < len(texts) and texts[i]), (0, ""))
+        if not text or _OTHER_PERIOD.search(fold(text)):
+            continue
+        scope = column_scope(label_key(text))
+        if scope is not None:
+            found.append((i, scope))
+            used = max(used, depth)
+    scopes = {scope for _, scope in found}
+    if len(found) < 2 or len(scopes) < len(found) or scopes == {UNIT}:
+        return (), 0
+    return tuple(found), len(header) - 1 if used else 0
+
+
+def _header_columns(cells: list[object], following: list[list[object]]) -> tuple[_Columns, int] | None:
+    """Columns from a header row ('STT | Chỉ tiêu | Đơn vị tính | Số liệu | Ghi chú'), maybe on two rows
+    (three for a table laid out by level).
+
+    Returns the columns and how many rows below were part of the header.
     """
+    next_cells = following[0] if following else None
     folded = [fold(_text(c)) for c in cells]
     label = _find(folded, "chi tieu", "noi dung", "ten chi tieu")
     stt = next((i for i, t in enumerate(folded) if t in ("stt", "tt", "so tt", "so thu tu")), None)
@@ -173,6 +217,9 @@ def _header_columns(cells: list[object], next_cells: list[object] | None) -> tup
         return None
     note = _find(folded, "ghi chu")
     unit = _find(folded, "don vi tinh", "dvt")
+    levels, header_rows = _level_columns(cells, following, {stt, label, unit, note})
+    if levels:
+        return _Columns(stt=stt, label=label, unit=unit, value=levels[0][0], note=note, levels=levels), header_rows
     value = _value_column(folded, "so lieu", "gia tri")
     used_next = False
     if next_cells is not None and (unit is None or value is None):
@@ -190,7 +237,7 @@ def _header_columns(cells: list[object], next_cells: list[object] | None) -> tup
         unit = value - 1 if value - 1 > label else label + 1
     elif value is None:
         value = unit + 1
-    return _Columns(stt=stt, label=label, unit=unit, value=value, note=note), used_next
+    return _Columns(stt=stt, label=label, unit=unit, value=value, note=note), int(used_next)
 
 
 def _row_kind(unit_text: str, indicator: Indicator | None) -> str:
@@ -264,7 +311,7 @@ class _SheetReader:
 
     def read(self, columns: _Columns | None = None) -> None:
         rows = self.grid.rows
-        skip_next = False
+        skip = 0
         if columns is not None:
             self.columns = columns
         for text in self.grid.preamble:
@@ -273,9 +320,10 @@ class _SheetReader:
                 self._set_form(int(heading.group(1)))
             else:
                 self._title_row(" ".join(text.split()))
+                self._title_context(" ".join(text.split()))
         for i, (r, cells) in enumerate(rows):
-            if skip_next:
-                skip_next = False
+            if skip:
+                skip -= 1
                 continue
             first_text = next((_text(c) for c in cells if c is not None), "")
             heading = _FORM_HEADING.match(fold(first_text))
@@ -283,19 +331,28 @@ class _SheetReader:
                 self._set_form(int(heading.group(1)))
                 continue
             if _may_be_header(cells):
-                header = _header_columns(cells, rows[i + 1][1] if i + 1 < len(rows) else None)
+                header = _header_columns(cells, [c for _, c in rows[i + 1:i + 3]])
                 if header is not None:
-                    self.columns, skip_next = header
+                    self.columns, skip = header
                     continue
             if self.columns is None:
                 self._title_row(" ".join(t for t in map(_text, cells) if t))
+                self._title_context(" ".join(t for t in map(_text, cells) if t))
                 continue
             self._data_row(r, cells)
 
     def _value_cell(self, cells: list[object]) -> object:
-        if self.columns is None or self.columns.value >= len(cells):
+        if self.columns is None:
             return None
-        return cells[self.columns.value]
+        columns = [col for col, _ in self.columns.levels] or [self.columns.value]
+        return next((cells[col] for col in columns if col < len(cells) and cells[col] is not None), None)
+
+    def _title_context(self, text: str) -> None:
+        """A title above the table that names a section ("Tình hình giải quyết hồ sơ TTHC quý III") gives
+        terse rows below ("Đã giải quyết", "Quá hạn") their context, as a heading row would."""
+        code = self.catalog.heading_within(label_key(text).short, self.form) if text else None
+        if code is not None:
+            self.recent = [code]
 
     def _title_row(self, text: str) -> None:
         if not text:
@@ -314,10 +371,23 @@ class _SheetReader:
 
     def _data_row(self, r: int, cells: list[object]) -> None:
         c = self.columns
+        if not c.levels:
+            self._figure_row(r, cells, c.value, None)
+            return
+        # A table laid out by level: every filled level cell is a figure of the row's indicator, in its
+        # column's scope; each is matched in the context the row had (not after its own first column).
+        filled = [(col, scope) for col, scope in c.levels if self._cell(cells, col) is not None] or [c.levels[0]]
+        before = list(self.recent)
+        for col, scope in filled:
+            self.recent = list(before)
+            self._figure_row(r, cells, col, scope)
+
+    def _figure_row(self, r: int, cells: list[object], value_col: int, column_scope: str | None) -> None:
+        c = self.columns
         stt = _text(self._cell(cells, c.stt)) or None
         label = _text(self._cell(cells, c.label))
         unit = _text(self._cell(cells, c.unit))
-        value_cell = self._cell(cells, c.value)
+        value_cell = self._cell(cells, value_col)
         note = _text(self._cell(cells, c.note)) or None
         if unit in ("-", "–"):
             unit = ""
@@ -346,14 +416,25 @@ class _SheetReader:
             self.block_scope = self.block_depth = None  # a row numbered at or above the block's heading ends it
         codes, _, _, matched = self.catalog.candidates(label, self.form)
         named = label_scope(key.full, matched, key.short)
+        if named is None and bare:
+            named = combined_heading_scope(key.full, key.short, matched)  # "Cấp huyện, cấp xã": a block of both levels
         if not codes and named is not None:
             # "Số hồ sơ do các sở, ngành tiếp nhận": the label without its level phrase may be a catalog label
             stripped = label_key(strip_scope_phrases(key.full))
             if stripped.full != key.full and self.catalog.candidates_for_key(stripped, self.form)[0]:
                 key = stripped
         context_scope = named or self.block_scope
+        if column_scope is not None and column_scope != UNIT:
+            context_scope = column_scope  # the level column says which level, whatever the block above
         match = self.catalog.match(label, self.form, self.recent, self.used, context_scope, key=key)
         indicator = self.catalog[match.code] if match.code else None
+        if bare and indicator is not None and indicator.kind != HEADING and len(key.short.split()) <= _TERSE_WORDS \
+                and indicator.parts:
+            # "I. TIẾP NHẬN" with no figure: a section heading whose rows give the figures, not the figure
+            # itself left empty (which would take the indicator from the row that has it).
+            self.recent.insert(0, match.code)
+            del self.recent[MAX_CONTEXT:]
+            match, indicator = Match(None, "unmatched"), None
         if bare and named is not None and (indicator is None or indicator.kind == HEADING):
             # A level heading: the rows below are that level's figures, until the next heading at its depth.
             self.block_scope, self.block_depth = named, depth
@@ -376,7 +457,7 @@ class _SheetReader:
         legend_text = unit if kind == CODED and parse_legend(unit) else None
         fact = Fact(sheet=self.grid.name, row=r, form=self.form or (indicator.form if indicator else None), stt=stt,
                     label=label, unit=unit or None, raw=_raw(value_cell), value=None, indicator=match.code,
-                    kind=kind, note=note, legend=legend_text, match=match.how, column=c.value, scope=scope)
+                    kind=kind, note=note, legend=legend_text, match=match.how, column=value_col, scope=scope)
         self._read_value(fact, value_cell, indicator)
         self.out.facts.append(fact)
         self.last = fact
@@ -407,6 +488,9 @@ class _SheetReader:
                                          f"{where()}: số âm ({fact.raw}) ở chỉ tiêu đếm “{fact.label}”"))
 
     def _report_unmatched(self, fact: Fact, how: str) -> None:
+        if self.out.issues and (self.out.issues[-1].sheet, self.out.issues[-1].row) == (fact.sheet, fact.row) \
+                and self.out.issues[-1].code == f"{how}_row":
+            return  # the row's other level columns: said once per row
         reason = {"duplicate": "chỉ tiêu đã xuất hiện ở dòng khác",
                   "ambiguous": "nhãn có thể ứng với nhiều chỉ tiêu",
                   "other_form": f"nhãn thuộc chỉ tiêu của biểu mẫu khác, không phải Biểu mẫu {fact.form}"}.get(

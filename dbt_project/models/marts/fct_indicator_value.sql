@@ -3,7 +3,7 @@
           post_hook="{{ remove_withdrawn_publications() }}",
           indexes=[{'columns': ['gate_seq']}, {'columns': ['indicator_code', 'year', 'quarter']}]) }}
 
--- Every accepted figure, one row each, with its lineage back to the file, sheet and row.
+-- Every accepted figure, one row each, with its lineage back to the file, sheet, row and column.
 -- Figures whose label matched no catalog indicator are kept with an empty indicator_code:
 -- `cchc catalog unmatched` lists them so the catalog can grow.
 with changed as materialized (
@@ -37,6 +37,7 @@ select
     facts.source_path,
     facts.sheet,
     facts.row_number,
+    facts.col_number,
     facts.note,
     facts.gate_seq
 from facts

@@ -53,7 +53,8 @@ def sql(engine: SqlEngine, kind: str) -> str:
                         f"{sql_sum(engine.catalog, i.right)}, to_jsonb({rows}), to_jsonb({used}), "
                         f"to_jsonb({' || '.join(sql_used_codes(engine.catalog, c) for c in i.left)}), "
                         f"to_jsonb({' || '.join(sql_used_codes(engine.catalog, c) for c in i.right)}))")
-    firsts = " ".join(f"when {lit(c)} then jsonb_build_array(pv.\"s_{c}\", pv.\"r_{c}\")" for c in codes)
+    firsts = " ".join(f"when {lit(c)} then jsonb_build_array(pv.\"s_{c}\", pv.\"r_{c}\", pv.\"c_{c}\")"
+                      for c in codes)
     return f"""
 inst (rule_id, severity, frame_concepts) as (values {', '.join(frame_values)}),
 {KEYED_CTE},
@@ -81,6 +82,7 @@ located as (
     from compared as c
     join gate_batch as f on f.file_id = c.file_id and f.sheet = c.first_figure ->> 0
                      and f.row_number = (c.first_figure ->> 1)::integer
+                     and f.col_number = (c.first_figure ->> 2)::integer
     where c.left_sum is not null and c.right_sum is not null and c.left_used > 0 and c.right_used > 0
 )
 {_select(rule_id="s.rule_id", kind=lit(kind), severity="s.severity",

@@ -48,7 +48,7 @@ totals as (
 ),
 {engine._pivot(codes, 'totals')},
 sums as (
-    select t.rule_id, t.file_id, t.sheet, t.row_number,
+    select t.rule_id, t.file_id, t.sheet, t.row_number, t.col_number,
            case t.rule_id {' '.join(branches)} end as result
     from totals as t
     join pv on pv.file_id = t.file_id and pv.rule_scope = t.rule_scope
@@ -64,7 +64,7 @@ completed as (
          details="jsonb_build_object('label', s.label, 'parts', c.parts) || " + SCOPE_DETAIL)}
 from totals as s
 join completed as c on c.rule_id = s.rule_id and c.file_id = s.file_id and c.sheet = s.sheet
-                   and c.row_number = s.row_number
+                   and c.row_number = s.row_number and c.col_number = s.col_number
 where c.parts_sum is not null and cardinality(c.part_rows) > 0"""
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from ...indicators import Catalog
-from ...text.scope import LEVEL_SCOPES, UNIT, rule_scope
+from ...text.scope import LEVEL_PARTITIONS, UNIT, rule_scope
 from ..model import Evaluation, Submission
 from ..offline import OfflineEngine, _ev, _value
 from ..ruleset import RuleInstance, indicator_instances
@@ -19,13 +19,15 @@ def instances(kind: str, rule: dict, catalog: Catalog) -> list[RuleInstance]:
 
 
 def offline(engine: OfflineEngine, inst: RuleInstance, s: Submission) -> list[Evaluation]:
-    """Toàn tỉnh = cấp tỉnh + cấp huyện + cấp xã, when the report gives them all."""
-    slices = LEVEL_SCOPES.get(s.level or "")
+    """Toàn tỉnh = cấp tỉnh + cấp huyện + cấp xã (or cấp tỉnh + "cấp huyện, cấp xã"), when the report gives them all."""
     whole = s.by_key.get((inst.subject, UNIT))
-    if not slices or _value(whole) is None:
+    if _value(whole) is None:
         return []
-    levels = [s.by_key.get((inst.subject, rule_scope(scope, s.level))) for scope in slices]
-    if any(_value(f) is None for f in levels):
+    for slices in LEVEL_PARTITIONS.get(s.level or "", ()):  # the first split the report gives in full
+        levels = [s.by_key.get((inst.subject, rule_scope(scope, s.level))) for scope in slices]
+        if all(_value(f) is not None for f in levels):
+            break
+    else:
         return []
     expected = sum((f.value for f in levels), Decimal(0))
     status = "fail" if whole.value != expected else "pass"
@@ -36,30 +38,37 @@ def offline(engine: OfflineEngine, inst: RuleInstance, s: Submission) -> list[Ev
 def sql(engine: SqlEngine, kind: str) -> str:
     insts = engine.rules.of_kind(kind)
     values = [(lit(i.rule_id), lit(i.severity), lit(i.subject)) for i in insts]
-    slices = " ".join(f"when {lit(level)} then {text_array(scopes)}" for level, scopes in LEVEL_SCOPES.items())
+    partitions = ", ".join(f"({lit(level)}, {n}, {text_array(scopes)})" for level, splits in LEVEL_PARTITIONS.items()
+                           for n, scopes in enumerate(splits))
     return f"""
 {engine._instances(('rule_id', 'severity', 'concept'), values)},
 {KEYED_CTE},
+partitions (unit_level, n, slices) as (values {partitions}),
 wholes as (
-    select inst.rule_id, inst.severity, s.*, case s.unit_level {slices} end as slices
+    select inst.rule_id, inst.severity, s.*
     from inst join keyed as s on s.concept_code = inst.concept and s.rule_scope = 'unit' and s.value is not null
-    where s.unit_level in ({', '.join(lit(level) for level in LEVEL_SCOPES)})
+    where s.unit_level in ({', '.join(lit(level) for level in LEVEL_PARTITIONS)})
 ),
-levels as (
-    select w.rule_id, w.file_id, count(*) as n, sum(l.value) as levels_sum,
-           array_agg(l.row_number order by array_position(w.slices, l.rule_scope)) as level_rows,
-           jsonb_agg(jsonb_build_array(l.rule_scope, l.value) order by array_position(w.slices, l.rule_scope)) as levels
+splits as (
+    select w.rule_id, w.file_id, p.n as partition, count(*) as n, cardinality(p.slices) as wanted,
+           sum(l.value) as levels_sum,
+           array_agg(l.row_number order by array_position(p.slices, l.rule_scope)) as level_rows,
+           jsonb_agg(jsonb_build_array(l.rule_scope, l.value) order by array_position(p.slices, l.rule_scope)) as levels
     from wholes as w
+    join partitions as p on p.unit_level = w.unit_level
     join keyed as l on l.file_id = w.file_id and l.concept_code = w.concept_code and l.value is not null
-                   and l.rule_scope = any(w.slices)
-    group by w.rule_id, w.file_id
+                   and l.rule_scope = any(p.slices)
+    group by w.rule_id, w.file_id, p.n, p.slices
+),
+levels as (  -- the first split the report gives in full (LEVEL_PARTITIONS order)
+    select distinct on (rule_id, file_id) * from splits where n = wanted order by rule_id, file_id, partition
 )
 {_select(rule_id="s.rule_id", kind=lit(kind), severity="s.severity",
          status="case when s.value <> l.levels_sum then 'fail' else 'pass' end",
          rows="array[s.row_number] || l.level_rows", expected="l.levels_sum",
          details="jsonb_build_object('label', s.label, 'levels', l.levels)")}
 from wholes as s
-join levels as l on l.rule_id = s.rule_id and l.file_id = s.file_id and l.n = cardinality(s.slices)"""
+join levels as l on l.rule_id = s.rule_id and l.file_id = s.file_id"""
 
 
 def message_fields(ev: Evaluation, inst: RuleInstance | None, catalog: Catalog, lang: str) -> dict:
