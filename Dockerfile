@@ -18,13 +18,14 @@ RUN pip install --no-cache-dir uv==0.13.9 \
     && pip install --no-cache-dir -r /tmp/requirements.txt \
     && rm /tmp/requirements.txt
 
-# The ingestion package and the `cchc` console script. --no-deps: everything is pinned above.
+# The ingestion package, the tooling package (demo data, benchmark) and the `cchc` console script. --no-deps: everything is pinned above.
 # Editable, because docker-compose.yml bind-mounts ./ingestion over /opt/cchc/ingestion: the
 # running code is then the mounted one, and ingestion.config.PROJECT_DIR resolves to /opt/cchc.
 COPY --chown=airflow:0 README.md /opt/cchc/
 COPY --chown=airflow:0 ingestion /opt/cchc/ingestion
+COPY --chown=airflow:0 cchc_tools /opt/cchc/cchc_tools
 RUN pip install --no-cache-dir --no-deps -e /opt/cchc \
-    && python -c "import ingestion.config" \
+    && python -c "import ingestion.config, cchc_tools.demo" \
     && command -v cchc
 
 ENV CCHC_PROJECT_DIR=/opt/cchc

@@ -21,6 +21,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # `import ingestion` without an installed package
     sys.path.insert(0, str(REPO))
 
+import cchc_tools  # noqa: E402
 from ingestion import config  # noqa: E402
 
 COMPOSE_FILE = REPO / "docker-compose.yml"
@@ -480,7 +481,8 @@ def test_project_mounts_match_the_repository_and_config(services):
     expected = {
         p.relative_to(config.PROJECT_DIR).as_posix()
         for p in (config.DAGS_DIR, config.DBT_PROJECT_DIR, config.EXPECTATIONS_DIR, config.DEMO_DIR)
-    } | {Path(config.__file__).resolve().parent.name}  # the ingestion package itself
+    } | {Path(config.__file__).resolve().parent.name,  # the ingestion package itself
+         Path(cchc_tools.__file__).resolve().parent.name}  # and the tooling (demo data for `cchc run`, benchmark)
     for name in AIRFLOW_SERVICES:
         service = services[name]
         project_dir = PurePosixPath(resolved_env(service)[PROJECT_DIR_VAR])
