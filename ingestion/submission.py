@@ -24,7 +24,7 @@ from .isolation import Failure, IsolatedPool, report_progress, run_isolated
 from .pipeline.inbox import read_regular_file, unit_and_period_from_path
 from .workbook.extract import Fact, Issue
 from .workbook.ooxml import UnreadableFile
-from .workbook.read import FAILURE_MESSAGES, failure_error, read_report_bytes
+from .workbook.read import failure_error, read_report_bytes
 
 log = logging.getLogger(__name__)
 
@@ -121,10 +121,10 @@ def read_submission(source: SubmissionSource, engine: str = "calamine", catalog:
     except UnreadableFile as exc:
         sub.unreadable = exc
     except MemoryError:
-        sub.unreadable = failure_error(Failure("memory", "MemoryError"))
+        sub.unreadable = failure_error(Failure("memory", "MemoryError"), source.name)
     except Exception as exc:  # a reader bug: this file is unreadable, the batch goes on
         log.exception("unexpected error reading %s", source.name)
-        sub.unreadable = UnreadableFile(*FAILURE_MESSAGES["error"], f"{type(exc).__name__}: {exc}")
+        sub.unreadable = failure_error(Failure("error", f"{type(exc).__name__}: {exc}"), source.name)
     else:
         sub.facts, sub.narrative, sub.issues = ex.facts, ex.narrative, ex.issues
         sub.title, sub.title_unit, sub.level_hint, sub.source_format = ex.title, ex.title_unit, ex.level_hint, ex.source_format
@@ -137,7 +137,7 @@ def failed_submission(source: SubmissionSource, failure: Failure) -> FileSubmiss
     """The submission of a file whose reader died, hung or ran out of memory in its worker."""
     identity = failure.progress if isinstance(failure.progress, FileIdentity) else \
         FileIdentity(source.name, None, source.size, source.mtime)
-    return FileSubmission(identity, source.unit_code, source.period, unreadable=failure_error(failure))
+    return FileSubmission(identity, source.unit_code, source.period, unreadable=failure_error(failure, source.name))
 
 
 def _read_and_finish(source: SubmissionSource, engine: str, catalog: Catalog | None,

@@ -107,3 +107,13 @@ def test_a_reader_that_dies_costs_its_file_only_and_the_file_keeps_its_hash(inbo
     assert subs[1].unreadable.code == "reader_crashed" and subs[1].unit_code == "79009"
     assert subs[1].file.content_hash is not None and subs[1].file.size == bad.stat().st_size
     assert subs[0].facts and [f.value for f in subs[0].facts] == [f.value for f in subs[2].facts]
+
+
+@pytest.mark.parametrize("name, says, never", [("bao_cao_q3.docx", "Word", "Excel"), ("phu_luc.xlsx", "Excel", "Word")])
+@pytest.mark.parametrize("reason", ["crashed", "memory", "error"])
+def test_a_failed_reader_tells_the_unit_to_resave_in_the_program_that_made_the_file(name, says, never, reason):
+    from ingestion.isolation import Failure
+    from ingestion.workbook.read import failure_error
+
+    message = failure_error(Failure(reason, "SIGSEGV"), name).message
+    assert says in message and never not in message, message

@@ -15,7 +15,7 @@ from ..indicators import Catalog, load_catalog
 from ..isolation import Failure
 from .extract import Extraction, extract_facts
 from .ooxml import UnreadableFile
-from .package import RESAVE_XLSX as RESAVE, open_package
+from .package import RESAVE_DOCX, RESAVE_XLSX, open_package
 from .reader import read_grids
 
 
@@ -49,17 +49,21 @@ def read_report(path: str | Path, engine: str = "calamine", catalog: Catalog | N
     return read_report_bytes(Path(path).read_bytes(), engine, catalog, Path(path).name)
 
 
-# A reader that died, hung or ran out of memory on a file, as the person who gave the file reads it.
-FAILURE_MESSAGES = {
-    "crashed": ("reader_crashed", "chương trình đọc bảng tính dừng bất thường khi mở tệp này (cấu trúc tệp bất "
-                                  "thường, có thể tệp bị hỏng hoặc do phần mềm khác tạo ra); " + RESAVE),
-    "timeout": ("read_timeout", "đọc tệp quá lâu nên đã dừng (tệp có cấu trúc bất thường hoặc ổ đĩa chia sẻ "
-                                "không phản hồi)"),
-    "memory": ("too_much_memory", "tệp cần quá nhiều bộ nhớ để đọc (cấu trúc tệp bất thường); " + RESAVE),
-    "error": ("unreadable", "không đọc được tệp do cấu trúc bất thường; " + RESAVE),
-}
+# A reader that died, hung or ran out of memory on a file, as the person who gave the file reads it:
+# a Word report is re-saved in Word, anything else in Excel.
+def _failure_messages(word: bool) -> dict[str, tuple[str, str]]:
+    reader, resave = ("tài liệu", RESAVE_DOCX) if word else ("bảng tính", RESAVE_XLSX)
+    return {
+        "crashed": ("reader_crashed", f"chương trình đọc {reader} dừng bất thường khi mở tệp này (cấu trúc tệp bất "
+                                      "thường, có thể tệp bị hỏng hoặc do phần mềm khác tạo ra); " + resave),
+        "timeout": ("read_timeout", "đọc tệp quá lâu nên đã dừng (tệp có cấu trúc bất thường hoặc ổ đĩa chia sẻ "
+                                    "không phản hồi)"),
+        "memory": ("too_much_memory", "tệp cần quá nhiều bộ nhớ để đọc (cấu trúc tệp bất thường); " + resave),
+        "error": ("unreadable", "không đọc được tệp do cấu trúc bất thường; " + resave),
+    }
 
 
-def failure_error(failure: Failure) -> UnreadableFile:
-    code, message = FAILURE_MESSAGES.get(failure.reason, FAILURE_MESSAGES["error"])
+def failure_error(failure: Failure, name: str = "") -> UnreadableFile:
+    messages = _failure_messages(name.lower().endswith((".docx", ".doc")))
+    code, message = messages.get(failure.reason, messages["error"])
     return UnreadableFile(code, message, f"{failure.reason}: {failure.detail}")
