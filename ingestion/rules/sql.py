@@ -110,8 +110,12 @@ class SqlEngine:
         return PENDING_CTE + "," + kind_of(kind).sql(self, kind)
 
     def unexpected_rows_query(self, kind: str, severity: str) -> str:
-        """What Great Expectations checks: the failures of one kind at one severity."""
-        return (f"select * from ({self.query(kind)}) as evaluations "
+        """What Great Expectations checks: the failures of one kind at one severity.
+
+        The evaluation runs whole first (offset 0 keeps the filter out of it): pushed inside, the
+        filter made PostgreSQL expect a handful of rows and join the batch row by row, ten times the
+        full evaluation at 600 files and quadratic in the number of files."""
+        return (f"select * from ({self.query(kind)} offset 0) as evaluations "
                 f"where evaluations.status = 'fail' and evaluations.severity = {lit(severity)}")
 
     def _instances(self, columns: tuple[str, ...], values) -> str:
