@@ -125,15 +125,17 @@ def _parse_engines(files: list[Path], limit: int) -> dict:
     return out
 
 
-def _script(name: str, args: list[str], log: Path) -> dict:
-    """A benchmark script of bench/ in its own process; its JSON result."""
+def _script(name: str, args: list[str], log: Path, home: Path | None = None) -> dict:
+    """A benchmark script of bench/ in its own process; its JSON result. ``home``: the CCHC_HOME whose
+    dbt manifest names the relations the rule SQL reads."""
     out = log.with_suffix(".json")
     started = time.perf_counter()
     with open(log, "w", encoding="utf-8") as fh:
         proc = subprocess.run([sys.executable, str(BENCH_SCRIPTS / name), *args, "--out", str(out)],
                               stdout=fh, stderr=subprocess.STDOUT,
                               env=dict(os.environ, GX_ANALYTICS_ENABLED="false",
-                                       GEN_DBT_TARGET=str(log.parent.parent / "generic_dbt_target")))
+                                       GEN_DBT_TARGET=str(log.parent.parent / "generic_dbt_target"),
+                                       **({config.ENV_HOME: str(home)} if home is not None else {})))
     if proc.returncode != 0:
         raise RuntimeError(f"{name} failed; see {log}")
     result = json.loads(out.read_text(encoding="utf-8"))
@@ -359,7 +361,8 @@ def _measure(work: Path, *, units: int, history_quarters: int, quick: bool, hist
     # 4. The floor and the generic stack on the same national quarter.
     say("[floor] raw calamine read + COPY + rule SQL ...")
     national_url = embedded_dsn(work / "national_quarter_home" / "pgdata").url()
-    floor = _script("floor.py", ["--inbox", str(national_inbox), "--url", national_url], logs / "floor.log")
+    floor = _script("floor.py", ["--inbox", str(national_inbox), "--url", national_url], logs / "floor.log",
+                    home=work / "national_quarter_home")
     results["floor"] = floor
     floor_total = floor["raw_read"]["seconds"] + floor["copy"]["seconds"] + floor["rule_sql"]["seconds"]
     results["figures"].update({

@@ -152,3 +152,25 @@ def test_idle_bi_transaction_does_not_hang_the_night(pipeline_env, monkeypatch):
     # Once the reader is gone, the next publication brings the standby up to date again.
     nightly.publish_stage(first["run_id"], force=True)
     assert marts_fingerprint(dsn, exclude_columns=(), schema="marts_next") == marts_fingerprint(dsn, exclude_columns=())
+
+
+def test_ingest_batches_of_one_run_share_the_lock_and_nothing_else_does(pipeline_env, monkeypatch):
+    """Workers parse their batches side by side; any other stage, or another run, still waits for them."""
+    generated_inbox(pipeline_env["inbox"], units=4, quarters=1, error_rate=0.0, seed=4, end=(2026, 1))
+    monkeypatch.setattr(runlock, "STAGE_WAIT", 0.5)
+    nightly.start("scheduled__batches")
+    dsn = access.resolve().pipeline
+    with runlock.stage(dsn, "scheduled__batches", shared=True):
+        with runlock.stage(dsn, "scheduled__batches", shared=True):  # a second batch, on another worker
+            with pytest.raises(runlock.RunInProgress):  # the run's next stage waits for both
+                with runlock.stage(dsn, "scheduled__batches"):
+                    pass
+            with pytest.raises(runlock.RunInProgress):  # another run's batch is refused
+                with runlock.stage(dsn, "scheduled__other", shared=True):
+                    pass
+            with pytest.raises(runlock.RunInProgress):  # and so is a whole run
+                with runlock.whole_process(dsn):
+                    pass
+    with runlock.stage(dsn, "scheduled__batches"):  # both let go: the run goes on
+        pass
+    nightly.finish("scheduled__batches", failed="test")

@@ -63,10 +63,10 @@ def inbox_path(settings: Settings) -> Path:
 
 
 @contextlib.contextmanager
-def _connection(settings: Settings, run_id: str):
+def _connection(settings: Settings, run_id: str, shared: bool = False):
     """A stage of the run: under the run lock (runlock.py), connected as the pipeline role."""
     dsn = access.pipeline_dsn(settings)
-    with runlock.stage(dsn, run_id):
+    with runlock.stage(dsn, run_id, shared=shared):
         conn = connect(dsn)
         try:
             yield dsn, conn
@@ -151,7 +151,7 @@ def ingest_stage(run_id: str, settings: Settings | None = None, workers: int | N
     settings = settings or load_settings()
     t0 = time.perf_counter()
     inbox = inbox_path(settings)
-    with _connection(settings, run_id) as (dsn, conn):
+    with _connection(settings, run_id, shared=True) as (dsn, conn):  # batches run side by side
         from ..registry import read_registry
 
         registry = read_registry(settings.resolved_registry(inbox), settings.resolved_unit_mapping(inbox))
@@ -178,7 +178,7 @@ def ingest_batch_stage(run_id: str, batch: list[dict], settings: Settings | None
     settings = settings or load_settings()
     t0 = time.perf_counter()
     inbox = inbox_path(settings)
-    with _connection(settings, run_id) as (dsn, conn):
+    with _connection(settings, run_id, shared=True) as (dsn, conn):  # batches run side by side
         from ..registry import read_registry
 
         registry = read_registry(settings.resolved_registry(inbox), settings.resolved_unit_mapping(inbox))

@@ -5,7 +5,8 @@ A run holds a PostgreSQL advisory lock (session-level, one per warehouse databas
     hold it on one dedicated connection from before the start to the end (``whole_process``). A
     run killed with -9 loses its connection, and with it the lock: the next run goes ahead.
   - A run spread over Airflow tasks (the compose deployment: several workers, one process per task)
-    holds it during each task (``stage``) and, between two tasks, keeps a lease in
+    holds it during each task (``stage``; the ingest batches share it, so workers parse side by
+    side) and, between two tasks, keeps a lease in
     audit.load_runs (``lease_until``), renewed at the end of every task and ended by the DAG's
     teardown task, even when a task failed. A lease nobody renews expires after LEASE.
 Refusing writes nothing: the check comes before anything of the run touches the warehouse.
@@ -43,9 +44,9 @@ def _lock_connection(dsn: Dsn, label: str):
     return conn
 
 
-def _try_lock(conn) -> bool:
+def _try_lock(conn, shared: bool = False) -> bool:
     with conn.cursor() as cur:
-        cur.execute("select pg_try_advisory_lock(%s, %s)", LOCK_KEYS)
+        cur.execute(f"select pg_try_advisory_lock{'_shared' if shared else ''}(%s, %s)", LOCK_KEYS)
         return bool(cur.fetchone()[0])
 
 
@@ -133,8 +134,12 @@ def _check(conn, run_id: str, claim: bool) -> None:
 
 
 @contextlib.contextmanager
-def stage(dsn: Dsn, run_id: str, *, claim: bool = False):
-    """One stage of ``run_id``. ``claim``: the first stage, which takes over the warehouse for the run."""
+def stage(dsn: Dsn, run_id: str, *, claim: bool = False, shared: bool = False):
+    """One stage of ``run_id``. ``claim``: the first stage, which takes over the warehouse for the run.
+
+    ``shared``: a stage that runs beside others of its own run (the ingest batches, on several
+    workers at once) takes the lock in shared mode; every other stage, and every other run, still
+    needs it alone. Another run's task never gets in between: its lease check refuses it."""
     if _PROCESS:
         conn = connect(dsn)
         conn.autocommit = True
@@ -147,7 +152,7 @@ def stage(dsn: Dsn, run_id: str, *, claim: bool = False):
     conn = _lock_connection(dsn, run_id)
     try:
         deadline = time.monotonic() + (0 if claim else STAGE_WAIT)
-        while not _try_lock(conn):
+        while not _try_lock(conn, shared):
             if time.monotonic() >= deadline:
                 refusal = _refusal(conn)
                 refusal.transient = not claim  # a task of a running run: the other task will let go

@@ -1,4 +1,6 @@
-{{ config(tags=['pre_gate']) }}
+{{ config(tags=['pre_gate', 'publish']) }}
+
+-- Built after the gate too: rebuilding int_submission_outcomes there drops this view (cascade).
 
 -- What history rules compare against: for every unit-quarter, the latest submission
 -- that is not held back (accepted by the gate or on review, or still pending).
