@@ -1,6 +1,7 @@
 """The Great Expectations suite, generated from the rule catalog, and the checkpoint that runs it.
 
-One UnexpectedRowsExpectation per rule kind and severity; its query is the set-based SQL
+One expectation per rule kind and severity (ExpectNoRuleFailures: GX's UnexpectedRowsExpectation
+evaluated once, ingestion/rules/gx_expectation.py); its query is the set-based SQL
 of ingestion/rules/sql.py restricted to failures, over the batch of pending figures
 (work.gate_batch, materialised by the validate stage; one name for it, ingestion/rules/batch.py). The GX project lives in CCHC_HOME/gx; each
 expectation's full result is kept in audit.gx_validations. GX's Data Docs are not built: their
@@ -40,10 +41,12 @@ class ExpectationOutcome:
 def build_suite(rules: RuleSet, engine: SqlEngine):
     import great_expectations as gx
 
+    from .gx_expectation import ExpectNoRuleFailures
+
     suite = gx.ExpectationSuite(name=SUITE_NAME, meta={"generated_from": "expectations/rules.yml + indicator_catalog.csv"})
     for kind, severity in engine.rules.severity_groups():
         entry = rules.kinds[kind]
-        suite.add_expectation(gx.expectations.UnexpectedRowsExpectation(
+        suite.add_expectation(ExpectNoRuleFailures(
             unexpected_rows_query=engine.unexpected_rows_query(kind, severity),
             description=f"{entry['title_en']} ({severity}) — {entry['title_vi']}",
             severity=_GX_SEVERITY[severity],
@@ -61,6 +64,8 @@ def run_checkpoint(gx_dir: Path, sqlalchemy_url: str, rules: RuleSet, engine: Sq
         import great_expectations as gx
         from great_expectations.core.run_identifier import RunIdentifier
         from great_expectations.data_context.types.base import ProgressBarsConfig
+
+        from . import gx_expectation  # noqa: F401  registered before the project's stored suite is read
 
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
     gx_dir.mkdir(parents=True, exist_ok=True)

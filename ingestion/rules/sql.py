@@ -59,11 +59,19 @@ class Relations:
 # Great Expectations substitutes {batch} as "(select ...)" when the query text contains a JOIN
 # and as "(select ...) AS subselect" otherwise; the explicit join keeps the form fixed.
 PENDING_CTE = f"with {batch.NAME} as (select batch_rows.* from {{batch}} as batch_rows cross join (select 1) as single_row)"
-# One figure per (file, concept, rule scope): where a commune's generic row and its "cấp xã" variant
-# meet, the generic row wins (as in Submission.index).
-KEYED_CTE = """keyed as (
+
+
+def keyed_cte(concepts, levels=None) -> str:
+    """One figure per (file, concept, rule scope) of the concepts a kind reads: where a commune's
+    generic row and its "cấp xã" variant meet, the generic row wins (as in Submission.index).
+
+    Only those concepts are sorted: the whole batch sorted once per kind cost more than the rules.
+    The filters keep whole (file, concept, scope) groups, so the figures chosen are the same;
+    `levels` keeps the reports of those unit levels only."""
+    of_levels = f" and unit_level = any({text_array(sorted(set(levels)))})" if levels is not None else ""
+    return f"""keyed as (
     select distinct on (file_id, concept_code, rule_scope) * from gate_batch
-    where concept_code is not null
+    where concept_code = any({text_array(sorted(set(concepts)))}){of_levels}
     order by file_id, concept_code, rule_scope, (scope = 'unit') desc
 )"""
 # Evaluations within a level slice say which one.
@@ -182,14 +190,16 @@ current_values as (
     from inst join gate_batch as s on s.own_indicator_code = inst.subject and s.value is not null
 )"""
 
-    def _basis_by(self, keys: str, match: dict[str, str]) -> str:
+    def _basis_by(self, keys: str, match: dict[str, str], indicators) -> str:
         """Basis figures (with a value) for each row of `keys`, read key by key through LATERAL.
 
         OFFSET 0 keeps PostgreSQL from flattening it into a hash join over the whole warehouse
         history: only the pending units' own series is touched, through the basis view's index.
-        Callers materialize it: inlined, the join that follows was re-run once per key.
+        Callers materialize it: inlined, the join that follows was re-run once per key. Only the
+        indicators the kind compares are kept: a unit's whole history is a hundred times more rows.
         """
         on = " and ".join(f"b.{column} = keys.{key}" for column, key in match.items())
+        on += f" and b.own_indicator_code = any({text_array(sorted(set(indicators)))})"
         return (f"select b.* from ({keys}) as keys "
                 f"cross join lateral (select * from {self.rel.basis} as b where {on} offset 0) as b "
                 f"where b.value is not null")

@@ -8,7 +8,7 @@ from ...text.scope import SCOPE_OF_LETTER, rule_scope
 from ..model import Evaluation, Submission, LETTER_LEVEL, LEVEL_RANK
 from ..offline import OfflineEngine, _ev, _value
 from ..ruleset import RuleInstance, indicator_instances
-from ..sql import SqlEngine, KEYED_CTE, _select, lit
+from ..sql import SqlEngine, keyed_cte, _select, lit
 from . import RuleKind
 
 
@@ -48,7 +48,7 @@ def sql(engine: SqlEngine, kind: str) -> str:
                lit(SCOPE_OF_LETTER[i.authority])) for i in insts]
     return f"""
 {engine._instances(('rule_id', 'severity', 'subject', 'canonical', 'child_level', 'child_scope'), values)},
-{KEYED_CTE},
+{keyed_cte(i.canonical for i in insts)},
 current_values as (
     -- the unit's figure for its lower level: the level variant, or the concept in that level's block
     select inst.rule_id, inst.severity, inst.canonical, inst.child_level, s.*,
@@ -65,7 +65,8 @@ child_quarters as (
      and {sql_valid_on('d', 'c.quarter_end')}
 ),
 children_basis as materialized ({engine._basis_by("select distinct descendant_code, year, quarter from child_quarters",
-                                     {"unit_code": "descendant_code", "year": "year", "quarter": "quarter"})}),
+                                     {"unit_code": "descendant_code", "year": "year", "quarter": "quarter"},
+                                     (i.canonical for i in insts))}),
 children as (
     select c.rule_id, c.file_id, c.descendant_code, b.value as child_value
     from child_quarters as c

@@ -5,7 +5,7 @@ from ...indicators import Catalog
 from ..model import Evaluation, Submission
 from ..offline import OfflineEngine, _ev, _value, _scoped
 from ..ruleset import RuleInstance, indicator_instances
-from ..sql import SqlEngine, KEYED_CTE, SCOPE_DETAIL, _select, lit
+from ..sql import SqlEngine, keyed_cte, SCOPE_DETAIL, _select, lit
 from ..messages import short_name
 from . import RuleKind
 
@@ -33,7 +33,7 @@ def sql(engine: SqlEngine, kind: str) -> str:
               for i in insts]
     return f"""
 {engine._instances(('rule_id', 'severity', 'subject', 'whole_concept', 'whole_scope'), values)},
-{KEYED_CTE},
+{keyed_cte(engine.catalog[i.whole].concept for i in insts if i.whole)},
 joined as (
     select inst.rule_id, inst.severity, s.*, w.value as w_value, w.row_number as w_row
     from inst

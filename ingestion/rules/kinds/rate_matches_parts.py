@@ -6,7 +6,7 @@ from ...indicators import Catalog
 from ..model import Evaluation, Submission, round_expected
 from ..offline import OfflineEngine, _ev, _value, _scoped
 from ..ruleset import RuleInstance, indicator_instances
-from ..sql import SqlEngine, KEYED_CTE, SCOPE_DETAIL, _select, lit
+from ..sql import SqlEngine, keyed_cte, SCOPE_DETAIL, _select, lit
 from ..messages import _num
 from . import RuleKind
 
@@ -47,7 +47,7 @@ def sql(engine: SqlEngine, kind: str) -> str:
     return f"""
 {engine._instances(('rule_id', 'severity', 'subject', 'numerator_concept', 'numerator_scope',
                         'denominator_concept', 'denominator_scope'), values)},
-{KEYED_CTE},
+{keyed_cte(engine.catalog[c].concept for i in insts for c in (i.numerator, i.denominator) if c)},
 joined as (
     select inst.rule_id, inst.severity, s.*,
            n.value as n_value, n.row_number as n_row, d.value as d_value, d.row_number as d_row,

@@ -5,7 +5,7 @@ from ...indicators import Catalog
 from ..model import Evaluation, Submission
 from ..offline import OfflineEngine, _ev, _scoped
 from ..ruleset import RuleInstance
-from ..sql import SqlEngine, KEYED_CTE, SCOPE_DETAIL, _select, lit, text_array
+from ..sql import SqlEngine, keyed_cte, SCOPE_DETAIL, _select, lit, text_array
 from ..tree import sql_rows, sql_sum, sql_used_codes, sum_of, tree_codes
 from ..messages import short_name
 from . import RuleKind
@@ -57,7 +57,7 @@ def sql(engine: SqlEngine, kind: str) -> str:
                       for c in codes)
     return f"""
 inst (rule_id, severity, frame_concepts) as (values {', '.join(frame_values)}),
-{KEYED_CTE},
+{keyed_cte(engine.catalog[c].concept for c in codes)},
 frames as (
     select distinct inst.rule_id, inst.severity, k.file_id, k.unit_level, k.rule_scope
     from inst join keyed as k on k.concept_code = any(inst.frame_concepts) and k.value is not null
@@ -70,8 +70,10 @@ sides as (
     join pv on pv.file_id = frames.file_id and pv.rule_scope = frames.rule_scope
     cross join lateral (select case frames.rule_id {' '.join(branches)} end as result) as r
 ),
-compared as (
-    select sides.rule_id, sides.severity, sides.file_id, sides.rule_scope, sides.first_figure,
+compared as materialized (
+    select sides.rule_id, sides.severity, sides.file_id, sides.rule_scope,
+           sides.first_figure ->> 0 as first_sheet, (sides.first_figure ->> 1)::integer as first_row,
+           (sides.first_figure ->> 2)::integer as first_col,
            (result ->> 0)::numeric as left_sum, (result ->> 1)::numeric as right_sum,
            array(select jsonb_array_elements_text(result -> 2)::integer) as all_rows,
            jsonb_array_length(result -> 4) as left_used, jsonb_array_length(result -> 5) as right_used
@@ -80,9 +82,8 @@ compared as (
 located as (
     select c.*, f.sheet, f.row_number, f.form, f.label, f.indicator_code, f.unit_code, f.year, f.quarter
     from compared as c
-    join gate_batch as f on f.file_id = c.file_id and f.sheet = c.first_figure ->> 0
-                     and f.row_number = (c.first_figure ->> 1)::integer
-                     and f.col_number = (c.first_figure ->> 2)::integer
+    join gate_batch as f on f.file_id = c.file_id and f.sheet = c.first_sheet
+                     and f.row_number = c.first_row and f.col_number = c.first_col
     where c.left_sum is not null and c.right_sum is not null and c.left_used > 0 and c.right_used > 0
 )
 {_select(rule_id="s.rule_id", kind=lit(kind), severity="s.severity",

@@ -5,7 +5,7 @@ from ...indicators import Catalog
 from ..model import Evaluation, Submission
 from ..offline import OfflineEngine, _ev, _scoped
 from ..ruleset import RuleInstance, indicator_instances
-from ..sql import SqlEngine, KEYED_CTE, SCOPE_DETAIL, _select, lit
+from ..sql import SqlEngine, keyed_cte, SCOPE_DETAIL, _select, lit
 from ..tree import sql_parts, sql_rows, sql_sum, sum_of, tree_codes
 from ..messages import _num, short_name
 from . import RuleKind
@@ -41,7 +41,7 @@ def sql(engine: SqlEngine, kind: str) -> str:
     values = [(lit(i.rule_id), lit(i.severity), lit(i.subject)) for i in insts]
     return f"""
 {engine._instances(('rule_id', 'severity', 'subject'), values)},
-{KEYED_CTE},
+{keyed_cte(engine.catalog[c].concept for c in codes)},
 totals as (
     select inst.rule_id, inst.severity, s.*
     from inst join gate_batch as s on s.indicator_code = inst.subject and s.value is not null

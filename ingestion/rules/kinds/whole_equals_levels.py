@@ -7,7 +7,7 @@ from ...text.scope import LEVEL_PARTITIONS, UNIT, rule_scope
 from ..model import Evaluation, Submission
 from ..offline import OfflineEngine, _ev, _value
 from ..ruleset import RuleInstance, indicator_instances
-from ..sql import SqlEngine, KEYED_CTE, _select, lit, text_array
+from ..sql import SqlEngine, keyed_cte, _select, lit, text_array
 from ..messages import _num, scope_names
 from . import RuleKind
 
@@ -42,7 +42,7 @@ def sql(engine: SqlEngine, kind: str) -> str:
                            for n, scopes in enumerate(splits))
     return f"""
 {engine._instances(('rule_id', 'severity', 'concept'), values)},
-{KEYED_CTE},
+{keyed_cte((i.subject for i in insts), levels=LEVEL_PARTITIONS)},
 partitions (unit_level, n, slices) as (values {partitions}),
 wholes as (
     select inst.rule_id, inst.severity, s.*
@@ -60,7 +60,7 @@ splits as (
                    and l.rule_scope = any(p.slices)
     group by w.rule_id, w.file_id, p.n, p.slices
 ),
-levels as (  -- the first split the report gives in full (LEVEL_PARTITIONS order)
+levels as materialized (  -- the first split the report gives in full (LEVEL_PARTITIONS order)
     select distinct on (rule_id, file_id) * from splits where n = wanted order by rule_id, file_id, partition
 )
 {_select(rule_id="s.rule_id", kind=lit(kind), severity="s.severity",
