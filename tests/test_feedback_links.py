@@ -56,3 +56,25 @@ def test_index_links_are_relative_and_lead_to_the_reports(tmp_path, monkeypatch)
     written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.html") if p.parent != out)
     assert len(written) == len(reports)
     assert all("/" in w and w.count("/") == 1 for w in written)  # one folder level, no escape
+
+
+def test_an_equal_report_is_copied_byte_for_byte_and_a_different_one_rendered(tmp_path):
+    """The run's folder and current/ hold the same report for each unit-quarter the run read: rendered once."""
+    report = UnitReport(unit_code="T01X0001", unit_name="Xã Một", period="2026-Q3", period_vi="III/2026",
+                        path="T01X0001/2026-Q3/bao_cao.xlsx", content_hash="ab" * 32, status="rejected",
+                        status_vi=STATUS_VI["rejected"], rejections=["tệp bị hỏng"], file_id=7)
+    writer = feedback.ReportWriter()
+    writer.write(report, tmp_path / "run" / "a.html", tmp_path / "run" / "a.xlsx")
+    same = UnitReport(**{**report.__dict__, "stem_suffix": "_7"})  # another name, the same content
+    writer.write(same, tmp_path / "current" / "b.html", tmp_path / "current" / "b.xlsx")
+    assert (writer.rendered, writer.copied) == (1, 1)
+    fresh = feedback.ReportWriter()  # rendered from scratch, the copy has the same bytes
+    fresh.write(same, tmp_path / "fresh" / "b.html", tmp_path / "fresh" / "b.xlsx")
+    for name in ("b.html", "b.xlsx"):
+        assert (tmp_path / "current" / name).read_bytes() == (tmp_path / "fresh" / name).read_bytes()
+
+    changed = UnitReport(**{**report.__dict__, "rejections": ["tệp Excel định dạng cũ (.xls)"]})
+    writer.write(changed, tmp_path / "current" / "b.html", tmp_path / "current" / "b.xlsx")
+    assert (writer.rendered, writer.copied) == (2, 1)
+    assert "định dạng cũ" in (tmp_path / "current" / "b.html").read_text(encoding="utf-8")
+    assert not list(tmp_path.rglob(".*.tmp"))

@@ -17,7 +17,8 @@ import datetime as dt
 import hashlib
 import os
 import re
-from dataclasses import dataclass, field
+import shutil
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -397,14 +398,36 @@ def _dq_page(conn, run_id: str, env: Environment) -> str:
     return env.get_template("dq.html").render(run_id=run_id, expectations=expectations, tallies=tallies)
 
 
-def _write_pair(env: Environment, report: UnitReport, html: Path, xlsx: Path) -> None:
-    """Both files of one report, each replaced in one step (readers never see half a file)."""
-    html.parent.mkdir(parents=True, exist_ok=True)
-    tmp_html, tmp_xlsx = html.with_name(f".{html.name}.tmp"), xlsx.with_name(f".{xlsx.name}.tmp")
-    tmp_html.write_text(env.get_template("feedback.html").render(r=report), encoding="utf-8")
-    _write_xlsx(report, tmp_xlsx)
-    os.replace(tmp_html, html)
-    os.replace(tmp_xlsx, xlsx)
+class ReportWriter:
+    """Writes the two files of each report, each replaced in one step (readers never see half a file).
+
+    A report equal to one already written by this writer is copied, not rendered again: the run's
+    folder and <reports>/current hold the same report for every unit-quarter the run read, and
+    rendering the workbooks was most of the report stage. Remembers paths, not contents.
+    """
+
+    def __init__(self):
+        self.env = _env()
+        self._written: dict[bytes, tuple[Path, Path]] = {}
+        self.rendered = self.copied = 0
+
+    def write(self, report: UnitReport, html: Path, xlsx: Path) -> None:
+        html.parent.mkdir(parents=True, exist_ok=True)
+        tmp_html, tmp_xlsx = html.with_name(f".{html.name}.tmp"), xlsx.with_name(f".{xlsx.name}.tmp")
+        # Everything a report shows is in its fields; the suffix only tells two files' names apart.
+        key = hashlib.sha256(repr(replace(report, stem_suffix="")).encode()).digest()
+        same = self._written.get(key)
+        if same is not None and same[0].exists() and same[1].exists():
+            shutil.copyfile(same[0], tmp_html)
+            shutil.copyfile(same[1], tmp_xlsx)
+            self.copied += 1
+        else:
+            tmp_html.write_text(self.env.get_template("feedback.html").render(r=report), encoding="utf-8")
+            _write_xlsx(report, tmp_xlsx)
+            self.rendered += 1
+        os.replace(tmp_html, html)
+        os.replace(tmp_xlsx, xlsx)
+        self._written[key] = (html, xlsx)
 
 
 def run_folder(conn, run_id: str, reports_dir: Path) -> Path:
@@ -424,10 +447,12 @@ def run_folder(conn, run_id: str, reports_dir: Path) -> Path:
     raise RuntimeError(f"no free report folder for run {run_id} under {reports_dir}")
 
 
-def write_run_reports(conn, run_id: str, reports_dir: Path, also: list[str] | tuple[str, ...] = ()) -> Path:
+def write_run_reports(conn, run_id: str, reports_dir: Path, also: list[str] | tuple[str, ...] = (),
+                      writer: ReportWriter | None = None) -> Path:
     reports = collect(conn, run_id, also)
     out = run_folder(conn, run_id, reports_dir)
-    env = _env()
+    writer = writer or ReportWriter()
+    env = writer.env
     taken: set[tuple[str, str]] = set()
     for report in reports:  # two entries with the same bytes (or none read) in one folder: two reports
         if (report.unit_dir, report.file_stem) in taken:
@@ -435,7 +460,7 @@ def write_run_reports(conn, run_id: str, reports_dir: Path, also: list[str] | tu
         taken.add((report.unit_dir, report.file_stem))
     for report in reports:
         unit_dir = out / report.unit_dir
-        _write_pair(env, report, unit_dir / f"{report.file_stem}.html", unit_dir / f"{report.file_stem}.xlsx")
+        writer.write(report, unit_dir / f"{report.file_stem}.html", unit_dir / f"{report.file_stem}.xlsx")
     (out / "index.html").write_text(env.get_template("index.html").render(run_id=run_id, reports=reports),
                                     encoding="utf-8")
     (out / "dq.html").write_text(_dq_page(conn, run_id, env), encoding="utf-8")
@@ -447,7 +472,7 @@ def current_report_paths(reports_dir: Path, unit_code: str, period: str) -> tupl
     return folder / f"{safe_name(period)}.html", folder / f"{safe_name(period)}.xlsx"
 
 
-def write_current_reports(conn, run_id: str, reports_dir: Path) -> int:
+def write_current_reports(conn, run_id: str, reports_dir: Path, writer: ReportWriter | None = None) -> int:
     """Bring <reports>/current up to date: the latest version of every unit-quarter this run read
     a file for or the data team reviewed since the last time (every unit-quarter the first time).
     Returns how many unit-quarters were written."""
@@ -468,10 +493,10 @@ def write_current_reports(conn, run_id: str, reports_dir: Path) -> int:
                        join touched t on t.unit_code = f.unit_code and t.year = f.year and t.quarter = f.quarter
                        group by f.unit_code, f.year, f.quarter""", (first, run_id, reviewed_before))
         latest = [r[0] for r in cur.fetchall()]
-    env = _env()
+    writer = writer or ReportWriter()
     for report in collect(conn, file_ids=latest):
         html, xlsx = current_report_paths(reports_dir, report.unit_code, report.period)
-        _write_pair(env, report, html, xlsx)
+        writer.write(report, html, xlsx)
     marker.parent.mkdir(parents=True, exist_ok=True)
     marker.write_text(f"{reviews_now}\n", encoding="utf-8")
     return len(latest)
