@@ -330,10 +330,16 @@ def report_stage(run_id: str, settings: Settings | None = None, *, docs: bool = 
         with conn.cursor() as cur:
             cur.execute("select marts_published from audit.load_runs where run_id = %s", (run_id,))
             published = bool((cur.fetchone() or [False])[0])
-        if docs and (published or not (settings.dbt_target_dir / "catalog.json").exists()):
-            progress.say("docs", "dbt docs generate --static")
-            # --static: one page with the manifest and catalog inside, so it opens from disk
-            run_dbt(dsn, settings.dbt_target_dir, ["docs", "generate", "--static"])
+        if docs and (published or not dbt_docs_page(settings).exists()):
+            key = docs_fingerprint(conn, dsn)
+            if docs_key_path(settings).exists() and docs_key_path(settings).read_text(encoding="utf-8") == key \
+                    and dbt_docs_page(settings).exists():
+                progress.say("docs", "tài liệu dbt không đổi (dự án dbt như lần trước) / dbt docs unchanged")
+            else:
+                progress.say("docs", "dbt docs generate --static")
+                # --static: one page with the manifest and catalog inside, so it opens from disk
+                run_dbt(dsn, settings.dbt_target_dir, ["docs", "generate", "--static"])
+                docs_key_path(settings).write_text(key, encoding="utf-8")
             docs_index = str(dbt_docs_page(settings))
         _record(conn, run_id, "report", time.perf_counter() - t0, reports_dir=str(out_dir))
     return {"reports_dir": str(out_dir), "current_reports": current, "dbt_docs": docs_index}
@@ -341,6 +347,36 @@ def report_stage(run_id: str, settings: Settings | None = None, *, docs: bool = 
 
 def dbt_docs_page(settings: Settings) -> Path:
     return settings.dbt_target_dir / "static_index.html"
+
+
+def docs_key_path(settings: Settings) -> Path:
+    return settings.dbt_target_dir / "static_index.key"
+
+
+def docs_fingerprint(conn, dsn) -> str:
+    """What the dbt docs page is made of: the dbt project's files, dbt's version, the warehouse and
+    its relations' columns (the catalog).
+
+    The page describes models, columns and tests, not the figures in them, so a night that only
+    loads data leaves it as it was (generating it took seconds of every published night).
+    """
+    import hashlib
+    from importlib.metadata import version
+
+    with conn.cursor() as cur:
+        cur.execute("""select coalesce(md5(string_agg(concat_ws('.', table_schema, table_name, column_name, data_type),
+                                                   ',' order by table_schema, table_name, ordinal_position)), '')
+                       from information_schema.columns
+                       where table_schema not in ('pg_catalog', 'information_schema')""")
+        columns = cur.fetchone()[0]
+    conn.commit()
+    digest = hashlib.sha256(f"{version('dbt-core')} {version('dbt-postgres')}\n{dsn.host}\n{dsn.port}\n"
+                            f"{dsn.dbname}\n{columns}\n".encode())
+    project = DBT_PROJECT_DIR
+    for path in sorted(project.rglob("*")):
+        if path.is_file() and not {"target", "logs", "dbt_packages"} & set(path.relative_to(project).parts):
+            digest.update(path.relative_to(project).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
 
 
 def finish(run_id: str, settings: Settings | None = None, *, failed: str | None = None) -> dict:
