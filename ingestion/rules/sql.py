@@ -74,6 +74,8 @@ def keyed_cte(concepts, levels=None) -> str:
     where concept_code = any({text_array(sorted(set(concepts)))}){of_levels}
     order by file_id, concept_code, rule_scope, (scope = 'unit') desc
 )"""
+
+
 # Evaluations within a level slice say which one.
 SCOPE_DETAIL = "(case when s.rule_scope <> 'unit' then jsonb_build_object('scope', s.rule_scope) else jsonb_build_object() end)"
 
