@@ -150,6 +150,8 @@ class Catalog:
         self._candidates_cache: dict[tuple[str, int | None], tuple[tuple[str, ...], str, int, str | None]] = {}
         self._key_cache: dict[tuple[LabelKey, int | None], tuple[tuple[str, ...], str, int, str | None]] = {}
         self._ancestors: dict[str, tuple[str, ...]] = {}
+        # Each indicator's concept and own level, read for every candidate of every row.
+        self._concept_scope = {i.code: (i.concept, i.scope) for i in indicators}
 
     def __getitem__(self, code: str) -> Indicator:
         return self.indicators[code]
@@ -252,7 +254,12 @@ class Catalog:
         codes, how, words, matched = self.candidates(label, form) if key is None else self._lookup(key, form)
         if not codes:
             return Match(None, how)
-        free = [c for c in codes if (self.indicators[c].concept, self.indicators[c].scope_in(scope)) not in used]
+        if used:
+            concept_scope = self._concept_scope
+            context = scope or UNIT
+            free = [c for c in codes if (concept_scope[c][0], concept_scope[c][1] or context) not in used]
+        else:
+            free = list(codes)
         if not free:
             return Match(None, "duplicate", matched)
         if len(free) == 1 and (words > _SHORT_LABEL_WORDS or not self.indicators[free[0]].parent):
