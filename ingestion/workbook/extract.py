@@ -412,7 +412,10 @@ class _SheetReader:
                 self._title_row(" ".join(t for t in map(_text, cells) if t))
                 self._title_context(" ".join(t for t in map(_text, cells) if t))
                 continue
-            self._data_row(r, cells)
+            if self.columns.levels:
+                self._data_row(r, cells)
+            else:
+                self._figure_row(r, cells, self.columns.value, None)
 
     def _value_cell(self, cells: list[object]) -> object:
         if self.columns is None:
@@ -458,12 +461,16 @@ class _SheetReader:
     def _figure_row(self, r: int, cells: list[object], value_col: int, column_scope: str | None) -> None:
         c = self.columns
         n = len(cells)
-        stt = _text(cells[c.stt]) if c.stt is not None and c.stt < n else ""
-        label = _text(cells[c.label]) if c.label < n else ""
-        unit = _text(cells[c.unit]) if c.unit is not None and c.unit < n else ""
+        # _text inlined for the usual str cell: four calls a row add up over a national quarter
+        stt = cells[c.stt] if c.stt is not None and c.stt < n else None
+        stt = (clean_text(stt) if stt.__class__ is str else _text(stt)) or None
+        label = cells[c.label] if c.label < n else None
+        label = clean_text(label) if label.__class__ is str else _text(label)
+        unit = cells[c.unit] if c.unit is not None and c.unit < n else None
+        unit = clean_text(unit) if unit.__class__ is str else _text(unit)
         value_cell = cells[value_col] if value_col is not None and value_col < n else None
-        note = (_text(cells[c.note]) if c.note is not None and c.note < n else "") or None
-        stt = stt or None
+        note = cells[c.note] if c.note is not None and c.note < n else None
+        note = (clean_text(note) if note.__class__ is str else _text(note)) or None
         if unit in ("-", "–"):
             unit = ""
         if not label:
