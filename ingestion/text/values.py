@@ -120,6 +120,8 @@ def _legend_code(text: str, legend: dict[int, str]) -> int | None:
 def parse_figure(cell: object, kind: str, *, percent_format: bool = False,
                  legend: dict[int, str] | None = None, unit_text: str | None = None) -> ParsedValue:
     """Read one figure cell. ``kind`` is the row's kind (see KINDS)."""
+    if cell.__class__ is float:  # what calamine gives for every number: decided first
+        return ParsedValue(None) if math.isnan(cell) else _number_figure(cell, 100 if percent_format else 1)
     if cell is None:
         return ParsedValue(None)
     if isinstance(cell, bool):

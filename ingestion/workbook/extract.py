@@ -399,7 +399,7 @@ class _SheetReader:
                 skip -= 1
                 continue
             first = cells[0] if cells and cells[0] is not None else next((c for c in cells if c is not None), "")
-            heading = _form_heading(_text(first))
+            heading = _form_heading(clean_text(first) if first.__class__ is str else _text(first))
             if heading and not self._value_cell(cells):
                 self._set_form(heading)
                 continue
@@ -501,7 +501,7 @@ class _SheetReader:
         if column_scope is not None and column_scope != UNIT:
             context_scope = column_scope  # the level column says which level, whatever the block above
         match = self.catalog.match(label, self.form, self.recent, self.used, context_scope, key=key)
-        indicator = self.catalog[match.code] if match.code else None
+        indicator = self.catalog.indicators[match.code] if match.code else None
         if bare and indicator is not None and indicator.kind != HEADING and terse and indicator.parts:
             # "I. TIẾP NHẬN" with no figure: a section heading whose rows give the figures, not the figure
             # itself left empty (which would take the indicator from the row that has it).

@@ -114,7 +114,7 @@ class XlsxPackage:
         except KeyError:
             return frozenset()
         # Workbooks made from one template share their styles part byte for byte: parse each once.
-        return _percent_styles_cached(xml) if len(xml) <= _CACHED_PART_BYTES else _percent_styles(xml)
+        return _percent_styles_cached(xml) if len(xml) <= _CACHED_STYLES_BYTES else _percent_styles(xml)
 
     def scan_sheet(self, sheet: SheetPart, *, want_percent: bool) -> SheetPart:
         """Find percent-formatted cells (when asked) and formulas without cached values."""
@@ -171,8 +171,10 @@ def _percent_styles(xml: bytes) -> frozenset[int]:
     return frozenset(styles)
 
 
-_CACHED_PART_BYTES = 1 << 18  # a part larger than any template's is parsed, not remembered
-_percent_styles_cached = lru_cache(maxsize=64)(_percent_styles)
+# Parts remembered by content are bounded in size and number (at most 4 MiB each way held in a reader):
+# a part larger than any template's is parsed every time.
+_CACHED_STYLES_BYTES, _CACHED_WORKBOOK_BYTES = 1 << 18, 1 << 16
+_percent_styles_cached = lru_cache(maxsize=16)(_percent_styles)
 
 
 def _is_percent_format(code: str) -> bool:
@@ -259,7 +261,7 @@ _sheet_entries_cached = lru_cache(maxsize=64)(_sheet_entries)  # one template, o
 
 def _sheet_parts(pkg: XlsxPackage) -> list[SheetPart]:
     workbook_xml, rels_xml = pkg.read_part("xl/workbook.xml"), pkg.read_part("xl/_rels/workbook.xml.rels")
-    small = len(workbook_xml) + len(rels_xml) <= _CACHED_PART_BYTES
+    small = len(workbook_xml) + len(rels_xml) <= _CACHED_WORKBOOK_BYTES
     parts = []
     seen: dict[str, str] = {}
     for name, path, visible in (_sheet_entries_cached if small else _sheet_entries)(workbook_xml, rels_xml):
@@ -301,7 +303,7 @@ def sheet_extent(xml: bytes) -> tuple[int, int]:
     ("r"): they then follow the previous one, as readers place them.
     """
     # The usual case, in C: no namespace prefix, and every cell starts <c r="A1" (as Excel writes).
-    if b":c" not in xml or _PREFIXED_CELL.search(xml) is None:
+    if _PREFIXED_CELL.search(xml) is None:
         n_cells = xml.count(b"<c ") + xml.count(b"<c>") + xml.count(b"<c/>")
         if n_cells == 0:
             return 0, 0
