@@ -529,10 +529,11 @@ class _SheetReader:
             kind = indicator.kind if indicator is not None else UNKNOWN
         if kind == HEADING:
             kind = UNKNOWN
-        fact = Fact(sheet=self.grid.name, row=r, form=self.form or (indicator.form if indicator else None), stt=stt,
-                    label=label, unit=unit or None, raw=_raw(value_cell), value=None, indicator=match.code,
-                    kind=kind, note=note, legend=unit if legend else None, match=match.how, column=value_col,
-                    scope=scope)
+        # Positional, in Fact's field order: its keyword form costs three times as much, once per figure.
+        fact = Fact(self.grid.name, r, self.form or (indicator.form if indicator else None), stt,  # sheet row form stt
+                    label, unit or None, _raw(value_cell), None, match.code,  # label unit raw value indicator
+                    kind, None, None, note, unit if legend else None,  # kind numerator denominator note legend
+                    match.how, value_col, scope)  # match column scope
         self._read_value(fact, value_cell, indicator)
         self.out.facts.append(fact)
         self.last = fact
