@@ -83,7 +83,6 @@ def parse_number(text: str, kind: str) -> Decimal:
         raise ValueError(text) from exc
 
 
-@lru_cache(maxsize=65536, typed=True)  # typed: 100 and 100.0 read differently (Decimal('100'), Decimal('1E+2'))
 def _clean_decimal(value: float | int, scale: int = 1) -> Decimal:
     if isinstance(value, int) and scale == 1:
         return Decimal(value)
@@ -137,7 +136,9 @@ def parse_figure(cell: object, kind: str, *, percent_format: bool = False,
     return _parse_text(cell, kind, legend, unit_text)
 
 
-@lru_cache(maxsize=65536, typed=True)  # a ParsedValue is immutable; the same figures recur across reports
+# A ParsedValue is immutable and the same figures recur across reports. typed: 100 and 100.0 read
+# differently (Decimal('100'), Decimal('1E+2')).
+@lru_cache(maxsize=65536, typed=True)
 def _number_figure(cell: int | float, scale: int) -> ParsedValue:
     return ParsedValue(_clean_decimal(cell, scale))
 
