@@ -219,7 +219,7 @@ class _LabelPlan:
     terse_bare: bool
 
 
-@lru_cache(maxsize=131072)  # every report of a template repeats the same labels
+@lru_cache(maxsize=65536)  # every report of a template repeats the same labels
 def _label_plan(catalog: Catalog, label: str, form: int | None) -> _LabelPlan:
     key = label_key(label)
     title_form = next((f for f, rx in _FORM_TITLES.items() if rx.search(key.short)), None)
