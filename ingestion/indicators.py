@@ -150,6 +150,9 @@ class Catalog:
         self._candidates_cache: dict[tuple[str, int | None], tuple[tuple[str, ...], str, int, str | None]] = {}
         self._key_cache: dict[tuple[LabelKey, int | None], tuple[tuple[str, ...], str, int, str | None]] = {}
         self._ancestors: dict[str, tuple[str, ...]] = {}
+        # Each indicator's concept and own level, read for every candidate of every row.
+        self._concept_scope = {i.code: (i.concept, i.scope) for i in indicators}
+        self._matches: dict[tuple[str, str, str | None], Match] = {}
 
     def __getitem__(self, code: str) -> Indicator:
         return self.indicators[code]
@@ -249,14 +252,27 @@ class Catalog:
         """Match one row. ``recent`` are the codes matched just above, nearest first; ``used`` the
         (concept, scope) pairs already attributed in the workbook; ``scope`` the row's scope from
         the report (block heading or label), for indicators that are not level-specific."""
-        codes, how, words, matched = self.candidates(label, form) if key is None else self._lookup(key, form)
+        if key is None:
+            codes, how, words, matched = self.candidates(label, form)
+        else:
+            found = self._key_cache.get((key, form))
+            codes, how, words, matched = found if found is not None else self._lookup(key, form)
         if not codes:
             return Match(None, how)
-        free = [c for c in codes if (self.indicators[c].concept, self.indicators[c].scope_in(scope)) not in used]
+        if used:
+            concept_scope = self._concept_scope
+            context = scope or UNIT
+            free = [c for c in codes if (concept_scope[c][0], concept_scope[c][1] or context) not in used]
+        else:
+            free = list(codes)
         if not free:
             return Match(None, "duplicate", matched)
         if len(free) == 1 and (words > _SHORT_LABEL_WORDS or not self.indicators[free[0]].parent):
-            return Match(free[0], how, matched)  # what the rows above would decide: one candidate, not ambiguous
+            # what the rows above would decide: one candidate, not ambiguous (a Match is immutable: made once)
+            found = self._matches.get((free[0], how, matched))
+            if found is None:
+                found = self._matches[(free[0], how, matched)] = Match(free[0], how, matched)
+            return found
         in_context: list[str] = []
         for r in recent:  # the nearest row above that is this row's parent, a sibling or an ancestor decides
             parent_of_r = self.indicators[r].parent if r in self.indicators else None

@@ -119,6 +119,8 @@ def _legend_code(text: str, legend: dict[int, str]) -> int | None:
 def parse_figure(cell: object, kind: str, *, percent_format: bool = False,
                  legend: dict[int, str] | None = None, unit_text: str | None = None) -> ParsedValue:
     """Read one figure cell. ``kind`` is the row's kind (see KINDS)."""
+    if cell.__class__ is float:  # what calamine gives for every number: decided first
+        return ParsedValue(None) if math.isnan(cell) else _number_figure(cell, 100 if percent_format else 1)
     if cell is None:
         return ParsedValue(None)
     if isinstance(cell, bool):
@@ -126,9 +128,27 @@ def parse_figure(cell: object, kind: str, *, percent_format: bool = False,
     if isinstance(cell, (int, float)):
         if isinstance(cell, float) and math.isnan(cell):
             return ParsedValue(None)
-        return ParsedValue(_clean_decimal(cell, 100 if percent_format else 1))
+        return _number_figure(cell, 100 if percent_format else 1)
     if isinstance(cell, (dt.date, dt.time, dt.timedelta)):
         return ParsedValue(None, error=f"ô số liệu đang ở dạng ngày/giờ ({cell}); có thể Excel đã tự đổi phân số hoặc số thập phân thành ngày")
+    if legend is None and cell.__class__ is str:
+        return _text_figure(cell, kind, unit_text)
+    return _parse_text(cell, kind, legend, unit_text)
+
+
+# A ParsedValue is immutable and the same figures recur across reports. typed: 100 and 100.0 read
+# differently (Decimal('100'), Decimal('1E+2')).
+@lru_cache(maxsize=65536, typed=True)
+def _number_figure(cell: int | float, scale: int) -> ParsedValue:
+    return ParsedValue(_clean_decimal(cell, scale))
+
+
+@lru_cache(maxsize=65536)
+def _text_figure(cell: str, kind: str, unit_text: str | None) -> ParsedValue:
+    return _parse_text(cell, kind, None, unit_text)
+
+
+def _parse_text(cell: object, kind: str, legend: dict[int, str] | None, unit_text: str | None) -> ParsedValue:
     text = " ".join(str(cell).split())
     if text in MISSING_MARKS:
         return ParsedValue(None)

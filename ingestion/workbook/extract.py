@@ -24,7 +24,7 @@ from decimal import Decimal
 from functools import lru_cache
 
 from ..indicators import Catalog, Indicator, Match, legend_of
-from ..text.labels import clean_text, fold, is_parenthetical, label_key
+from ..text.labels import LabelKey, clean_text, fold, is_parenthetical, label_key
 from .package import WorkbookError, column_letters
 from .reader import SheetGrid
 from ..text.scope import UNIT, column_scope, combined_heading_scope, label_scope, strip_scope_phrases, stt_depth
@@ -122,6 +122,8 @@ class _Columns:
 
 
 def _text(cell: object) -> str:
+    if cell.__class__ is str:  # most cells: skip the checks below
+        return clean_text(cell)
     if cell is None:
         return ""
     if isinstance(cell, float) and cell.is_integer():
@@ -157,7 +159,10 @@ def _value_column(folded: list[str], *needles: str) -> int | None:
 
 def _may_be_header(cells: list[object]) -> bool:
     """Cheap test before the full header detection: a header names the STT or 'chỉ tiêu' column."""
-    return any(isinstance(c, str) and _names_header_column(c) for c in cells)
+    for c in cells:
+        if isinstance(c, str) and _names_header_column(c):
+            return True
+    return False
 
 
 @lru_cache(maxsize=65536)
@@ -167,6 +172,74 @@ def _names_header_column(c: str) -> bool:
         if "chi tieu" in folded or "noi dung" in folded or folded.strip() in ("stt", "tt", "so tt", "so thu tu"):
             return True
     return False
+
+
+@lru_cache(maxsize=65536)
+def _form_heading(text: str) -> int | None:
+    """The form a "Biểu mẫu N" heading names, from a row's first text (the same headings recur in every report)."""
+    heading = _FORM_HEADING.match(fold(text))
+    return int(heading.group(1)) if heading else None
+
+
+@lru_cache(maxsize=65536)
+def _stt_info(stt: str) -> tuple[int | None, bool]:
+    """A row number's nesting depth, and whether it numbers a top-level section."""
+    folded = fold(stt)
+    return stt_depth(folded), _TOP_LEVEL_STT.match(folded) is not None
+
+
+@lru_cache(maxsize=65536)
+def _unit_info(unit_text: str) -> tuple[bool, str | None]:
+    """Whether a unit cell types a legend, and the row kind it says on its own (None: the indicator decides)."""
+    if parse_legend(unit_text):
+        return True, CODED
+    if "%" in unit_text:
+        return False, PERCENT
+    folded = fold(unit_text).strip(" .:-")
+    if folded in _MONEY_UNITS:
+        return False, MONEY
+    if folded and any(ch.isalpha() for ch in folded):
+        return False, COUNT  # Văn bản, Hồ sơ, Người, Đơn vị ...
+    return False, None
+
+
+@dataclass(frozen=True)
+class _LabelPlan:
+    """What a row's label says whatever the rows around it: its keys, the form a section title names,
+    its catalog candidates in the form, the level it names. ``*_bare`` for a row with no figure and no unit."""
+    key: LabelKey
+    parenthetical: bool
+    empty: bool  # nothing left once normalised, or just "Trong đó"
+    title_form: int | None  # a form's section title, when no indicator of any form has the label
+    named: str | None
+    named_bare: str | None
+    match_key: LabelKey  # the key to match on (without its level phrase where that makes it a catalog label)
+    match_key_bare: LabelKey
+    terse: bool  # the match key is a few words only
+    terse_bare: bool
+
+
+@lru_cache(maxsize=65536)  # every report of a template repeats the same labels
+def _label_plan(catalog: Catalog, label: str, form: int | None) -> _LabelPlan:
+    key = label_key(label)
+    title_form = next((f for f, rx in _FORM_TITLES.items() if rx.search(key.short)), None)
+    if not (title_form and len(key.short.split()) <= 14 and catalog.candidates(label)[1] in ("unmatched", "other_form")):
+        title_form = None
+    codes, _, _, matched = catalog.candidates(label, form)
+    named = label_scope(key.full, matched, key.short)
+    named_bare = named if named is not None else combined_heading_scope(key.full, key.short, matched)
+
+    def match_key(named: str | None) -> LabelKey:
+        if not codes and named is not None:
+            # "Số hồ sơ do các sở, ngành tiếp nhận": the label without its level phrase may be a catalog label
+            stripped = label_key(strip_scope_phrases(key.full))
+            if stripped.full != key.full and catalog.candidates_for_key(stripped, form)[0]:
+                return stripped
+        return key
+
+    plain, bare = match_key(named), match_key(named_bare)
+    return _LabelPlan(key, is_parenthetical(label), key.short in ("", "trong do"), title_form, named, named_bare,
+                      plain, bare, len(plain.short.split()) <= _TERSE_WORDS, len(bare.short.split()) <= _TERSE_WORDS)
 
 
 def _level_columns(cells: list[object], following: list[list[object]],
@@ -325,10 +398,10 @@ class _SheetReader:
             if skip:
                 skip -= 1
                 continue
-            first_text = next((_text(c) for c in cells if c is not None), "")
-            heading = _FORM_HEADING.match(fold(first_text))
+            first = cells[0] if cells and cells[0] is not None else next((c for c in cells if c is not None), "")
+            heading = _form_heading(clean_text(first) if first.__class__ is str else _text(first))
             if heading and not self._value_cell(cells):
-                self._set_form(int(heading.group(1)))
+                self._set_form(heading)
                 continue
             if _may_be_header(cells):
                 header = _header_columns(cells, [c for _, c in rows[i + 1:i + 3]])
@@ -339,7 +412,10 @@ class _SheetReader:
                 self._title_row(" ".join(t for t in map(_text, cells) if t))
                 self._title_context(" ".join(t for t in map(_text, cells) if t))
                 continue
-            self._data_row(r, cells)
+            if self.columns.levels:
+                self._data_row(r, cells)
+            else:
+                self._figure_row(r, cells, self.columns.value, None)
 
     def _value_cell(self, cells: list[object]) -> object:
         if self.columns is None:
@@ -384,11 +460,17 @@ class _SheetReader:
 
     def _figure_row(self, r: int, cells: list[object], value_col: int, column_scope: str | None) -> None:
         c = self.columns
-        stt = _text(self._cell(cells, c.stt)) or None
-        label = _text(self._cell(cells, c.label))
-        unit = _text(self._cell(cells, c.unit))
-        value_cell = self._cell(cells, value_col)
-        note = _text(self._cell(cells, c.note)) or None
+        n = len(cells)
+        # _text inlined for the usual str cell: four calls a row add up over a national quarter
+        stt = cells[c.stt] if c.stt is not None and c.stt < n else None
+        stt = (clean_text(stt) if stt.__class__ is str else _text(stt)) or None
+        label = cells[c.label] if c.label < n else None
+        label = clean_text(label) if label.__class__ is str else _text(label)
+        unit = cells[c.unit] if c.unit is not None and c.unit < n else None
+        unit = clean_text(unit) if unit.__class__ is str else _text(unit)
+        value_cell = cells[value_col] if value_col is not None and value_col < n else None
+        note = cells[c.note] if c.note is not None and c.note < n else None
+        note = (clean_text(note) if note.__class__ is str else _text(note)) or None
         if unit in ("-", "–"):
             unit = ""
         if not label:
@@ -397,39 +479,30 @@ class _SheetReader:
             elif not stt or c.stt is None:
                 self._title_row(" ".join(_text(x) for x in cells if x is not None))
             return  # footnotes and stray text outside the label column are not figures
-        if is_parenthetical(label) and value_cell is None and not unit and self.last is not None:
+        plan = _label_plan(self.catalog, label, self.form)
+        if plan.parenthetical and value_cell is None and not unit and self.last is not None:
             self.last.label = f"{self.last.label} {label}"
             return
-        key = label_key(label)
-        if key.short in ("", "trong do") and value_cell is None:
+        if plan.empty and value_cell is None:
             return
-        depth = stt_depth(fold(stt)) if stt else None
+        depth, top_level = _stt_info(stt) if stt else (None, False)
         bare = value_cell is None and not unit  # a heading-like row: no figure, no unit
-        if bare:
-            title_form = next((f for f, rx in _FORM_TITLES.items() if rx.search(key.short)), None)
-            if title_form and len(key.short.split()) <= 14 and (not stt or _TOP_LEVEL_STT.match(fold(stt))) \
-                    and self.catalog.candidates(label)[1] in ("unmatched", "other_form"):
-                self._set_form(title_form)
-                return
+        if bare and plan.title_form and (not stt or top_level):
+            self._set_form(plan.title_form)
+            return
         if self.block_scope is not None and depth is not None and self.block_depth is not None \
                 and depth <= self.block_depth:
             self.block_scope = self.block_depth = None  # a row numbered at or above the block's heading ends it
-        codes, _, _, matched = self.catalog.candidates(label, self.form)
-        named = label_scope(key.full, matched, key.short)
-        if named is None and bare:
-            named = combined_heading_scope(key.full, key.short, matched)  # "Cấp huyện, cấp xã": a block of both levels
-        if not codes and named is not None:
-            # "Số hồ sơ do các sở, ngành tiếp nhận": the label without its level phrase may be a catalog label
-            stripped = label_key(strip_scope_phrases(key.full))
-            if stripped.full != key.full and self.catalog.candidates_for_key(stripped, self.form)[0]:
-                key = stripped
+        if bare:
+            named, key, terse = plan.named_bare, plan.match_key_bare, plan.terse_bare
+        else:
+            named, key, terse = plan.named, plan.match_key, plan.terse
         context_scope = named or self.block_scope
         if column_scope is not None and column_scope != UNIT:
             context_scope = column_scope  # the level column says which level, whatever the block above
         match = self.catalog.match(label, self.form, self.recent, self.used, context_scope, key=key)
-        indicator = self.catalog[match.code] if match.code else None
-        if bare and indicator is not None and indicator.kind != HEADING and len(key.short.split()) <= _TERSE_WORDS \
-                and indicator.parts:
+        indicator = self.catalog.indicators[match.code] if match.code else None
+        if bare and indicator is not None and indicator.kind != HEADING and terse and indicator.parts:
             # "I. TIẾP NHẬN" with no figure: a section heading whose rows give the figures, not the figure
             # itself left empty (which would take the indicator from the row that has it).
             self.recent.insert(0, match.code)
@@ -451,13 +524,16 @@ class _SheetReader:
             del self.recent[MAX_CONTEXT:]
             if indicator.kind == HEADING and value_cell is None and not unit:
                 return  # a heading gives context to the rows below it; it carries no figure
-        kind = _row_kind(unit, indicator)
+        legend, kind = _unit_info(unit)
+        if kind is None:
+            kind = indicator.kind if indicator is not None else UNKNOWN
         if kind == HEADING:
             kind = UNKNOWN
-        legend_text = unit if kind == CODED and parse_legend(unit) else None
-        fact = Fact(sheet=self.grid.name, row=r, form=self.form or (indicator.form if indicator else None), stt=stt,
-                    label=label, unit=unit or None, raw=_raw(value_cell), value=None, indicator=match.code,
-                    kind=kind, note=note, legend=legend_text, match=match.how, column=value_col, scope=scope)
+        # Positional, in Fact's field order: its keyword form costs three times as much, once per figure.
+        fact = Fact(self.grid.name, r, self.form or (indicator.form if indicator else None), stt,  # sheet row form stt
+                    label, unit or None, _raw(value_cell), None, match.code,  # label unit raw value indicator
+                    kind, None, None, note, unit if legend else None,  # kind numerator denominator note legend
+                    match.how, value_col, scope)  # match column scope
         self._read_value(fact, value_cell, indicator)
         self.out.facts.append(fact)
         self.last = fact
@@ -468,16 +544,17 @@ class _SheetReader:
         def where() -> str:  # only a cell with a problem is named (formatting it costs more than reading it)
             return f"trang “{fact.sheet}”, dòng {fact.row}, ô {fact.cell}"
 
-        if (fact.row, fact.column) in self.grid.error_cells:
-            error = self.grid.error_cells[(fact.row, fact.column)]
+        grid = self.grid
+        if grid.error_cells and (fact.row, fact.column) in grid.error_cells:
+            error = grid.error_cells[(fact.row, fact.column)]
             self.out.issues.append(Issue("error", "excel_error", fact.sheet, fact.row,
                                          f"{where()}: ô số liệu chứa lỗi công thức Excel “{error}”; hãy sửa công thức hoặc nhập số"))
             return
-        if (fact.row, fact.column) in self.grid.formulas_without_value:
+        if grid.formulas_without_value and (fact.row, fact.column) in grid.formulas_without_value:
             self.out.issues.append(Issue("error", "formula_without_value", fact.sheet, fact.row,
                                          f"{where()}: công thức chưa có giá trị tính sẵn; hãy mở tệp bằng Excel, tính lại và lưu"))
             return
-        parsed = parse_figure(cell, fact.kind, percent_format=self.grid.is_percent(fact.row, fact.column),
+        parsed = parse_figure(cell, fact.kind, percent_format=bool(grid.percent_cells) and grid.is_percent(fact.row, fact.column),
                               legend=legend_of(indicator, fact.unit) if fact.kind == CODED else None, unit_text=fact.unit)
         if parsed.error:
             self.out.issues.append(Issue("error", "text_in_figure", fact.sheet, fact.row, f"{where()}: {parsed.error}"))

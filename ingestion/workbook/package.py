@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from posixpath import join as posix_join, normpath
 
 from defusedxml import ElementTree as SafeET
@@ -45,8 +45,7 @@ _CELL_TAG = re.compile(rb"<(?:\w+:)?c[\s/>]")
 _CELL_REF_COLUMNS = re.compile(rb'<(?:\w+:)?c\s[^>]*?\br="([A-Z]{1,3})\d{1,7}"')
 _CELL_REF_ROWS = re.compile(rb'<(?:\w+:)?c\s[^>]*?\br="[A-Z]{1,3}(\d{1,7})"')
 _PREFIXED_CELL = re.compile(rb":c[\s/>]")
-_EXCEL_CELL_COLUMNS = re.compile(rb'<c r="([A-Z]{1,3})\d{1,7}"')
-_EXCEL_CELL_ROWS = re.compile(rb'<c r="[A-Z]{1,3}(\d{1,7})"')
+_EXCEL_CELL_REFS = re.compile(rb'<c r="([A-Z]{1,3})(\d{1,7})"')
 _ROW_OR_CELL = re.compile(rb"<(?:\w+:)?(row|c)(?=[\s/>])([^>]*)")
 _R_ATTR = re.compile(rb'\br="([^"]*)"')
 _REF = re.compile(rb"([A-Z]{1,3})(\d{1,7})")
@@ -111,36 +110,23 @@ class XlsxPackage:
     def percent_styles(self) -> frozenset[int]:
         """Indexes into cellXfs whose number format shows a percentage."""
         try:
-            root = SafeET.fromstring(self.read_part("xl/styles.xml"))
+            xml = self.read_part("xl/styles.xml")
         except KeyError:
             return frozenset()
-        except SafeET.ParseError as exc:
-            raise refuse("corrupt_zip", f"xl/styles.xml: {exc}") from exc
-        custom: dict[int, str] = {}
-        styles: set[int] = set()
-        try:
-            for fmt in root.iter(f"{{{_NS_MAIN}}}numFmt"):
-                custom[int(fmt.get("numFmtId", "-1"))] = fmt.get("formatCode", "")
-            cell_xfs = root.find(f"{{{_NS_MAIN}}}cellXfs")
-            if cell_xfs is None:
-                return frozenset()
-            for i, xf in enumerate(cell_xfs.findall(f"{{{_NS_MAIN}}}xf")):
-                fmt_id = int(xf.get("numFmtId", "0"))
-                if fmt_id in _BUILTIN_PERCENT_FORMATS or _is_percent_format(custom.get(fmt_id, "")):
-                    styles.add(i)
-        except ValueError as exc:  # a number format id that is not a number
-            raise refuse("corrupt_zip", f"xl/styles.xml: {exc}") from exc
-        return frozenset(styles)
+        # Workbooks made from one template share their styles part byte for byte: parse each once.
+        return _percent_styles_cached(xml) if len(xml) <= _CACHED_STYLES_BYTES else _percent_styles(xml)
 
     def scan_sheet(self, sheet: SheetPart, *, want_percent: bool) -> SheetPart:
         """Find percent-formatted cells (when asked) and formulas without cached values."""
         xml = self.read_part(sheet.path)
-        check_formulas = _HAS_FORMULA.search(xml) is not None
-        check_errors = _ERROR_TYPE.search(xml) is not None
+        # Substring tests first (a formula tag needs "<f" or a prefixed ":f", an error cell 't="e"'): most
+        # sheets have neither, and a plain search is many times faster than the pattern's.
+        check_formulas = (b"<f" in xml or b":f" in xml) and _HAS_FORMULA.search(xml) is not None
+        check_errors = b't="e"' in xml and _ERROR_TYPE.search(xml) is not None
         percent = self.percent_styles if want_percent else frozenset()
         if not check_formulas and not check_errors and not percent:
             return sheet
-        if percent:
+        if percent and any(b's="%d"' % i in xml for i in percent):  # no cell carries a percent style: none to find
             # Only cells carrying one of the percent styles, found by the regex engine in one pass.
             styled = re.compile(rb'<(?:\w+:)?c\b([^>]*?\bs="(?:' + b"|".join(str(i).encode() for i in sorted(percent))
                                 + rb')"[^>]*)>')
@@ -161,6 +147,34 @@ class XlsxPackage:
                     text = _VALUE_TEXT.search(body)
                     sheet.error_cells[pos] = text.group(1).decode("utf-8", "replace") if text else "#ERROR"
         return sheet
+
+
+def _percent_styles(xml: bytes) -> frozenset[int]:
+    try:
+        root = SafeET.fromstring(xml)
+    except SafeET.ParseError as exc:
+        raise refuse("corrupt_zip", f"xl/styles.xml: {exc}") from exc
+    custom: dict[int, str] = {}
+    styles: set[int] = set()
+    try:
+        for fmt in root.iter(f"{{{_NS_MAIN}}}numFmt"):
+            custom[int(fmt.get("numFmtId", "-1"))] = fmt.get("formatCode", "")
+        cell_xfs = root.find(f"{{{_NS_MAIN}}}cellXfs")
+        if cell_xfs is None:
+            return frozenset()
+        for i, xf in enumerate(cell_xfs.findall(f"{{{_NS_MAIN}}}xf")):
+            fmt_id = int(xf.get("numFmtId", "0"))
+            if fmt_id in _BUILTIN_PERCENT_FORMATS or _is_percent_format(custom.get(fmt_id, "")):
+                styles.add(i)
+    except ValueError as exc:  # a number format id that is not a number
+        raise refuse("corrupt_zip", f"xl/styles.xml: {exc}") from exc
+    return frozenset(styles)
+
+
+# Parts remembered by content are bounded in size and number (at most 4 MiB each way held in a reader):
+# a part larger than any template's is parsed every time.
+_CACHED_STYLES_BYTES, _CACHED_WORKBOOK_BYTES = 1 << 18, 1 << 16
+_percent_styles_cached = lru_cache(maxsize=16)(_percent_styles)
 
 
 def _is_percent_format(code: str) -> bool:
@@ -229,18 +243,30 @@ def open_package(data: bytes) -> XlsxPackage:
     return pkg
 
 
-def _sheet_parts(pkg: XlsxPackage) -> list[SheetPart]:
-    workbook = SafeET.fromstring(pkg.read_part("xl/workbook.xml"))
-    rels = SafeET.fromstring(pkg.read_part("xl/_rels/workbook.xml.rels"))
+def _sheet_entries(workbook_xml: bytes, rels_xml: bytes) -> tuple[tuple[str, str, bool], ...]:
+    """(name, part path, visible) of every sheet the workbook lists, in its order."""
+    workbook = SafeET.fromstring(workbook_xml)
+    rels = SafeET.fromstring(rels_xml)
     targets = {r.get("Id"): r.get("Target", "") for r in rels.iter(f"{{{_NS_PKG_REL}}}Relationship")}
-    parts = []
-    seen: dict[str, str] = {}
+    entries = []
     for sheet in workbook.iter(f"{{{_NS_MAIN}}}sheet"):
         target = targets.get(sheet.get(f"{{{_NS_REL}}}id"), "")
         path = target.lstrip("/") if target.startswith("/") else normpath(posix_join("xl", target))
+        entries.append((sheet.get("name", ""), path, sheet.get("state", "visible") == "visible"))
+    return tuple(entries)
+
+
+_sheet_entries_cached = lru_cache(maxsize=64)(_sheet_entries)  # one template, one workbook part
+
+
+def _sheet_parts(pkg: XlsxPackage) -> list[SheetPart]:
+    workbook_xml, rels_xml = pkg.read_part("xl/workbook.xml"), pkg.read_part("xl/_rels/workbook.xml.rels")
+    small = len(workbook_xml) + len(rels_xml) <= _CACHED_WORKBOOK_BYTES
+    parts = []
+    seen: dict[str, str] = {}
+    for name, path, visible in (_sheet_entries_cached if small else _sheet_entries)(workbook_xml, rels_xml):
         if path not in pkg.package:
             continue  # chartsheets and dialog sheets carry no cells
-        name = sheet.get("name", "")
         # Excel refuses two sheets whose names differ only in case; readers would mix them up.
         if name.casefold() in seen:
             raise WorkbookError("duplicate_sheet",
@@ -248,8 +274,7 @@ def _sheet_parts(pkg: XlsxPackage) -> list[SheetPart]:
                                 f"(tệp có thể do phần mềm khác tạo ra); {RESAVE_XLSX}",
                                 f"sheets {seen[name.casefold()]!r} and {name!r}")
         seen[name.casefold()] = name
-        parts.append(SheetPart(name=name, path=path, visible=sheet.get("state", "visible") == "visible",
-                               xml_size=len(pkg.read_part(path))))
+        parts.append(SheetPart(name=name, path=path, visible=visible, xml_size=len(pkg.read_part(path))))
     return parts
 
 
@@ -282,10 +307,10 @@ def sheet_extent(xml: bytes) -> tuple[int, int]:
         n_cells = xml.count(b"<c ") + xml.count(b"<c>") + xml.count(b"<c/>")
         if n_cells == 0:
             return 0, 0
-        columns = _EXCEL_CELL_COLUMNS.findall(xml)
-        if len(columns) == n_cells:
-            rows = max(map(int, set(_EXCEL_CELL_ROWS.findall(xml))))
-            return rows, max(map(column_index, set(columns))) + 1
+        refs = _EXCEL_CELL_REFS.findall(xml)  # (column, row) of every cell in one pass
+        if len(refs) == n_cells:
+            columns, rows = zip(*refs)
+            return max(map(int, set(rows))), max(map(column_index, set(columns))) + 1
     n_cells = len(_CELL_TAG.findall(xml))
     if n_cells == 0:
         return 0, 0
