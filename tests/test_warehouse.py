@@ -269,6 +269,29 @@ def test_standby_refresh_applies_only_the_incremental_marts_and_dbt_parses_incre
         assert "Starting full parse" not in tonight and "config vars" not in tonight, log
 
 
+def test_an_incremental_mart_is_analyzed_only_when_enough_of_it_changed(pipeline_env):
+    """ANALYZE samples the whole table: a night that changes one file of thirty leaves the statistics of the
+    incremental marts as they are (both copies: the one built and the standby refreshed)."""
+    inbox, dsn = pipeline_env["inbox"], pipeline_env["dsn"]
+    generated_inbox(inbox, units=30, quarters=1, error_rate=0.0, seed=9, end=(2026, 2))
+    nightly.run_all(docs=False)
+    files = [p for p in sorted(inbox.rglob("*.xlsx")) if "_registry" not in p.parts]
+
+    def analyzed() -> dict[str, int]:
+        return dict(query(dsn, """select schemaname, analyze_count from pg_stat_user_tables
+                                  where relname = 'fct_indicator_value' and schemaname in ('marts', 'marts_next')"""))
+
+    set_figure(files[0], "Số văn bản chỉ đạo CCHC", 41)
+    assert nightly.run_all(docs=False)["marts_published"]
+    before = analyzed()  # autovacuum's own analyses are counted apart (autoanalyze_count)
+    set_figure(files[1], "Số văn bản chỉ đạo CCHC", 42)
+    assert nightly.run_all(docs=False)["marts_published"]
+    assert query(dsn, "select count(*) from marts.fct_indicator_value where indicator_code = 'dir_directive_docs' "
+                      "and value in (41, 42)") == [(2,)]
+    # The copies swapped places: each was built or refreshed with one file's rows, and not analyzed again.
+    assert analyzed() == {"marts": before["marts_next"], "marts_next": before["marts"]}
+
+
 def _declared_primary_keys() -> dict[str, list[str]]:
     import yaml
 
