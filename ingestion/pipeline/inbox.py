@@ -118,7 +118,7 @@ def scan_inbox(inbox: Path) -> list[InboxFile]:
     tens of thousands of files is listed every night, mostly to find nothing changed.
     """
     found: list[InboxFile] = []
-    top = os.fspath(inbox)
+    top = os.fspath(Path(inbox))
 
     def walk(folder: str, prefix: str) -> None:
         try:
@@ -139,7 +139,7 @@ def scan_inbox(inbox: Path) -> list[InboxFile]:
                 is_dir = entry.is_dir()  # follows a link, as os.walk does: a link to a folder is listed as a folder
             except OSError:
                 is_dir = False
-            path = os.path.join(folder, name)
+            path = folder + "/" + name  # top is a Path made string: no trailing separator
             if is_dir:
                 if _ignored_folder(name):
                     continue
