@@ -267,6 +267,10 @@ def test_standby_refresh_applies_only_the_incremental_marts_and_dbt_parses_incre
             tonight = fh.read()
         assert "Partial parsing enabled" in tonight or "skipping parsing" in tonight, log
         assert "Starting full parse" not in tonight and "config vars" not in tonight, log
+    # The models did not change since the first publication, where dbt's unit tests ran and passed.
+    built = logs[1].read_bytes()
+    assert built[:before[1]].count(b"Began running node unit_test.") >= 3
+    assert b"Began running node unit_test." not in built[before[1]:]
 
 
 def test_an_incremental_mart_is_analyzed_only_when_enough_of_it_changed(pipeline_env):
