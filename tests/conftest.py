@@ -155,4 +155,15 @@ def marts_fingerprint(dsn, exclude_columns=("file_id", "gate_seq"), schema="mart
     return out
 
 
+def incremental_marts() -> set[str]:
+    """The marts dbt builds incrementally: what the standby carries from one build to the next."""
+    import json
+
+    from ingestion import config
+
+    nodes = json.loads((config.load_settings().dbt_target_dir / "manifest.json").read_text(encoding="utf-8"))["nodes"]
+    return {n["name"] for n in nodes.values() if n["resource_type"] == "model"
+            and n["original_file_path"].startswith("models/marts/") and n["config"]["materialized"] == "incremental"}
+
+
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")

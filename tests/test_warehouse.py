@@ -10,7 +10,7 @@ import time
 
 import psycopg2
 import pytest
-from conftest import generated_inbox, set_figure, marts_fingerprint, query
+from conftest import generated_inbox, incremental_marts, set_figure, marts_fingerprint, query
 
 from ingestion import config
 from ingestion.pipeline import load, nightly
@@ -226,14 +226,74 @@ def test_incremental_marts_equal_a_full_rebuild_after_corrections(pipeline_env):
     second = nightly.run_all(docs=False)
     assert second["files_new"] == len(set(corrected)) and second["marts_published"]
     incremental = marts_fingerprint(dsn, exclude_columns=())
-    # Right after the swap the standby is brought up to date, so the next build applies only its own changes.
-    assert marts_fingerprint(dsn, exclude_columns=(), schema="marts_next") == incremental
+    # Right after the swap the standby's incremental marts are brought up to date, so the next build applies
+    # only its own changes; its other marts are rebuilt whole by that build, so they are left as they were.
+    carried = incremental_marts()
+    assert carried >= {"fct_indicator_value", "fct_indicator_rollup", "fct_tthc_processing", "fct_dq_results"}
+    standby = marts_fingerprint(dsn, exclude_columns=(), schema="marts_next")
+    assert {t: v for t, v in standby.items() if t in carried} == {t: v for t, v in incremental.items() if t in carried}
+    # The next build, from that standby, publishes the same marts again.
+    assert nightly.publish_stage(second["run_id"], force=True)["published"]
+    assert marts_fingerprint(dsn, exclude_columns=()) == incremental
 
     run_dbt(dsn, config.load_settings().dbt_target_dir,
             ["build", "--full-refresh", "--selector", "publish", "--vars", json.dumps({"marts_schema": "marts_rebuilt"})])
     rebuilt = marts_fingerprint(dsn, exclude_columns=(), schema="marts_rebuilt")
     assert set(rebuilt) == set(incremental)
     assert {t: v for t, v in incremental.items() if v != rebuilt[t]} == {}
+
+
+def test_standby_refresh_applies_only_the_incremental_marts_and_dbt_parses_incrementally(pipeline_env):
+    """After the swap only what the next build reuses is refreshed, and no dbt command of a night parses the
+    whole project again: those building marts_next (their --vars differ) keep their own partial-parse state."""
+    from ingestion.pipeline.publish import build_dir
+
+    inbox = pipeline_env["inbox"]
+    generated_inbox(inbox, units=6, quarters=1, error_rate=0.0, seed=8, end=(2026, 2))
+    nightly.run_all(docs=True)
+    set_figure(next(p for p in sorted(inbox.rglob("*.xlsx")) if "_registry" not in p.parts), "Số văn bản chỉ đạo CCHC", 41)
+    target = config.load_settings().dbt_target_dir
+    logs = [target / "logs" / "dbt.log", build_dir(target) / "logs" / "dbt.log"]
+    before = [log.stat().st_size for log in logs]
+    second = nightly.run_all(docs=True)
+    assert second["files_new"] == 1 and second["marts_published"]
+
+    standby_run = json.loads((build_dir(target) / "run_results.json").read_text(encoding="utf-8"))
+    refreshed = {r["unique_id"].rsplit(".", 1)[-1] for r in standby_run["results"]}
+    assert refreshed == incremental_marts()
+    for log, offset in zip(logs, before, strict=True):
+        with log.open(encoding="utf-8", errors="replace") as fh:
+            fh.seek(offset)
+            tonight = fh.read()
+        assert "Partial parsing enabled" in tonight or "skipping parsing" in tonight, log
+        assert "Starting full parse" not in tonight and "config vars" not in tonight, log
+    # The models did not change since the first publication, where dbt's unit tests ran and passed.
+    built = logs[1].read_bytes()
+    assert built[:before[1]].count(b"Began running node unit_test.") >= 3
+    assert b"Began running node unit_test." not in built[before[1]:]
+
+
+def test_an_incremental_mart_is_analyzed_only_when_enough_of_it_changed(pipeline_env):
+    """ANALYZE samples the whole table: a night that changes one file of thirty leaves the statistics of the
+    incremental marts as they are (both copies: the one built and the standby refreshed)."""
+    inbox, dsn = pipeline_env["inbox"], pipeline_env["dsn"]
+    generated_inbox(inbox, units=30, quarters=1, error_rate=0.0, seed=9, end=(2026, 2))
+    nightly.run_all(docs=False)
+    files = [p for p in sorted(inbox.rglob("*.xlsx")) if "_registry" not in p.parts]
+
+    def analyzed() -> dict[str, int]:
+        return dict(query(dsn, """select schemaname, analyze_count from pg_stat_user_tables
+                                  where relname = 'fct_indicator_value' and schemaname in ('marts', 'marts_next')"""))
+
+    set_figure(files[0], "Số văn bản chỉ đạo CCHC", 41)
+    assert nightly.run_all(docs=False)["marts_published"]
+    before = analyzed()  # autovacuum's own analyses are counted apart (autoanalyze_count)
+    set_figure(files[1], "Số văn bản chỉ đạo CCHC", 42)
+    assert nightly.run_all(docs=False)["marts_published"]
+    assert query(dsn, "select count(*) from marts.fct_indicator_value where indicator_code = 'dir_directive_docs' "
+                      "and value in (41, 42)") == [(2,)]
+    # The copies swapped places: each was built or refreshed with one file's rows, and not analyzed again.
+    assert analyzed() == {"marts": before["marts_next"], "marts_next": before["marts"]}
 
 
 def _declared_primary_keys() -> dict[str, list[str]]:

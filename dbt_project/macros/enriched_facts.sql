@@ -80,7 +80,9 @@ select
     coalesce(warnings.dq_warnings, array[]::text[]) as dq_warnings
 from ({{ enriched_facts(submissions, extra_columns) }}) as facts
 left join (
-    -- Failed warnings are few: aggregate those of these files once and hash-join.
+    -- Failed warnings are few: aggregate those of these files once and hash-join. The files as an
+    -- array: read through the index whatever the caller's planner settings (the roll-up turns nested
+    -- loops off, and an IN (subquery) then scanned the whole index of every evaluation).
     select
         dq.file_id,
         dq.sheet,
@@ -90,7 +92,7 @@ left join (
     cross join lateral unnest(dq.checked_rows) as checked (row_number)
     where dq.severity = 'warning'
       and dq.status = 'fail'
-      and dq.file_id in (select file_id from {{ submissions }})
+      and dq.file_id = any(array(select file_id from {{ submissions }}))
     group by dq.file_id, dq.sheet, checked.row_number
 ) as warnings
     on warnings.file_id = facts.file_id

@@ -93,8 +93,9 @@ def not_a_file_message(name: str, kind: str) -> str:
     return f"“{name}” không phải tệp dữ liệu thông thường (là tệp đặc biệt của hệ thống) nên không được đọc"
 
 
-def _entry(inbox: Path, path: Path, st: os.stat_result | None, *, problem: tuple[str, str, str] | None = None) -> InboxFile:
-    rel = storable(path.relative_to(inbox).as_posix())
+def _entry(path: Path, rel: str, st: os.stat_result | None, *,
+           problem: tuple[str, str, str | None] | None = None) -> InboxFile:
+    rel = storable(rel)
     parts = rel.split("/")
     unit = year = quarter = None
     m = _PERIOD_DIR.match(parts[1]) if len(parts) == 3 else None
@@ -113,47 +114,61 @@ def scan_inbox(inbox: Path) -> list[InboxFile]:
 
     Symbolic links are never followed (not even to folders); entries that are not regular
     files, hidden files and unreadable folders come back with ``problem`` set.
+    One os.scandir per folder and one lstat per file, with paths built as strings: a history of
+    tens of thousands of files is listed every night, mostly to find nothing changed.
     """
     found: list[InboxFile] = []
+    top = os.fspath(Path(inbox))
 
-    def unreadable_folder(error: OSError) -> None:
-        if error.filename is None or Path(error.filename) == inbox:
-            raise error
-        path = Path(error.filename)
-        found.append(_entry(inbox, path / "?", None, problem=(
-            "unreadable_folder", f"không đọc được thư mục “{path.name}” (không có quyền hoặc lỗi ổ đĩa)",
-            f"{type(error).__name__}: {error.strerror}")))
-
-    for root, dirs, files in os.walk(inbox, onerror=unreadable_folder):
-        keep = []
-        for d in sorted(dirs):
-            if _ignored_folder(d):
+    def walk(folder: str, prefix: str) -> None:
+        try:
+            with os.scandir(folder) as listing:
+                entries = list(listing)
+        except OSError as error:
+            if folder == top:
+                raise
+            found.append(_entry(Path(folder, "?"), prefix + "?", None, problem=(
+                "unreadable_folder", f"không đọc được thư mục “{os.path.basename(folder)}” (không có quyền hoặc lỗi ổ đĩa)",
+                f"{type(error).__name__}: {error.strerror}")))
+            return
+        at_root = folder == top
+        folders = []
+        for entry in sorted(entries, key=lambda e: e.name):
+            name = entry.name
+            try:
+                is_dir = entry.is_dir()  # follows a link, as os.walk does: a link to a folder is listed as a folder
+            except OSError:
+                is_dir = False
+            path = folder + "/" + name  # top is a Path made string: no trailing separator
+            if is_dir:
+                if _ignored_folder(name):
+                    continue
+                if entry.is_symlink():
+                    found.append(_entry(Path(path), prefix + name, _lstat(path), problem=(
+                        "not_a_file", not_a_file_message(name, "symlink"), _link_detail(path))))
+                    continue
+                folders.append((path, prefix + name + "/"))
                 continue
-            path = Path(root) / d
-            if path.is_symlink():  # os.walk lists links to folders here, without walking them
-                found.append(_entry(inbox, path, _lstat(path),
-                                    problem=("not_a_file", not_a_file_message(d, "symlink"), _link_detail(path))))
-                continue
-            keep.append(d)
-        dirs[:] = keep
-        at_root = Path(root) == inbox
-        for name in sorted(files):
             if ignored_file(name) or (at_root and _ignored_folder(name)):
                 continue  # the inbox's own files (a completion marker, a manifest) are nobody's report
-            path = Path(root) / name
             st = _lstat(path)
             if st is None:
                 continue  # removed between listing and looking at it
             kind = _kind(st.st_mode)
             if kind != "regular":
                 detail = _link_detail(path) if kind == "symlink" else f"{kind} (mode {st.st_mode:o})"
-                found.append(_entry(inbox, path, st, problem=("not_a_file", not_a_file_message(name, kind), detail)))
+                found.append(_entry(Path(path), prefix + name, st,
+                                    problem=("not_a_file", not_a_file_message(name, kind), detail)))
             elif name.startswith("."):
-                found.append(_entry(inbox, path, st, problem=(
+                found.append(_entry(Path(path), prefix + name, st, problem=(
                     "hidden_file", f"tên tệp “{name}” bắt đầu bằng dấu chấm nên là tệp ẩn; hãy đặt lại tên tệp, "
                                    "ví dụ bao_cao_quy.xlsx, rồi gửi lại", None)))
             else:
-                found.append(_entry(inbox, path, st))
+                found.append(_entry(Path(path), prefix + name, st))
+        for path, rel in folders:
+            walk(path, rel)
+
+    walk(top, "")
     found.sort(key=lambda f: f.rel)
     return found
 
