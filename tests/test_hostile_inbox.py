@@ -186,3 +186,18 @@ def test_a_touched_but_identical_file_is_read_once_and_not_loaded_again(pipeline
     assert query(dsn, "select files_new, files_unchanged from audit.load_runs where run_id = %s", (run,)) == \
         [(0, second["unchanged"])]
     shutil.rmtree(inbox)
+
+
+def test_an_inbox_nested_deeper_than_pythons_recursion_limit_is_listed(tmp_path):
+    from ingestion.pipeline.inbox import scan_inbox
+
+    folder = str(tmp_path)
+    for _ in range(sys.getrecursionlimit() + 200):
+        folder += "/a"
+        os.mkdir(folder)
+    Path(folder, "bao_cao.xlsx").write_bytes(b"x")
+    Path(tmp_path, "T01X0001", "2025-Q1").mkdir(parents=True)
+    Path(tmp_path, "T01X0001", "2025-Q1", "bao_cao.xlsx").write_bytes(b"y")
+    found = scan_inbox(tmp_path)
+    assert [f.rel.endswith("/a/bao_cao.xlsx") for f in found] == [False, True]
+    assert found[0].unit_code == "T01X0001"

@@ -165,10 +165,12 @@ def scan_inbox(inbox: Path) -> list[InboxFile]:
                                    "ví dụ bao_cao_quy.xlsx, rồi gửi lại", None)))
             else:
                 found.append(_entry(Path(path), prefix + name, st))
-        for path, rel in folders:
-            walk(path, rel)
+        pending.extend(reversed(folders))
 
-    walk(top, "")
+    # A stack, not recursion: a hostile inbox nested a thousand folders deep is listed like any other.
+    pending = [(top, "")]
+    while pending:
+        walk(*pending.pop())
     found.sort(key=lambda f: f.rel)
     return found
 
