@@ -30,8 +30,11 @@ test: install-dev
 lint: install-dev
 	$(LINT)
 
+# The benchmark also times the console in Chromium (playwright, from the dev group) and runs Celery
+# workers on Redis: the same system packages as the tests.
 bench:
-	@$(BOOT) --group bench
+	@$(BOOT) --dev --group bench
+	@bash scripts/ensure-system-deps.sh
 	$(BIN)/cchc bench
 
 # Airflow UI on http://localhost:8080 with the project's DAG (local use: no login).
