@@ -198,6 +198,12 @@ def test_an_inbox_nested_deeper_than_pythons_recursion_limit_is_listed(tmp_path)
     Path(folder, "bao_cao.xlsx").write_bytes(b"x")
     Path(tmp_path, "T01X0001", "2025-Q1").mkdir(parents=True)
     Path(tmp_path, "T01X0001", "2025-Q1", "bao_cao.xlsx").write_bytes(b"y")
-    found = scan_inbox(tmp_path)
-    assert [f.rel.endswith("/a/bao_cao.xlsx") for f in found] == [False, True]
-    assert found[0].unit_code == "T01X0001"
+    try:
+        found = scan_inbox(tmp_path)
+        assert [f.rel.endswith("/a/bao_cao.xlsx") for f in found] == [False, True]
+        assert found[0].unit_code == "T01X0001"
+    finally:  # removed bottom-up here: shutil.rmtree (pytest's clean-up) recurses too
+        os.remove(os.path.join(folder, "bao_cao.xlsx"))
+        while folder != str(tmp_path):
+            os.rmdir(folder)
+            folder = os.path.dirname(folder)
