@@ -1,15 +1,21 @@
 """The gate's Great Expectations suite: each rule query evaluated once, and its counts equal to the ledger's."""
 from __future__ import annotations
 
+import json
+import shutil
+from pathlib import Path
+
 import pytest
 from conftest import generated_inbox, query
 
+from ingestion import config
 from ingestion.pipeline import nightly
+from ingestion.rules.gx_suite import suite_path
 
 pytestmark = pytest.mark.e2e
 
 
-def test_each_rule_query_runs_once_in_great_expectations_and_agrees_with_the_ledger(pipeline_env, monkeypatch):
+def test_each_rule_query_runs_once_in_great_expectations_and_agrees_with_the_ledger(pipeline_env, monkeypatch, tmp_path):
     from great_expectations.execution_engine import SqlAlchemyExecutionEngine
 
     dsn = pipeline_env["dsn"]
@@ -37,3 +43,27 @@ def test_each_rule_query_runs_once_in_great_expectations_and_agrees_with_the_led
     assert sum(outcomes.values()) > 0
     assert outcomes == {key: ledger.get(key, 0) for key in outcomes}
     assert set(ledger) <= set(outcomes)
+
+    # GX ran in memory: no file-backed project was made, and the suite it ran is kept as GX JSON,
+    # one expectation per outcome, unchanged by a second night with the same rules.
+    gx_dir = config.load_settings().gx_dir
+    assert not list(gx_dir.rglob("great_expectations.yml"))
+    suite = json.loads(suite_path(gx_dir).read_text(encoding="utf-8"))
+    assert sorted(f"{e['meta']['rule_kind']}:{e['meta']['severity']}" for e in suite["expectations"]) == sorted(outcomes)
+    kept = suite_path(gx_dir).stat().st_mtime_ns
+    _next_quarter(pipeline_env["inbox"], tmp_path, units=8, seed=3, end=(2026, 1))
+    assert nightly.run_all(docs=False)["status"] == "success"
+    second = query(dsn, "select run_id from audit.load_runs order by started_at desc limit 1")[0][0]
+    assert query(dsn, "select count(*) from audit.gx_validations where run_id = %s", (second,))[0][0] == len(outcomes)
+    assert suite_path(gx_dir).stat().st_mtime_ns == kept
+
+
+def _next_quarter(inbox: Path, work: Path, **kw) -> None:
+    """The same units' reports for one more quarter, added to the inbox as their folders."""
+    from cchc_tools.demo.generator import generate
+
+    generate(work / "next", quarters=1, error_rate=0.5, **kw)
+    for unit in (work / "next").iterdir():
+        if unit.is_dir() and not unit.name.startswith("_"):
+            for quarter in unit.iterdir():
+                shutil.copytree(quarter, inbox / unit.name / quarter.name)

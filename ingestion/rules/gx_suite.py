@@ -3,11 +3,16 @@
 One expectation per rule kind and severity (ExpectNoRuleFailures: GX's UnexpectedRowsExpectation
 evaluated once, ingestion/rules/gx_expectation.py); its query is the set-based SQL
 of ingestion/rules/sql.py restricted to failures, over the batch of pending figures
-(work.gate_batch, materialised by the validate stage; one name for it, ingestion/rules/batch.py). The GX project lives in CCHC_HOME/gx; each
-expectation's full result is kept in audit.gx_validations. GX's Data Docs are not built: their
-pages load their styles and scripts from CDNs and show nothing offline; the run's own
-data-quality page (ingestion/feedback, dq.html beside the feedback reports) shows the same results
-in Vietnamese and opens from disk.
+(work.gate_batch, materialised by the validate stage; one name for it, ingestion/rules/batch.py).
+
+The checkpoint runs in an ephemeral (in-memory) GX context, built from the catalog each night:
+a file-backed project re-read its YAML and re-wrote its JSON stores dozens of times per run,
+seconds that were most of the gate on a small batch. What the project kept is kept elsewhere:
+each expectation's full result in audit.gx_validations (append-only), and the suite that ran as
+GX JSON in CCHC_HOME/gx/cchc_consistency.json (rewritten when the rules change). GX's Data Docs
+are not built: their pages load their styles and scripts from CDNs and show nothing offline; the
+run's own data-quality page (ingestion/feedback, dq.html beside the feedback reports) shows the
+same results in Vietnamese and opens from disk.
 """
 from __future__ import annotations
 
@@ -43,16 +48,37 @@ def build_suite(rules: RuleSet, engine: SqlEngine):
 
     from .gx_expectation import ExpectNoRuleFailures
 
-    suite = gx.ExpectationSuite(name=SUITE_NAME, meta={"generated_from": "expectations/rules.yml + indicator_catalog.csv"})
-    for kind, severity in engine.rules.severity_groups():
-        entry = rules.kinds[kind]
-        suite.add_expectation(ExpectNoRuleFailures(
+    # Every expectation given to the constructor: added one by one, each would be saved on its own.
+    return gx.ExpectationSuite(
+        name=SUITE_NAME, meta={"generated_from": "expectations/rules.yml + indicator_catalog.csv"},
+        expectations=[ExpectNoRuleFailures(
             unexpected_rows_query=engine.unexpected_rows_query(kind, severity),
-            description=f"{entry['title_en']} ({severity}) — {entry['title_vi']}",
+            description=f"{rules.kinds[kind]['title_en']} ({severity}) — {rules.kinds[kind]['title_vi']}",
             severity=_GX_SEVERITY[severity],
             meta={"rule_kind": kind, "severity": severity},
-        ))
-    return suite
+        ) for kind, severity in engine.rules.severity_groups()])
+
+
+def suite_path(gx_dir: Path) -> Path:
+    return gx_dir / f"{SUITE_NAME}.json"
+
+
+def _keep_suite(gx_dir: Path, suite) -> None:
+    """The suite that ran, as GX JSON, for whoever wants to read it or load it into a GX project."""
+    import json
+
+    content = suite.to_json_dict()
+    # Without the ids the in-memory context gives them each night: the file changes only with the rules.
+    content.pop("id", None)
+    for expectation in content.get("expectations", []):
+        expectation.pop("id", None)
+    text = json.dumps(content, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
+    path = suite_path(gx_dir)
+    if not path.exists() or path.read_text(encoding="utf-8") != text:
+        gx_dir.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
 
 
 def run_checkpoint(gx_dir: Path, sqlalchemy_url: str, rules: RuleSet, engine: SqlEngine,
@@ -65,32 +91,23 @@ def run_checkpoint(gx_dir: Path, sqlalchemy_url: str, rules: RuleSet, engine: Sq
         from great_expectations.core.run_identifier import RunIdentifier
         from great_expectations.data_context.types.base import ProgressBarsConfig
 
-        from . import gx_expectation  # noqa: F401  registered before the project's stored suite is read
-
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
-    gx_dir.mkdir(parents=True, exist_ok=True)
-    context = gx.get_context(mode="file", project_root_dir=str(gx_dir))
+    context = gx.get_context(mode="ephemeral")
     # No tqdm bars in the task logs: the gate logs its own progress lines.
     context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "a more specific PostgresDatasource may be more appropriate": by design
-        datasource = context.data_sources.add_or_update_sql(name=DATASOURCE,
-                                                            connection_string="${" + CONNECTION_VAR + "}")
-    asset = next((a for a in datasource.assets if a.name == batch.NAME), None)
-    if asset is not None and (asset.table_name, asset.schema_name) != (batch.NAME, batch.SCHEMA):
-        datasource.delete_asset(batch.NAME)  # a project kept from an earlier version pointed elsewhere
-        asset = None
-    if asset is None:
-        asset = datasource.add_table_asset(name=batch.NAME, table_name=batch.NAME, schema_name=batch.SCHEMA)
-    batch_definition = next((b for b in asset.batch_definitions if b.name == batch.NAME), None) \
-        or asset.add_batch_definition_whole_table(batch.NAME)
-    suite = context.suites.add_or_update(build_suite(rules, engine))
-    validation = context.validation_definitions.add_or_update(
+        datasource = context.data_sources.add_sql(name=DATASOURCE, connection_string="${" + CONNECTION_VAR + "}")
+    asset = datasource.add_table_asset(name=batch.NAME, table_name=batch.NAME, schema_name=batch.SCHEMA)
+    batch_definition = asset.add_batch_definition_whole_table(batch.NAME)
+    suite = context.suites.add(build_suite(rules, engine))
+    validation = context.validation_definitions.add(
         gx.ValidationDefinition(name=batch.NAME, data=batch_definition, suite=suite))
-    checkpoint = context.checkpoints.add_or_update(gx.Checkpoint(
+    checkpoint = context.checkpoints.add(gx.Checkpoint(
         name="cchc_nightly", validation_definitions=[validation], actions=[],
         result_format={"result_format": "SUMMARY"}))
     result = checkpoint.run(run_id=RunIdentifier(run_name=run_name))
+    _keep_suite(gx_dir, suite)
     outcomes = []
     for validation_result in result.run_results.values():
         for er in validation_result.results:
