@@ -243,6 +243,37 @@ def test_incremental_marts_equal_a_full_rebuild_after_corrections(pipeline_env):
     assert {t: v for t, v in incremental.items() if v != rebuilt[t]} == {}
 
 
+def test_staged_figures_are_checked_once_as_they_enter_the_gate_and_kept_by_their_keys(pipeline_env):
+    """raw.facts is not re-tested every night: its keys refuse a duplicate or orphan figure when it is written,
+    and dbt's tests of a figure's kind, scope and indicator run on the figures entering the gate."""
+    from ingestion.pipeline.dbt import DbtError
+
+    inbox, dsn = pipeline_env["inbox"], pipeline_env["dsn"]
+    generated_inbox(inbox, units=4, quarters=1, error_rate=0.0, seed=5, end=(2026, 1))
+    run_id = nightly.new_run_id()
+    nightly.start(run_id)
+    nightly.ingest_stage(run_id)
+    columns = "file_id, sheet, row_number, col_number, label, kind"
+    with pytest.raises(psycopg2.errors.UniqueViolation):
+        query(dsn, f"insert into raw.facts ({columns}) select {columns} from raw.facts limit 1")
+    with pytest.raises(psycopg2.errors.ForeignKeyViolation):
+        query(dsn, f"""insert into raw.facts ({columns})
+                       select max(file_id) + 1000, sheet, row_number, col_number, label, kind
+                       from raw.facts group by sheet, row_number, col_number, label, kind limit 1""")
+    with pytest.raises(psycopg2.errors.UniqueViolation):
+        query(dsn, """insert into audit.dq_results (dq_result_id, run_id, rule_id, rule_kind, severity, status)
+                       values (-1, 'x', 'r', 'k', 'info', 'pass'), (-1, 'x', 'r', 'k', 'info', 'pass')""")
+
+    # A figure of a kind no parser writes, entering the gate: the build stops and names the test.
+    conn = psycopg2.connect(dsn.url())
+    with conn, conn.cursor() as cur:
+        cur.execute("update raw.facts set kind = 'weird' where (file_id, sheet, row_number, col_number) in "
+                    "(select file_id, sheet, row_number, col_number from raw.facts limit 1)")
+    conn.close()
+    with pytest.raises(DbtError, match="accepted_values_int_facts_candidates_kind"):
+        nightly.build_candidates(run_id)
+
+
 def test_standby_refresh_applies_only_the_incremental_marts_and_dbt_parses_incrementally(pipeline_env):
     """After the swap only what the next build reuses is refreshed, and no dbt command of a night parses the
     whole project again: those building marts_next (their --vars differ) keep their own partial-parse state."""
