@@ -365,7 +365,11 @@ def test_incremental_marts_are_guarded_by_their_declared_primary_keys(pipeline_e
     assert nightly.publish_stage(first["run_id"], force=True)["published"]
     assert _primary_keys(dsn, "marts") == declared
 
-    # The key, not a nightly full-table test, is what stops a figure from being published twice.
+    # The key, not a nightly full-table test, keeps its columns filled ...
+    with pytest.raises(psycopg2.errors.NotNullViolation):
+        query(dsn, """update marts.fct_indicator_value set sheet = null
+                      where ctid = (select ctid from marts.fct_indicator_value limit 1)""")
+    # ... and stops a figure from being published twice.
     row = query(dsn, "select unit_code, year, quarter, indicator_code from marts.fct_indicator_value limit 1")[0]
     with pytest.raises(psycopg2.errors.UniqueViolation):
         query(dsn, """insert into marts.fct_indicator_value
