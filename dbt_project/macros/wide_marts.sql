@@ -69,7 +69,10 @@
         {{ wide_mart_column(row) }} as {{ row['column_name'] }},
         {%- endfor %}
         facts.file_id, facts.gate_seq
-    from ({{ published_facts('changed', ['gate_seq', 'period_key']) }}) as facts
+    -- offset 0: each figure's own_indicator_code (a CASE with subqueries) is worked out once, in
+    -- the subquery; flattened into the query, it was evaluated again in every column's filter
+    -- (a hundred subplans: 4.5 s instead of 1.2 s for fct_tthc_processing on a national quarter).
+    from ({{ published_facts('changed', ['gate_seq', 'period_key']) }} offset 0) as facts
     group by facts.unit_code, facts.year, facts.quarter, facts.period_key, facts.file_id, facts.gate_seq
 {%- endmacro %}
 
