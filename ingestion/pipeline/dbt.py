@@ -114,6 +114,22 @@ def run_dbt(dsn: Dsn, target_dir: Path, args: list[str], *, quiet: bool = True,
     return DbtResult(" ".join(args), nodes, failures)
 
 
+def project_digest() -> str:
+    """The dbt project's own files (models, macros, seeds, unit tests, configuration), as one digest.
+
+    What the marts and the docs page are made from besides the data: publishing and the docs page
+    are redone when it changes.
+    """
+    import hashlib
+
+    digest = hashlib.sha256()
+    project = config.DBT_PROJECT_DIR
+    for path in sorted(project.rglob("*")):
+        if path.is_file() and not {"target", "logs", "dbt_packages"} & set(path.relative_to(project).parts):
+            digest.update(path.relative_to(project).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
 def seeds_with_new_columns(conn, seeds_dir: Path, schema: str = "reference") -> list[str]:
     """Seeds whose CSV header no longer matches the table loaded from it (the project was upgraded).
 

@@ -21,7 +21,7 @@ from ..warehouse import access
 from ..warehouse.connection import connect
 from ..warehouse.roles import secure_schema, verify_access
 from . import runlock
-from .dbt import run_dbt, seeds_with_new_columns
+from .dbt import project_digest, run_dbt, seeds_with_new_columns
 from .inbox import has_files
 from .load import FilePlan, analyze_raw, ingest, ingest_batch, plan_files, split_plan
 from .publish import fingerprint, publish
@@ -370,13 +370,8 @@ def docs_fingerprint(conn, dsn) -> str:
                        where table_schema not in ('pg_catalog', 'information_schema')""")
         columns = cur.fetchone()[0]
     conn.commit()
-    digest = hashlib.sha256(f"{version('dbt-core')} {version('dbt-postgres')}\n{dsn.host}\n{dsn.port}\n"
-                            f"{dsn.dbname}\n{columns}\n".encode())
-    project = DBT_PROJECT_DIR
-    for path in sorted(project.rglob("*")):
-        if path.is_file() and not {"target", "logs", "dbt_packages"} & set(path.relative_to(project).parts):
-            digest.update(path.relative_to(project).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()
+    return hashlib.sha256(f"{version('dbt-core')} {version('dbt-postgres')}\n{dsn.host}\n{dsn.port}\n"
+                          f"{dsn.dbname}\n{columns}\n{project_digest()}\n".encode()).hexdigest()
 
 
 def finish(run_id: str, settings: Settings | None = None, *, failed: str | None = None) -> dict:

@@ -21,7 +21,7 @@ from psycopg2 import sql
 from .. import config
 from ..warehouse.connection import Dsn
 from ..warehouse.roles import BI_ROLE
-from .dbt import DbtError, DbtResult, run_dbt
+from .dbt import DbtError, DbtResult, project_digest, run_dbt
 
 log = logging.getLogger(__name__)
 LIVE, STANDBY = "marts", "marts_next"
@@ -75,14 +75,10 @@ def fingerprint(conn) -> str:
         cur.execute("select coalesce(max(review_id), 0) from audit.submission_review")
         reviews = cur.fetchone()[0]
     catalog = hashlib.sha256(config.INDICATOR_CATALOG.read_bytes()).hexdigest()
-    models = hashlib.sha256()
-    # The seeds beside the catalog shape the marts too (mart_columns.csv, org_levels.csv).
-    for path in [*sorted((config.DBT_PROJECT_DIR / "models").rglob("*")), *sorted((config.DBT_PROJECT_DIR / "macros").rglob("*")),
-                 *sorted((config.DBT_PROJECT_DIR / "seeds").glob("*.csv"))]:
-        if path.is_file():
-            models.update(path.read_bytes())
+    # The models, macros and seeds beside the catalog (mart_columns.csv, org_levels.csv), and the
+    # project's vars (report_due_days), shape the marts too.
     return json.dumps({"gate": gate, "dq": dq, "registry": registry, "reviews": reviews, "catalog": catalog,
-                       "models": models.hexdigest()})
+                       "models": project_digest()})
 
 
 def _last_fingerprint(cur) -> str | None:
