@@ -40,7 +40,8 @@ def test_index_links_are_relative_and_lead_to_the_reports(tmp_path, monkeypatch)
         return out
 
     monkeypatch.setattr(feedback, "run_folder", run_folder)
-    monkeypatch.setattr(feedback, "_dq_page", lambda conn, run_id, env: "<!doctype html>")  # needs the warehouse
+    monkeypatch.setattr(feedback, "_dq_page",  # needs the warehouse
+                        lambda conn, run_id: {"run_id": run_id, "expectations": [], "tallies": []})
     out = feedback.write_run_reports(None, "manual__20260101T010000_abcdef", tmp_path)
     assert out.parent == tmp_path
     parser = _Links()

@@ -377,8 +377,8 @@ def _write_xlsx(report: UnitReport, path: Path) -> None:
     write_workbook(path, sheets)
 
 
-def _dq_page(conn, run_id: str, env: Environment) -> str:
-    """The run's data-quality results (the gate's GX expectations and the ledger's tallies), offline."""
+def _dq_page(conn, run_id: str) -> dict:
+    """What the run's data-quality page shows (the gate's GX expectations and the ledger's tallies), offline."""
     rules = load_rules()
 
     def title(kind: str) -> str:
@@ -395,7 +395,7 @@ def _dq_page(conn, run_id: str, env: Environment) -> str:
                        order by failed desc, rule_kind, severity""", (run_id,))
         tallies = [dict(r, title=title(r["rule_kind"]), severity_vi=SEVERITY_VI.get(r["severity"], r["severity"]))
                    for r in cur.fetchall()]
-    return env.get_template("dq.html").render(run_id=run_id, expectations=expectations, tallies=tallies)
+    return {"run_id": run_id, "expectations": expectations, "tallies": tallies}
 
 
 class ReportWriter:
@@ -409,10 +409,17 @@ class ReportWriter:
     def __init__(self):
         self.env = _env()
         self._written: dict[bytes, tuple[Path, Path]] = {}
+        self._folders: set[Path] = set()  # made already: one mkdir per folder, not per report
         self.rendered = self.copied = 0
 
+    def page(self, path: Path, template: str, **context) -> None:
+        """A page of the run's folder (index.html, dq.html), from its template."""
+        path.write_text(self.env.get_template(template).render(**context), encoding="utf-8")
+
     def write(self, report: UnitReport, html: Path, xlsx: Path) -> None:
-        html.parent.mkdir(parents=True, exist_ok=True)
+        if html.parent not in self._folders:
+            html.parent.mkdir(parents=True, exist_ok=True)
+            self._folders.add(html.parent)
         tmp_html, tmp_xlsx = html.with_name(f".{html.name}.tmp"), xlsx.with_name(f".{xlsx.name}.tmp")
         # Everything a report shows is in its fields; the suffix only tells two files' names apart.
         key = hashlib.sha256(repr(replace(report, stem_suffix="")).encode()).digest()
@@ -452,7 +459,6 @@ def write_run_reports(conn, run_id: str, reports_dir: Path, also: list[str] | tu
     reports = collect(conn, run_id, also)
     out = run_folder(conn, run_id, reports_dir)
     writer = writer or ReportWriter()
-    env = writer.env
     taken: set[tuple[str, str]] = set()
     for report in reports:  # two entries with the same bytes (or none read) in one folder: two reports
         if (report.unit_dir, report.file_stem) in taken:
@@ -461,9 +467,8 @@ def write_run_reports(conn, run_id: str, reports_dir: Path, also: list[str] | tu
     for report in reports:
         unit_dir = out / report.unit_dir
         writer.write(report, unit_dir / f"{report.file_stem}.html", unit_dir / f"{report.file_stem}.xlsx")
-    (out / "index.html").write_text(env.get_template("index.html").render(run_id=run_id, reports=reports),
-                                    encoding="utf-8")
-    (out / "dq.html").write_text(_dq_page(conn, run_id, env), encoding="utf-8")
+    writer.page(out / "index.html", "index.html", run_id=run_id, reports=reports)
+    writer.page(out / "dq.html", "dq.html", **_dq_page(conn, run_id))
     return out
 
 
