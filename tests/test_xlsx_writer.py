@@ -227,6 +227,31 @@ def test_output_is_deterministic(tmp_path):
     assert workbook_bytes(changed) != first
 
 
+def _zipfile_bytes(parts: list[tuple[str, bytes]], compresslevel: int = 6) -> bytes:
+    """What zipfile writes for the same parts and metadata: the bytes zip_parts must give."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, data in parts:
+            info = zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.create_system = 0
+            info.external_attr = 0
+            zf.writestr(info, data, compresslevel=compresslevel)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("level", [1, 6, 9])
+def test_zip_parts_writes_the_bytes_zipfile_writes(level):
+    from ingestion.workbook.writer import workbook_parts, zip_parts
+
+    for sheets in (build_sheets(), build_sheets()[:1], [Sheet("Trống", rows=[])]):
+        parts = workbook_parts(sheets)
+        assert zip_parts(parts, compresslevel=level) == _zipfile_bytes(parts, level)
+        assert zip_parts(parts, compresslevel=level) == _zipfile_bytes(parts, level)  # again, from the cache
+    big = [("xl/worksheets/sheet1.xml", bytes(range(256)) * 500), ("a.xml", b"")]
+    assert zip_parts(big, compresslevel=level) == _zipfile_bytes(big, level)
+
+
 def test_text_escaping_round_trips_in_both_readers():
     texts = ['a & b < c > d "e" \'f\'', "  lead", "trail  ", "\ttab", "_x0041_ and _x000d_", "r\rn\r\nn",
              "Tiếng Việt: ắ ằ ẳ ẵ ặ đ Đ ơ ư Ư ỹ", "emoji 😀", "]]> cdata end"]

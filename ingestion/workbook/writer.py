@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import math
 import re
-import zipfile
+import struct
+import zlib
 from dataclasses import dataclass, field
-from io import BytesIO
 from os import PathLike
 
 __all__ = ["Cell", "Validation", "Sheet", "STYLES", "workbook_bytes", "write_workbook",
@@ -580,16 +580,45 @@ _FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest zip date; any fixed value ke
 
 
 def zip_parts(parts: list[tuple[str, bytes]], *, compresslevel: int = 6) -> bytes:
-    """Deflate ``parts`` into a zip with fixed metadata, so equal parts give equal bytes."""
-    buf = BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        for name, data in parts:
-            info = zipfile.ZipInfo(name, _FIXED_TIME)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.create_system = 0  # otherwise the host OS would leak into the bytes
-            info.external_attr = 0
-            zf.writestr(info, data, compresslevel=compresslevel)
-    return buf.getvalue()
+    """Deflate ``parts`` into a zip with fixed metadata, so equal parts give equal bytes.
+
+    The bytes are those zipfile writes for such entries (tests/test_xlsx_writer.py compares them),
+    assembled here: zipfile's own per-entry work was most of the time taken to write a feedback
+    workbook, and the parts every workbook shares (styles, relationships) are deflated once.
+    """
+    local, central = [], []
+    offset = 0
+    for name, data in parts:
+        encoded = name.encode("ascii")  # part names are ASCII: no UTF-8 flag, as zipfile would write them
+        crc, deflated = _deflated(data, compresslevel)
+        header = struct.pack("<4s2B4HL2L2H", b"PK\x03\x04", 20, 0, 0, 8, _DOS_TIME, _DOS_DATE, crc,
+                             len(deflated), len(data), len(encoded), 0)
+        local += [header, encoded, deflated]
+        central += [struct.pack("<4s4B4HL2L5H2L", b"PK\x01\x02", 20, 0, 20, 0, 0, 8, _DOS_TIME, _DOS_DATE, crc,
+                                len(deflated), len(data), len(encoded), 0, 0, 0, 0, _ATTRIBUTES, offset), encoded]
+        offset += len(header) + len(encoded) + len(deflated)
+    directory = b"".join(central)
+    end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, len(parts), len(parts), len(directory), offset, 0)
+    return b"".join(local) + directory + end
+
+
+_DOS_DATE = (_FIXED_TIME[0] - 1980) << 9 | _FIXED_TIME[1] << 5 | _FIXED_TIME[2]
+_DOS_TIME = _FIXED_TIME[3] << 11 | _FIXED_TIME[4] << 5 | _FIXED_TIME[5] // 2
+_ATTRIBUTES = 0o600 << 16  # rw------- : what zipfile gives an entry written with no attributes
+_DEFLATED: dict[tuple[bytes, int], tuple[int, bytes]] = {}  # small parts seen before: their CRC and deflated bytes
+
+
+def _deflated(data: bytes, level: int) -> tuple[int, bytes]:
+    cached = _DEFLATED.get((data, level)) if len(data) <= 32_768 else None
+    if cached is not None:
+        return cached
+    compressor = zlib.compressobj(level, zlib.DEFLATED, -15)
+    result = (zlib.crc32(data), compressor.compress(data) + compressor.flush())
+    if len(data) <= 32_768:
+        if len(_DEFLATED) >= 256:
+            _DEFLATED.clear()
+        _DEFLATED[(data, level)] = result
+    return result
 
 
 def workbook_bytes(sheets: list[Sheet], *, compresslevel: int = 6, creator: str = "cchc-warehouse") -> bytes:
