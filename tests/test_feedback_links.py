@@ -78,4 +78,9 @@ def test_an_equal_report_is_copied_byte_for_byte_and_a_different_one_rendered(tm
     writer.write(changed, tmp_path / "current" / "b.html", tmp_path / "current" / "b.xlsx")
     assert (writer.rendered, writer.copied) == (2, 1)
     assert "định dạng cũ" in (tmp_path / "current" / "b.html").read_text(encoding="utf-8")
+    # The run's folder keeps the report it was given: a report is replaced, never changed where it lies.
+    kept = (tmp_path / "run" / "a.html").read_text(encoding="utf-8")
+    assert "tệp bị hỏng" in kept and "định dạng cũ" not in kept
+    writer.write(changed, tmp_path / "current" / "b.html", tmp_path / "current" / "b.xlsx")  # the same, again
+    assert (writer.rendered, writer.copied) == (2, 1)
     assert not list(tmp_path.rglob(".*.tmp"))

@@ -401,9 +401,9 @@ def _dq_page(conn, run_id: str) -> dict:
 class ReportWriter:
     """Writes the two files of each report, each replaced in one step (readers never see half a file).
 
-    A report equal to one already written by this writer is copied, not rendered again: the run's
-    folder and <reports>/current hold the same report for every unit-quarter the run read, and
-    rendering the workbooks was most of the report stage. Remembers paths, not contents.
+    A report equal to one already written by this writer is linked (or copied), not rendered again:
+    the run's folder and <reports>/current hold the same report for every unit-quarter the run read,
+    and rendering the workbooks was most of the report stage. Remembers paths, not contents.
     """
 
     def __init__(self):
@@ -424,9 +424,11 @@ class ReportWriter:
         # Everything a report shows is in its fields; the suffix only tells two files' names apart.
         key = hashlib.sha256(repr(replace(report, stem_suffix="")).encode()).digest()
         same = self._written.get(key)
+        if same == (html, xlsx) and html.exists() and xlsx.exists():
+            return  # this very report is there already
         if same is not None and same[0].exists() and same[1].exists():
-            shutil.copyfile(same[0], tmp_html)
-            shutil.copyfile(same[1], tmp_xlsx)
+            _link_or_copy(same[0], tmp_html)
+            _link_or_copy(same[1], tmp_xlsx)
             self.copied += 1
         else:
             tmp_html.write_text(self.env.get_template("feedback.html").render(r=report), encoding="utf-8")
@@ -435,6 +437,19 @@ class ReportWriter:
         os.replace(tmp_html, html)
         os.replace(tmp_xlsx, xlsx)
         self._written[key] = (html, xlsx)
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    """The same report under a second name: a hard link (no bytes copied), or a copy where links fail.
+
+    Sharing the file is safe because no report is ever changed where it lies: each is written
+    beside its name and renamed over it, which gives the name a new file.
+    """
+    target.unlink(missing_ok=True)  # a temporary file left by an interrupted run
+    try:
+        os.link(source, target)
+    except OSError:  # another file system, or one without hard links
+        shutil.copyfile(source, target)
 
 
 def run_folder(conn, run_id: str, reports_dir: Path) -> Path:
