@@ -9,7 +9,6 @@ whole by every build: refreshing them in the standby would only be overwritten).
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import time
@@ -18,7 +17,6 @@ from pathlib import Path
 
 from psycopg2 import sql
 
-from .. import config
 from ..warehouse.connection import Dsn
 from ..warehouse.roles import BI_ROLE
 from .dbt import DbtError, DbtResult, project_digest, run_dbt
@@ -74,10 +72,8 @@ def fingerprint(conn) -> str:
         # file must still publish it.
         cur.execute("select coalesce(max(review_id), 0) from audit.submission_review")
         reviews = cur.fetchone()[0]
-    catalog = hashlib.sha256(config.INDICATOR_CATALOG.read_bytes()).hexdigest()
-    # The models, macros and seeds beside the catalog (mart_columns.csv, org_levels.csv), and the
-    # project's vars (report_due_days), shape the marts too.
-    return json.dumps({"gate": gate, "dq": dq, "registry": registry, "reviews": reviews, "catalog": catalog,
+    # The dbt project: its models, macros, vars (report_due_days) and seeds, the indicator catalog among them.
+    return json.dumps({"gate": gate, "dq": dq, "registry": registry, "reviews": reviews,
                        "models": project_digest()})
 
 

@@ -609,15 +609,15 @@ _DEFLATED: dict[tuple[bytes, int], tuple[int, bytes]] = {}  # small parts seen b
 
 
 def _deflated(data: bytes, level: int) -> tuple[int, bytes]:
-    cached = _DEFLATED.get((data, level)) if len(data) <= 32_768 else None
-    if cached is not None:
-        return cached
+    small = len(data) <= 32_768  # the shared parts are small; a sheet is rarely seen twice
+    if small and (data, level) in _DEFLATED:
+        return _DEFLATED[data, level]
     compressor = zlib.compressobj(level, zlib.DEFLATED, -15)
     result = (zlib.crc32(data), compressor.compress(data) + compressor.flush())
-    if len(data) <= 32_768:
+    if small:
         if len(_DEFLATED) >= 256:
             _DEFLATED.clear()
-        _DEFLATED[(data, level)] = result
+        _DEFLATED[data, level] = result
     return result
 
 
