@@ -13,7 +13,7 @@ import re
 
 import psycopg2
 import pytest
-from conftest import generated_inbox, set_figure, marts_fingerprint, query
+from conftest import generated_inbox, incremental_marts, set_figure, marts_fingerprint, query
 
 from ingestion import cli, config
 from ingestion.pipeline import nightly
@@ -183,8 +183,11 @@ def test_every_state_reviews_and_reporting_rate(pipeline_env, capsys):
     assert not (reports / "current" / "T01X0001").exists()
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}_\d{6}(_\d+)?", os.path.basename(second["reports_dir"]))
 
-    # Incremental marts after reviews equal a full rebuild (withdrawn rows included).
+    # Incremental marts after reviews equal a full rebuild (withdrawn rows included), and the standby
+    # the next build starts from lost the withdrawn rows too.
     incremental = marts_fingerprint(dsn, exclude_columns=())
+    standby = marts_fingerprint(dsn, exclude_columns=(), schema="marts_next")
+    assert {t: v for t, v in incremental.items() if t in incremental_marts() and standby.get(t) != v} == {}
     run_dbt(dsn, config.load_settings().dbt_target_dir,
             ["build", "--full-refresh", "--selector", "publish", "--vars", json.dumps({"marts_schema": "marts_rebuilt"})])
     rebuilt = marts_fingerprint(dsn, exclude_columns=(), schema="marts_rebuilt")
