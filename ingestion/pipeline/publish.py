@@ -217,13 +217,14 @@ def _transaction_horizon(conn) -> str:
 def refresh_standby(conn, incremental: list[dict], horizon: str) -> bool:
     """Bring the standby's incremental marts to what was just published; whether it was done.
 
-    Before the build the standby and the marts it was built from were the same rows, and an
-    incremental build only replaces whole key groups (dbt's delete+insert) or appends. So the
-    rows written after ``horizon`` name the key groups that changed: the standby takes those
+    The standby (the marts published until tonight) holds the rows the build started from, or
+    newer ones when last night's copy failed and the build caught up from a night earlier. An
+    incremental build only replaces whole key groups (dbt's delete+insert) or appends rows. So
+    the rows written after ``horizon`` name the key groups that changed: the standby takes those
     groups from the live marts, and drops the groups a post-hook removed (a withdrawn
     publication). This replaces building the same changes a second time (the roll-up's re-sum
-    most of all). A table whose columns differ, or that does not add up to the live one's row
-    count afterwards, is copied whole.
+    most of all). A table whose columns differ, or that does not come out with the live one's
+    row count, is copied whole.
 
     Off the readers' path: the marts are live already. If it fails, nothing is lost: the next
     build's incremental models start from the standby's own watermarks and catch up.
