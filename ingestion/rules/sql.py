@@ -192,16 +192,20 @@ current_values as (
     from inst join gate_batch as s on s.own_indicator_code = inst.subject and s.value is not null
 )"""
 
-    def _basis_by(self, keys: str, match: dict[str, str], indicators) -> str:
+    def _basis_by(self, keys: str, match: dict[str, str], indicators, before: str | None = None) -> str:
         """Basis figures (with a value) for each row of `keys`, read key by key through LATERAL.
 
         OFFSET 0 keeps PostgreSQL from flattening it into a hash join over the whole warehouse
         history: only the pending units' own series is touched, through the basis view's index.
         Callers materialize it: inlined, the join that follows was re-run once per key. Only the
         indicators the kind compares are kept: a unit's whole history is a hundred times more rows.
+        ``before``: a column of `keys` numbering a quarter (year * 4 + quarter - 1); only earlier
+        quarters are read (a unit's pending quarter is not its own history).
         """
         on = " and ".join(f"b.{column} = keys.{key}" for column, key in match.items())
         on += f" and b.own_indicator_code = any({text_array(sorted(set(indicators)))})"
+        if before is not None:
+            on += f" and b.year * 4 + b.quarter - 1 < keys.{before}"
         return (f"select b.* from ({keys}) as keys "
                 f"cross join lateral (select * from {self.rel.basis} as b where {on} offset 0) as b "
                 f"where b.value is not null")

@@ -36,8 +36,9 @@ def offline(engine: OfflineEngine, inst: RuleInstance, s: Submission) -> list[Ev
 
 def sql(engine: SqlEngine, kind: str) -> str:
     return f"""{engine._own_values(kind)},
-units_history as materialized ({engine._basis_by("select distinct unit_code from current_values", {"unit_code": "unit_code"},
-                                                 (i.subject for i in engine.rules.of_kind(kind)))}),
+units_history as materialized ({engine._basis_by(
+    "select unit_code, max(year * 4 + quarter - 1) as latest from current_values group by unit_code",
+    {"unit_code": "unit_code"}, (i.subject for i in engine.rules.of_kind(kind)), before="latest")}),
 history as (
     select c.rule_id, c.file_id, b.value::float8 as x
     from current_values as c
