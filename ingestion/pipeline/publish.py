@@ -289,9 +289,10 @@ def _refresh_standby_table(cur, node: dict, horizon: str) -> bool:
     if not same:
         log.warning("standby %s differed from the published marts beyond tonight's changes: copied whole", table)
         _copy_whole(cur, table)
-    # No ANALYZE for a table brought up to date: autovacuum analyzes it by the rule analyze_if_stale
-    # applies to the live copy, and the next build's post-hook counts these changes with its own.
-    return not same
+        return True
+    # Statistics by the rule the build's post-hook applies, counting this copy's changes.
+    cur.execute("select audit.analyze_if_stale(%s::regclass)", (f"{STANDBY}.{table}",))
+    return False
 
 
 def _same_keys(keys: list[str], a: str, b: str) -> sql.Composable:

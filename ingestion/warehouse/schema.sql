@@ -295,6 +295,30 @@ begin
     end loop;
 end $$;
 
+-- Fresh statistics after an incremental change, without paying for them every night: ANALYZE reads a
+-- sample of the whole table (a second or more on a long history) to take in a night's few changed rows.
+-- The table is analyzed when the rows changed in this transaction, or those changed since its last
+-- ANALYZE, exceed autovacuum's default threshold (50 rows and a tenth of the table), and when it never
+-- was. Statistics steer plans only, never results. Called by the incremental marts' dbt post-hook
+-- (macros/analyze_if_stale.sql) and by the copy of their changes to the standby (pipeline/publish.py),
+-- as the table's owner.
+create or replace function audit.analyze_if_stale(t regclass) returns boolean language plpgsql
+set search_path = pg_catalog as $$
+begin
+    if (select tables.reltuples < 0
+               or greatest(coalesce(since.n_mod_since_analyze, 0),
+                           coalesce(tonight.n_tup_ins + tonight.n_tup_upd + tonight.n_tup_del, 0))
+                  > 50 + 0.1 * tables.reltuples
+        from pg_class as tables
+        left join pg_stat_user_tables as since on since.relid = tables.oid
+        left join pg_stat_xact_user_tables as tonight on tonight.relid = tables.oid
+        where tables.oid = t) then
+        execute format('analyze %s', t);
+        return true;
+    end if;
+    return false;
+end $$;
+
 -- Fresh planner statistics for the nightly job, which may read and append to these tables but does not own them.
 create or replace function audit.refresh_statistics(t text) returns void language plpgsql security definer
 set search_path = pg_catalog as $$
