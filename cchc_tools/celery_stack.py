@@ -186,6 +186,9 @@ def start(work: Path, meta, warehouse, inbox: Path, workers: tuple[str, ...], sh
         "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(16),
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+        # Only the runs this harness triggers: a scheduler started at 01:39 (Vietnam time) also launched that
+        # night's 01:00 run, which loaded the inbox before the triggered run could.
+        "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
         # What the compose file gives every container: one warehouse, one inbox, one shared state volume.
         config.ENV_HOME: str(shared_state),
