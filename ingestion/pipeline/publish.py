@@ -113,9 +113,7 @@ def incremental_marts_out_of_sync(cur, manifest: Path, schema: str) -> list[str]
     for node in _incremental_models(manifest):
         if not node.get("columns"):
             continue
-        cur.execute("""select column_name from information_schema.columns where table_schema = %s and table_name = %s""",
-                    (schema, node["name"]))
-        existing = {r[0] for r in cur.fetchall()}
+        existing = set(_columns(cur, schema, node["name"]))
         if existing and existing != set(node["columns"]):
             stale.append(node["name"])
     return sorted(stale)
