@@ -19,6 +19,7 @@ from .config import Settings
 DAG_ID = "cchc_nightly"
 RUN_MARKER = "CCHC_RUN_ID="
 REFUSED_MARKER = "CCHC_REFUSED="
+ONE_BATCH = 10_000_000  # files per ingest task under dag.test(): every file of a night
 
 
 def airflow_env(settings: Settings) -> dict[str, str]:
@@ -125,6 +126,10 @@ def run_dag_once(settings: Settings, out=None, log: Path | None = None,
         ensure_metadata_db(settings, log)
     run_id = None
     env = airflow_env(settings) | {"CCHC_DAG_TEST": "1"}
+    # dag.test() runs the mapped ingest tasks one after another in one process: there is no worker to
+    # share batches with, and each batch would add its own parser start and load tail. One batch,
+    # unless the data team chose a size.
+    env.setdefault(config.ENV_INGEST_BATCH_FILES, str(ONE_BATCH))
     with open(log, "a", encoding="utf-8") as fh:
         proc = subprocess.Popen([sys.executable, "-m", "ingestion.airflow_local"], env=env, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True, encoding="utf-8", errors="replace", bufsize=1)
@@ -187,4 +192,7 @@ def _set_note(run_id: str) -> None:
 
 
 if __name__ == "__main__":
+    from . import heap
+
+    heap.one_run_process()  # this process runs the DAG once and ends
     sys.exit(_test_dag())

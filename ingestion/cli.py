@@ -24,7 +24,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from . import config
+from . import config, heap
 from .argparse_vi import vietnamese
 
 warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
@@ -555,6 +555,8 @@ def main(argv: list[str] | None = None) -> int:
     from .errors import CchcError
     from .terminal import SanitizedStream
 
+    if argv is None:  # this process's own command line: it ends with the command
+        heap.one_run_process()
     # Cells, sheet and file names reach the terminal through these: nothing in them may drive it.
     if not isinstance(sys.stdout, SanitizedStream):
         sys.stdout, sys.stderr = SanitizedStream(sys.stdout), SanitizedStream(sys.stderr)

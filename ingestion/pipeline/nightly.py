@@ -14,7 +14,7 @@ import time
 import uuid
 from pathlib import Path
 
-from .. import progress
+from .. import heap, progress
 from ..config import DBT_PROJECT_DIR, Settings, ingest_batch_files, load_settings
 from ..errors import CchcError, SetupError
 from ..warehouse import access
@@ -84,6 +84,7 @@ def _record(conn, run_id: str, stage: str, seconds: float, **columns) -> None:
     conn.commit()
 
 
+@heap.stage
 def start(run_id: str, settings: Settings | None = None) -> dict:
     settings = settings or load_settings()
     # Everything that can be wrong with the set-up is found before anything is written.
@@ -123,6 +124,7 @@ def start(run_id: str, settings: Settings | None = None) -> dict:
     return {"run_id": run_id, "inbox": str(inbox), "units_in_registry": len(registry.units), "registry_changed": changed}
 
 
+@heap.stage
 def discover(run_id: str, settings: Settings | None = None, *, batches: bool = False) -> dict:
     """New and changed files; with batches=True also the plan split into batches for ingest tasks."""
     out, plan = _discover(run_id, settings or load_settings())
@@ -145,6 +147,7 @@ def _discover(run_id: str, settings: Settings):
     return out, plan
 
 
+@heap.stage
 def ingest_stage(run_id: str, settings: Settings | None = None, workers: int | None = None,
                  plan: FilePlan | None = None) -> dict:
     """Parse and stage the new files (plan: discover's, when the same process found them)."""
@@ -170,6 +173,7 @@ def ingest_stage(run_id: str, settings: Settings | None = None, workers: int | N
     return stats.as_dict()
 
 
+@heap.stage
 def ingest_batch_stage(run_id: str, batch: list[dict], settings: Settings | None = None,
                        workers: int | None = None) -> dict:
     """One batch of discover(batches=True): parse and stage its files (a mapped task of the DAG)."""
@@ -190,6 +194,7 @@ def ingest_batch_stage(run_id: str, batch: list[dict], settings: Settings | None
     return {"files": len(batch), "loaded": stats.loaded, "rejected": stats.rejected, "facts": stats.facts}
 
 
+@heap.stage
 def ingest_summary_stage(run_id: str, settings: Settings | None = None) -> dict:
     """After every batch: the run's ingest figures from the warehouse, fresh statistics for dbt and the gate."""
     settings = settings or load_settings()
@@ -222,6 +227,7 @@ def _add_seconds(conn, run_id: str, **seconds: float) -> None:
     conn.commit()
 
 
+@heap.stage
 def build_candidates(run_id: str, settings: Settings | None = None) -> dict:
     settings = settings or load_settings()
     t0 = time.perf_counter()
@@ -276,6 +282,7 @@ def write_gate_sql(target_dir: Path) -> None:
     write_rule_sql(target_dir / FOLDER, rules, SqlEngine(rules, load_catalog()))
 
 
+@heap.stage
 def validate_stage(run_id: str, settings: Settings | None = None) -> dict:
     settings = settings or load_settings()
     with _connection(settings, run_id) as (dsn, conn):
@@ -294,6 +301,7 @@ def validate_stage(run_id: str, settings: Settings | None = None) -> dict:
     return stats.__dict__
 
 
+@heap.stage
 def publish_stage(run_id: str, settings: Settings | None = None, *, force: bool = False) -> dict:
     settings = settings or load_settings()
     with _connection(settings, run_id) as (dsn, conn):
@@ -307,6 +315,7 @@ def publish_stage(run_id: str, settings: Settings | None = None, *, force: bool 
     return stats.__dict__
 
 
+@heap.stage
 def report_stage(run_id: str, settings: Settings | None = None, *, docs: bool = True) -> dict:
     settings = settings or load_settings()
     t0 = time.perf_counter()
@@ -374,6 +383,7 @@ def docs_fingerprint(conn, dsn) -> str:
                           f"{dsn.dbname}\n{columns}\n{project_digest()}\n".encode()).hexdigest()
 
 
+@heap.stage
 def finish(run_id: str, settings: Settings | None = None, *, failed: str | None = None) -> dict:
     """End the run (and its claim on the warehouse): success only if every stage was done."""
     settings = settings or load_settings()
