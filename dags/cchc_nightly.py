@@ -82,6 +82,12 @@ TASK_DOCS = {
 }
 
 
+def _stage(name: str):
+    """A stage's task. Its result (the stage's figures, for the log and the UI) stays one XCom: a
+    ``-> dict`` annotation alone would unroll it into one XCom per key, an API call each."""
+    return task(task_id=name, doc_md=TASK_DOCS[name], multiple_outputs=False)
+
+
 def _mark_failed(context) -> None:
     from ingestion.pipeline import nightly
 
@@ -91,8 +97,9 @@ def _mark_failed(context) -> None:
 
 @dag(
     dag_id="cchc_nightly",
-    # No start date and run_immediately=False: starting the scheduler (make airflow, a restart of the
-    # stack) never launches a catch-up run at an odd hour; the first scheduled run is the next 01:00.
+    # catchup=False: a scheduler that was not running at 01:00 (the first start, a restart after an
+    # outage) runs that night's load once when it comes up, and never the nights before it; one
+    # that ran it waits for the next 01:00. (With catchup=False, run_immediately changes nothing.)
     schedule=CronTriggerTimetable(SCHEDULE, timezone=TIMEZONE, run_immediately=False),
     catchup=False,
     max_active_runs=1,
@@ -107,42 +114,42 @@ def _mark_failed(context) -> None:
     },
 )
 def cchc_nightly():
-    @task(doc_md=TASK_DOCS["start"])
+    @_stage("start")
     def start() -> str:
         run = get_current_context()["run_id"]
         _run("start", run)
         return run
 
-    @task(doc_md=TASK_DOCS["discover"])
+    @_stage("discover")
     def discover(run: str) -> list:
         # the counts go to the warehouse (audit.load_runs); the batches are what the next task maps over
         return _run("discover", run, batches=True)["batches"]
 
-    @task(doc_md=TASK_DOCS["ingest_batch"])
+    @_stage("ingest_batch")
     def ingest_batch(run: str, batch: list) -> dict:
         return _run("ingest_batch_stage", run, batch)
 
-    @task(doc_md=TASK_DOCS["ingest"])
+    @_stage("ingest")
     def ingest(run: str) -> dict:
         return _run("ingest_summary_stage", run)
 
-    @task(doc_md=TASK_DOCS["build_candidates"])
+    @_stage("build_candidates")
     def build_candidates(run: str) -> dict:
         return _run("build_candidates", run)
 
-    @task(doc_md=TASK_DOCS["validate"])
+    @_stage("validate")
     def validate(run: str) -> dict:
         return _run("validate_stage", run)
 
-    @task(doc_md=TASK_DOCS["publish"])
+    @_stage("publish")
     def publish(run: str) -> dict:
         return _run("publish_stage", run)
 
-    @task(doc_md=TASK_DOCS["report"])
+    @_stage("report")
     def report(run: str) -> dict:
         return _run("report_stage", run)
 
-    @task(doc_md=TASK_DOCS["finish"])
+    @_stage("finish")
     def finish(run: str) -> dict:
         from ingestion.airflow_note import post_run_note
 
