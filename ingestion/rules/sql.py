@@ -84,6 +84,12 @@ def lit(value: str | None) -> str:
     return "null" if value is None else "'" + str(value).replace("'", "''") + "'"
 
 
+def quarter_number(alias: str = "") -> str:
+    """A quarter as one ordered number (2026 Q1 -> 8104): what the history kinds compare."""
+    prefix = f"{alias}." if alias else ""
+    return f"{prefix}year * 4 + {prefix}quarter - 1"
+
+
 def text_array(values) -> str:
     return "array[" + ", ".join(lit(v) for v in values) + "]::text[]" if values else "array[]::text[]"
 
@@ -199,13 +205,13 @@ current_values as (
         history: only the pending units' own series is touched, through the basis view's index.
         Callers materialize it: inlined, the join that follows was re-run once per key. Only the
         indicators the kind compares are kept: a unit's whole history is a hundred times more rows.
-        ``before``: a column of `keys` numbering a quarter (year * 4 + quarter - 1); only earlier
+        ``before``: a column of `keys` numbering a quarter (``quarter_number``); only earlier
         quarters are read (a unit's pending quarter is not its own history).
         """
         on = " and ".join(f"b.{column} = keys.{key}" for column, key in match.items())
         on += f" and b.own_indicator_code = any({text_array(sorted(set(indicators)))})"
         if before is not None:
-            on += f" and b.year * 4 + b.quarter - 1 < keys.{before}"
+            on += f" and {quarter_number('b')} < keys.{before}"
         return (f"select b.* from ({keys}) as keys "
                 f"cross join lateral (select * from {self.rel.basis} as b where {on} offset 0) as b "
                 f"where b.value is not null")

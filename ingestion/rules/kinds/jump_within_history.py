@@ -8,7 +8,7 @@ from ...indicators import Catalog
 from ..model import Evaluation, Submission, round_expected
 from ..offline import OfflineEngine, _ev, _value
 from ..ruleset import RuleInstance, indicator_instances
-from ..sql import SqlEngine, _select, lit
+from ..sql import SqlEngine, _select, lit, quarter_number
 from ..messages import _num
 from . import RuleKind
 
@@ -37,7 +37,7 @@ def offline(engine: OfflineEngine, inst: RuleInstance, s: Submission) -> list[Ev
 def sql(engine: SqlEngine, kind: str) -> str:
     return f"""{engine._own_values(kind)},
 units_history as materialized ({engine._basis_by(
-    "select unit_code, max(year * 4 + quarter - 1) as latest from current_values group by unit_code",
+    f"select unit_code, max({quarter_number()}) as latest from current_values group by unit_code",
     {"unit_code": "unit_code"}, (i.subject for i in engine.rules.of_kind(kind)), before="latest")}),
 history as (
     select c.rule_id, c.file_id, b.value::float8 as x
