@@ -10,8 +10,9 @@ in the process that runs the DAG), only to free memory the operating system take
 - at exit the collector is frozen by the last exit handler to run: the other exit handlers,
   flushes and finalizers (temporary folders ...) still run as before.
 
-Only a process that ends with its run opts in (``one_run_process``): the test suite, the console and
-Airflow's own processes keep Python's default collector.
+Only a process started for one command opts in (``one_run_process``: ``cchc ...``, the process that
+runs the DAG), and only the night's stages settle: the test suite, which calls the same code many
+times in one process, and Airflow's own processes keep Python's default collector.
 """
 from __future__ import annotations
 
