@@ -5,6 +5,7 @@ passes any airflow command with the same settings (e.g. `cchc airflow standalone
 """
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import os
 import re
@@ -54,17 +55,27 @@ def _airflow_bin() -> str:
     return str(Path(sys.executable).with_name("airflow"))
 
 
-def ensure_metadata_db(settings: Settings, log: Path) -> None:
-    """Create or upgrade the local metadata database (idempotent; a few seconds the first time)."""
-    import airflow
+def metadata_stamp(settings: Settings) -> Path:
+    """Written once `airflow db migrate` has run for this Airflow version."""
+    from importlib.metadata import version
 
-    stamp = settings.airflow_home / f".migrated-{airflow.__version__}"
+    return settings.airflow_home / f".migrated-{version('apache-airflow')}"
+
+
+def ensure_metadata_db(settings: Settings, log: Path, stamp: Path | None = None, launch=subprocess.Popen) -> None:
+    """Create or upgrade the local metadata database (idempotent; a few seconds the first time).
+
+    ``launch`` starts `airflow db migrate` (like subprocess.Popen); None from it means: not now."""
+    stamp = stamp or metadata_stamp(settings)
     if stamp.exists():
         return
     progress.say("start", "tạo cơ sở dữ liệu Airflow cục bộ / creating the local Airflow metadata database (airflow db migrate)")
     with open(log, "a", encoding="utf-8") as fh:
-        subprocess.run([_airflow_bin(), "db", "migrate"], env=airflow_env(settings), stdout=fh, stderr=subprocess.STDOUT,
-                       check=True)
+        proc = launch([_airflow_bin(), "db", "migrate"], env=airflow_env(settings), stdout=fh, stderr=subprocess.STDOUT)
+        if proc is None:
+            return
+        if proc.wait() != 0:
+            raise subprocess.CalledProcessError(proc.returncode, proc.args)
     stamp.touch()
 
 
@@ -98,12 +109,39 @@ class MetadataDb(threading.Thread):
     def __init__(self, settings: Settings, log: Path):
         super().__init__(daemon=True)
         self.settings, self.log, self.error = settings, log, None
+        # The thread itself imports nothing: one still importing C extensions when a failed command
+        # exits crashes the interpreter's finalization (SIGSEGV); one waiting on a child process does not.
+        self.stamp = metadata_stamp(settings)
+        self.proc: subprocess.Popen | None = None
+        self.stopped = False
+        self.lock = threading.Lock()
+
+    def start(self) -> None:
+        atexit.register(self.stop)  # a command that failed meanwhile leaves no migration running behind it
+        super().start()
 
     def run(self) -> None:
         try:
-            ensure_metadata_db(self.settings, self.log)
+            ensure_metadata_db(self.settings, self.log, self.stamp, launch=self._launch)
         except Exception as exc:  # reported by wait(), in the caller's thread
             self.error = exc
+
+    def _launch(self, *args, **kwargs) -> subprocess.Popen | None:
+        with self.lock:
+            if not self.stopped:
+                self.proc = subprocess.Popen(*args, **kwargs)
+            return self.proc
+
+    def stop(self) -> None:
+        """End a migration still running, or keep it from starting (the next run migrates: it is idempotent)."""
+        with self.lock:
+            self.stopped = True
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
 
     def wait(self) -> None:
         self.join()

@@ -64,6 +64,46 @@ def test_wrong_database_url_is_one_line(cli_env, url, says):
         assert says in _one_clear_line(proc), command
 
 
+def _processes_with(variable: str, value: str) -> list[int]:
+    found = []
+    for environ in Path("/proc").glob("[0-9]*/environ"):
+        try:
+            if f"{variable}={value}".encode() in environ.read_bytes().split(b"\0"):
+                found.append(int(environ.parent.name))
+        except OSError:  # gone meanwhile, or not ours to read
+            pass
+    return found
+
+
+def test_a_run_that_fails_at_once_leaves_no_airflow_migration_behind(cli_env):
+    """`cchc run` prepares Airflow's database in the background; failing first, it stops that and exits cleanly."""
+    airflow_home = str(Path(cli_env[config.ENV_HOME]) / "airflow")
+    for _ in range(3):
+        proc = _cchc("run", env=cli_env | {config.ENV_DATABASE_URL: "postgresql://cchc:pw@127.0.0.1:port/cchc"})
+        assert proc.returncode == 2, proc.stderr  # not -11: no thread was importing as the interpreter ended
+        assert "CCHC_DATABASE_URL không hợp lệ" in _one_clear_line(proc)
+        assert _processes_with("AIRFLOW_HOME", airflow_home) == []
+
+
+def test_the_background_migration_thread_imports_nothing(tmp_path):
+    """What makes the exit safe: a thread importing C extensions while the interpreter ends crashes it."""
+    script = f"""
+import sys, threading
+from pathlib import Path
+from ingestion import config
+from ingestion.airflow_local import MetadataDb
+import os; os.environ[config.ENV_HOME] = {str(tmp_path / "home")!r}
+db = MetadataDb(config.load_settings(), Path({str(tmp_path / "log")!r}))
+before = set(sys.modules)
+db._launch = lambda *a, **k: None  # the migration itself is a child process; not started here
+db.start(); db.wait()
+print(sorted(set(sys.modules) - before))
+"""
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=config.PROJECT_DIR)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
+
+
 def test_a_server_that_never_answers_does_not_hang_the_run(cli_env):
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
