@@ -37,7 +37,7 @@ import sys
 import time
 from pathlib import Path
 
-from ingestion import config
+from ingestion import config, diskspace
 
 TARGETS = {
     "national_quarter_seconds": ("national quarter end to end (--direct)", "<=", 30),
@@ -50,6 +50,9 @@ TARGETS = {
 }
 BENCH_SCRIPTS = config.PROJECT_DIR / "bench"
 CELERY_WORKERS = (1, 2)
+# What a full run writes under bench/out (inboxes, five warehouses, Airflow and Celery homes), with room
+# to spare (results.json: parameters.disk_used_gb).
+DISK_BYTES = 12 * 2**30
 GENERIC_SAMPLE = 300  # files of the national quarter run through the generic stack (60 with --quick)
 END = (2026, 3)
 
@@ -261,6 +264,10 @@ def _check(results: dict) -> dict:
     return verdicts
 
 
+def _disk_used(root: Path) -> int:
+    return sum(f.lstat().st_size for f in root.rglob("*") if f.is_file() and not f.is_symlink())
+
+
 def say(text: str) -> None:
     print(text, flush=True)
 
@@ -276,10 +283,13 @@ def run_benchmarks(bench_dir: Path, *, units: int = 4000, history_quarters: int 
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     _stop_all(work)  # an interrupted run's servers, before their files go
     shutil.rmtree(work, ignore_errors=True)
+    # Said before an hour of work, not as a crashed server at night 3 of the history.
+    diskspace.require(work, need=DISK_BYTES // (10 if quick else 1), what="cchc bench")
     try:
         results = _measure(work, units=units, history_quarters=history_quarters, quick=quick, history=history)
     finally:
         _stop_all(work)
+    results["parameters"]["disk_used_gb"] = round(_disk_used(work) / 2**30, 2)  # checks DISK_BYTES above
     target = bench_dir if results["parameters"]["complete"] else work
     (target / "results.json").write_text(json.dumps(results, ensure_ascii=False, indent=1, default=str) + "\n",
                                          encoding="utf-8")

@@ -51,14 +51,13 @@ def _run(stage: str, *args, **kwargs):
     """Run one pipeline stage; a non-transient error fails the task without retries."""
     from ingestion.pipeline import nightly
 
-    from ingestion.errors import CchcError
-
     try:
         return getattr(nightly, stage)(*args, **kwargs)
     except Exception as exc:
-        if nightly.is_transient(exc):
+        cause = nightly.explain_failure(exc)  # a full disk is no transient outage, whatever the error said
+        if nightly.is_transient(cause):
             raise
-        raise AirflowFailException(exc.message if isinstance(exc, CchcError) else f"{type(exc).__name__}: {exc}") from exc
+        raise AirflowFailException(nightly.failure_text(cause)) from exc
 
 
 TASK_DOCS = {

@@ -70,6 +70,11 @@ class Settings:
         return self.home / "pgdata"
 
     @property
+    def embedded_pgdata(self) -> Path | None:
+        """The embedded server's data folder, or None when CCHC_DATABASE_URL names a server."""
+        return None if self.database_url else self.pgdata
+
+    @property
     def secrets_dir(self) -> Path:
         """Generated passwords (0700 folder, 0600 files)."""
         return self.home / "secrets"

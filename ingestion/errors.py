@@ -23,3 +23,7 @@ class SetupError(CchcError):
 class WarehouseUnavailable(CchcError):
     """The warehouse cannot be reached right now (refused, no answer): worth trying again later."""
     transient = True
+
+
+class DiskFull(CchcError):
+    """The disk under the warehouse or the inbox is full: trying again changes nothing until space is freed."""

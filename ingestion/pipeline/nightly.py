@@ -14,7 +14,7 @@ import time
 import uuid
 from pathlib import Path
 
-from .. import heap, progress
+from .. import diskspace, heap, progress
 from ..config import DBT_PROJECT_DIR, Settings, ingest_batch_files, load_settings
 from ..errors import CchcError, SetupError
 from ..warehouse import access
@@ -456,9 +456,28 @@ def run_all(settings: Settings | None = None, run_id: str | None = None, *, work
             publish_stage(run_id, settings)
             report_stage(run_id, settings, docs=docs)
         except Exception as exc:
-            finish(run_id, settings, failed=exc.message if isinstance(exc, CchcError) else f"{type(exc).__name__}: {exc}")
+            reason = diskspace.explain(exc, settings.embedded_pgdata)
+            try:
+                finish(run_id, settings, failed=failure_text(reason or exc))
+            except Exception:
+                if reason is None:
+                    raise
+                log.warning("the run could not be marked failed on a full disk", exc_info=True)
+            if reason is not None:
+                raise reason from exc
             raise
         return finish(run_id, settings)
+
+
+def failure_text(exc: BaseException) -> str:
+    """One line for the run's record and the task log: a CchcError's own message, else the error's type and text."""
+    return exc.message if isinstance(exc, CchcError) else f"{type(exc).__name__}: {exc}"
+
+
+def explain_failure(exc: BaseException, settings: Settings | None = None) -> BaseException:
+    """A full disk said as such (the embedded server's crash looks like a lost connection); else ``exc``."""
+    settings = settings or load_settings()
+    return diskspace.explain(exc, settings.embedded_pgdata) or exc
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -467,6 +486,8 @@ def is_transient(exc: BaseException) -> bool:
 
     if isinstance(exc, CchcError):
         return exc.transient
+    if diskspace.is_disk_full(exc):
+        return False  # minutes of retrying do not free a disk
     if isinstance(exc, psycopg2.OperationalError) and getattr(exc, "pgcode", None) is None:
         from ..warehouse.connection import Dsn, connect_error
 

@@ -214,6 +214,20 @@ def secure_embedded(pgdata: Path, base: Dsn, secrets_dir: Path) -> Dsn:
 
 def embedded_dsn(pgdata: Path, *, start: bool = True, secrets_dir: Path | None = None) -> Dsn:
     """The embedded server's administrator DSN, starting it (and creating the warehouse database) if needed."""
+    from .. import diskspace
+
+    if start and not (pgdata / "postmaster.pid").exists():
+        diskspace.require(pgdata)  # a server started into a full disk stops at its first write
+    try:
+        return _embedded_dsn(pgdata, start=start, secrets_dir=secrets_dir)
+    except Exception as exc:
+        full = diskspace.explain(exc, pgdata)  # a server that crashed on a full disk only "refuses" afterwards
+        if full is not None:
+            raise full from exc
+        raise
+
+
+def _embedded_dsn(pgdata: Path, *, start: bool, secrets_dir: Path | None) -> Dsn:
     server = _embedded_server(pgdata) if start else None
     if server is None:
         raise RuntimeError("embedded PostgreSQL is not running")
