@@ -456,9 +456,10 @@ def run_all(settings: Settings | None = None, run_id: str | None = None, *, work
             publish_stage(run_id, settings)
             report_stage(run_id, settings, docs=docs)
         except Exception as exc:
-            reason = diskspace.explain(exc, settings.embedded_pgdata)
+            cause = explain_failure(exc, settings)
+            reason = cause if cause is not exc else None
             try:
-                finish(run_id, settings, failed=failure_text(reason or exc))
+                finish(run_id, settings, failed=failure_text(cause))
             except Exception:
                 if reason is None:
                     raise
