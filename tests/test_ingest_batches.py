@@ -12,7 +12,7 @@ from ingestion.pipeline.load import Candidate, FilePlan, _candidate, split_plan
 
 def _file(rel: str, mtime: float) -> Candidate:
     unit, period, _ = rel.split("/")
-    f = InboxFile(Path("/inbox") / rel, rel, 10, mtime, unit, int(period[:4]), int(period[-1]))
+    f = InboxFile(f"/inbox/{rel}", rel, 10, mtime, unit, int(period[:4]), int(period[-1]))
     return Candidate(f, "h-" + rel, retry=False, folder_files=(rel.rsplit("/", 1)[-1],))
 
 

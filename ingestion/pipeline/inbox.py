@@ -13,6 +13,7 @@ import os
 import re
 import stat
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from ..config import INBOX_IGNORED_PREFIXES
@@ -29,7 +30,7 @@ IGNORED_FILE_NAMES = (".DS_Store", "Thumbs.db", "desktop.ini")
 
 @dataclass(frozen=True)
 class InboxFile:
-    path: Path  # absolute
+    location: str  # absolute path, as listed (``path`` is the same as a Path, made when asked for)
     rel: str  # relative to the inbox, POSIX separators
     size: int
     mtime: float
@@ -39,6 +40,12 @@ class InboxFile:
     problem: str | None = None  # why the file is rejected without reading it (Vietnamese)
     problem_code: str | None = None  # bad_path | hidden_file | not_a_file | unreadable_folder
     problem_detail: str | None = None  # technical, for the audit trail
+
+    @cached_property
+    def path(self) -> Path:
+        # A history of tens of thousands of files is listed every night, mostly to find nothing changed:
+        # a Path each would cost more than listing them. Only the files read tonight need one.
+        return Path(self.location)
 
     @property
     def period(self) -> str | None:
@@ -93,17 +100,25 @@ def not_a_file_message(name: str, kind: str) -> str:
     return f"“{name}” không phải tệp dữ liệu thông thường (là tệp đặc biệt của hệ thống) nên không được đọc"
 
 
-def _entry(path: Path, rel: str, st: os.stat_result | None, *,
-           problem: tuple[str, str, str | None] | None = None) -> InboxFile:
-    rel = storable(rel)
-    parts = rel.split("/")
-    unit = year = quarter = None
+def _folder_period(prefix: str) -> tuple[str | None, int | None, int | None]:
+    """The unit and quarter a folder's files are filed under: ``prefix`` is "<unit>/<YYYY>-Q<n>/"."""
+    parts = prefix.split("/")
     m = _PERIOD_DIR.match(parts[1]) if len(parts) == 3 else None
-    if m:
-        unit, year, quarter = parts[0], int(m.group(1)), int(m.group(2))
-    elif problem is None:
-        problem = ("bad_path", "đường dẫn không đúng quy ước <mã đơn vị>/<năm>-Q<quý>/<tên tệp>.xlsx hoặc .docx "
-                               f"(tệp đang ở “{rel}”)", None)
+    return (parts[0], int(m.group(1)), int(m.group(2))) if m else (None, None, None)
+
+
+def _bad_path(rel: str) -> tuple[str, str, None]:
+    return ("bad_path", "đường dẫn không đúng quy ước <mã đơn vị>/<năm>-Q<quý>/<tên tệp>.xlsx hoặc .docx "
+                        f"(tệp đang ở “{rel}”)", None)
+
+
+def _entry(path: str, rel: str, st: os.stat_result | None, *,
+           problem: tuple[str, str, str | None] | None = None) -> InboxFile:
+    """An entry found anywhere, with ``rel`` as listed (scan_inbox makes the usual file's entry itself)."""
+    rel = storable(rel)
+    unit, year, quarter = _folder_period(rel.rsplit("/", 1)[0] + "/") if rel.count("/") == 2 else (None, None, None)
+    if unit is None and problem is None:
+        problem = _bad_path(rel)
     code, message, detail = problem or (None, None, None)
     return InboxFile(path, rel, st.st_size if st else 0, st.st_mtime if st else 0.0, unit, year, quarter,
                      message, code, detail)
@@ -114,8 +129,9 @@ def scan_inbox(inbox: Path) -> list[InboxFile]:
 
     Symbolic links are never followed (not even to folders); entries that are not regular
     files, hidden files and unreadable folders come back with ``problem`` set.
-    One os.scandir per folder and one lstat per file, with paths built as strings: a history of
-    tens of thousands of files is listed every night, mostly to find nothing changed.
+    One os.scandir per folder and one lstat per file, with paths built as strings and a folder's
+    unit and quarter read once: a history of tens of thousands of files is listed every night,
+    mostly to find nothing changed.
     """
     found: list[InboxFile] = []
     top = os.fspath(Path(inbox))
@@ -127,13 +143,15 @@ def scan_inbox(inbox: Path) -> list[InboxFile]:
         except OSError as error:
             if folder == top:
                 raise
-            found.append(_entry(Path(folder, "?"), prefix + "?", None, problem=(
+            found.append(_entry(folder + "/?", prefix + "?", None, problem=(
                 "unreadable_folder", f"không đọc được thư mục “{os.path.basename(folder)}” (không có quyền hoặc lỗi ổ đĩa)",
                 f"{type(error).__name__}: {error.strerror}")))
             return
         at_root = folder == top
+        stored_prefix = storable(prefix)
+        unit, year, quarter = _folder_period(stored_prefix)
         folders = []
-        for entry in sorted(entries, key=lambda e: e.name):
+        for entry in entries:
             name = entry.name
             try:
                 is_dir = entry.is_dir()  # follows a link, as os.walk does: a link to a folder is listed as a folder
@@ -144,7 +162,7 @@ def scan_inbox(inbox: Path) -> list[InboxFile]:
                 if _ignored_folder(name):
                     continue
                 if entry.is_symlink():
-                    found.append(_entry(Path(path), prefix + name, _lstat(path), problem=(
+                    found.append(_entry(path, prefix + name, _lstat(path), problem=(
                         "not_a_file", not_a_file_message(name, "symlink"), _link_detail(path))))
                     continue
                 folders.append((path, prefix + name + "/"))
@@ -154,17 +172,21 @@ def scan_inbox(inbox: Path) -> list[InboxFile]:
             st = _lstat(path)
             if st is None:
                 continue  # removed between listing and looking at it
-            kind = _kind(st.st_mode)
-            if kind != "regular":
+            if not stat.S_ISREG(st.st_mode):
+                kind = _kind(st.st_mode)
                 detail = _link_detail(path) if kind == "symlink" else f"{kind} (mode {st.st_mode:o})"
-                found.append(_entry(Path(path), prefix + name, st,
+                found.append(_entry(path, prefix + name, st,
                                     problem=("not_a_file", not_a_file_message(name, kind), detail)))
             elif name.startswith("."):
-                found.append(_entry(Path(path), prefix + name, st, problem=(
+                found.append(_entry(path, prefix + name, st, problem=(
                     "hidden_file", f"tên tệp “{name}” bắt đầu bằng dấu chấm nên là tệp ẩn; hãy đặt lại tên tệp, "
                                    "ví dụ bao_cao_quy.xlsx, rồi gửi lại", None)))
-            else:
-                found.append(_entry(Path(path), prefix + name, st))
+            elif unit is None:
+                found.append(_entry(path, prefix + name, st))  # off the convention: said so
+            else:  # the usual file, built here: this line runs for every file of the history
+                found.append(InboxFile(path, stored_prefix + (name if name.isascii() else storable(name)),
+                                       st.st_size, st.st_mtime, unit, year, quarter))
+        folders.sort()
         pending.extend(reversed(folders))
 
     # A stack, not recursion: a hostile inbox nested a thousand folders deep is listed like any other.

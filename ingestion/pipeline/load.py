@@ -121,7 +121,7 @@ def plan_files(conn, inbox: Path) -> FilePlan:
     files = scan_inbox(inbox)
     with conn.cursor() as cur:
         cur.execute("""select distinct on (path) path, content_hash, status, reject_code, size_bytes,
-                              extract(epoch from modified_at)
+                              extract(epoch from modified_at)::float8  -- a float, not a Decimal per file
                        from raw.files order by path, file_id desc""")
         latest = {row[0]: row[1:] for row in cur.fetchall()}
     folders = folder_listing(files)
@@ -129,7 +129,7 @@ def plan_files(conn, inbox: Path) -> FilePlan:
     for f in load_order(files):
         prev = latest.get(f.rel)
         retry = prev is not None and prev[1] == "rejected" and prev[2] in RETRYABLE_REJECTIONS
-        if prev and not retry and prev[3] == f.size and prev[4] is not None and abs(float(prev[4]) - f.mtime) < 1e-3:
+        if prev and not retry and prev[3] == f.size and prev[4] is not None and abs(prev[4] - f.mtime) < 1e-3:
             unchanged += 1  # same size and modification time as the recorded version: not re-read
             continue
         folder = tuple(folders.get((f.unit_code, f.year, f.quarter), ())) if f.problem_code is None else ()
@@ -147,7 +147,7 @@ def source_of(c: Candidate, unit_names: dict[str, str] | None) -> SubmissionSour
     elif unit_names is not None and f.unit_code not in unit_names:
         refusal = UnreadableFile("unknown_unit", f"mã đơn vị “{f.unit_code}” không có trong danh mục đơn vị; "
                                                  "bổ sung vào danh mục rồi tệp sẽ được nạp lại")
-    return SubmissionSource(str(f.path), f.rel, f.unit_code, Period(f.year, f.quarter) if f.year else None,
+    return SubmissionSource(f.location, f.rel, f.unit_code, Period(f.year, f.quarter) if f.year else None,
                             size=f.size, mtime=f.mtime, unchanged_hash=None if c.retry else c.previous_hash,
                             refusal=refusal, refuse_unread=f.problem_code in ("not_a_file", "unreadable_folder"))
 
@@ -378,7 +378,7 @@ def _record(c: Candidate) -> dict:
 
 def _candidate(inbox: Path, r: dict) -> Candidate:
     """A record of split_plan back as the Candidate it was, under this worker's view of the shared inbox."""
-    f = InboxFile(inbox / r["below"], r["rel"], r["size"], r["mtime"], r["unit_code"], r["year"], r["quarter"],
+    f = InboxFile(os.fspath(inbox / r["below"]), r["rel"], r["size"], r["mtime"], r["unit_code"], r["year"], r["quarter"],
                   r["problem"], r["problem_code"], r["problem_detail"])
     return Candidate(f, r["previous_hash"], r["retry"], tuple(r["folder_files"]))
 
