@@ -29,11 +29,15 @@ def _mib(n: int) -> str:
 
 
 def full(path: Path, *, need: int | None = None, what: str = "kho dữ liệu") -> DiskFull:
+    """A disk that filled up (``need`` None), or one with less room than ``need`` for work not yet started."""
     free = free_bytes(path)
-    needs = f", {what} cần ít nhất {_mib(need)}" if need else ""
-    return DiskFull(f"Ổ đĩa chứa {path} đã đầy: còn {_mib(free)} trống{needs}. Giải phóng chỗ trống trên ổ đĩa đó "
-                    "rồi chạy lại; số liệu đã nạp trước đó không mất. "
-                    f"/ The disk holding {path} is full ({_mib(free)} free).")
+    if need:
+        said = f"không đủ chỗ trống: còn {_mib(free)}, {what} cần ít nhất {_mib(need)}"
+        english = f"has too little free space ({_mib(free)} free, {_mib(need)} needed)"
+    else:
+        said, english = f"đã đầy: còn {_mib(free)} trống", f"is full ({_mib(free)} free)"
+    return DiskFull(f"Ổ đĩa chứa {path} {said}. Giải phóng chỗ trống trên ổ đĩa đó rồi chạy lại; số liệu đã nạp "
+                    f"trước đó không mất. / The disk holding {path} {english}.")
 
 
 def require(path: Path, *, need: int = MIN_FREE_BYTES, what: str = "kho dữ liệu") -> None:

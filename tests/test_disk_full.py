@@ -26,7 +26,7 @@ def test_the_embedded_server_is_not_started_into_a_full_disk(tmp_path, monkeypat
     monkeypatch.setattr(diskspace, "free_bytes", lambda path: 40 * MIB)
     with pytest.raises(DiskFull) as info:
         embedded_dsn(pgdata)
-    assert f"Ổ đĩa chứa {pgdata} đã đầy: còn 40 MB trống, kho dữ liệu cần ít nhất 256 MB" in info.value.message
+    assert f"Ổ đĩa chứa {pgdata} không đủ chỗ trống: còn 40 MB, kho dữ liệu cần ít nhất 256 MB." in info.value.message
     assert not (pgdata / "postmaster.pid").exists() and not (pgdata / "PG_VERSION").exists()
 
 
