@@ -13,7 +13,7 @@ import os
 import re
 import stat
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 from ..config import INBOX_IGNORED_PREFIXES
@@ -103,8 +103,14 @@ def not_a_file_message(name: str, kind: str) -> str:
 def _folder_period(prefix: str) -> tuple[str | None, int | None, int | None]:
     """The unit and quarter a folder's files are filed under: ``prefix`` is "<unit>/<YYYY>-Q<n>/"."""
     parts = prefix.split("/")
-    m = _PERIOD_DIR.match(parts[1]) if len(parts) == 3 else None
-    return (parts[0], int(m.group(1)), int(m.group(2))) if m else (None, None, None)
+    period = _period_folder(parts[1]) if len(parts) == 3 else None
+    return (parts[0], *period) if period else (None, None, None)
+
+
+@lru_cache(maxsize=512)  # every unit has the same few quarter folders
+def _period_folder(name: str) -> tuple[int, int] | None:
+    m = _PERIOD_DIR.match(name)
+    return (int(m.group(1)), int(m.group(2))) if m else None
 
 
 def _bad_path(rel: str) -> tuple[str, str, None]:
@@ -148,7 +154,7 @@ def scan_inbox(inbox: Path) -> list[InboxFile]:
                 f"{type(error).__name__}: {error.strerror}")))
             return
         at_root = folder == top
-        stored_prefix = storable(prefix)
+        stored_prefix = prefix if prefix.isascii() else storable(prefix)
         unit, year, quarter = _folder_period(stored_prefix)
         folders = []
         for entry in entries:
