@@ -100,9 +100,10 @@ def not_a_file_message(name: str, kind: str) -> str:
     return f"“{name}” không phải tệp dữ liệu thông thường (là tệp đặc biệt của hệ thống) nên không được đọc"
 
 
-def _folder_period(prefix: str) -> tuple[str | None, int | None, int | None]:
-    """The unit and quarter a folder's files are filed under: ``prefix`` is "<unit>/<YYYY>-Q<n>/"."""
-    parts = prefix.split("/")
+def _folder_period(rel: str) -> tuple[str | None, int | None, int | None]:
+    """The unit and quarter of "<unit>/<YYYY>-Q<n>/<file>", or of the folder "<unit>/<YYYY>-Q<n>/";
+    (None, None, None) for any other path below the inbox."""
+    parts = rel.split("/")
     period = _period_folder(parts[1]) if len(parts) == 3 else None
     return (parts[0], *period) if period else (None, None, None)
 
@@ -122,7 +123,7 @@ def _entry(path: str, rel: str, st: os.stat_result | None, *,
            problem: tuple[str, str, str | None] | None = None) -> InboxFile:
     """An entry found anywhere, with ``rel`` as listed (scan_inbox makes the usual file's entry itself)."""
     rel = storable(rel)
-    unit, year, quarter = _folder_period(rel.rsplit("/", 1)[0] + "/") if rel.count("/") == 2 else (None, None, None)
+    unit, year, quarter = _folder_period(rel)
     if unit is None and problem is None:
         problem = _bad_path(rel)
     code, message, detail = problem or (None, None, None)
