@@ -74,6 +74,8 @@ def ignored_file(name: str) -> bool:
 
 def storable(text: str) -> str:
     """A file name as the database can store it: bytes that are not UTF-8 become U+FFFD."""
+    if text.isascii():  # nearly every name: nothing to replace, and this runs once per file of the history
+        return text
     return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
@@ -114,18 +116,14 @@ def _period_folder(name: str) -> tuple[int, int] | None:
     return (int(m.group(1)), int(m.group(2))) if m else None
 
 
-def _bad_path(rel: str) -> tuple[str, str, None]:
-    return ("bad_path", "đường dẫn không đúng quy ước <mã đơn vị>/<năm>-Q<quý>/<tên tệp>.xlsx hoặc .docx "
-                        f"(tệp đang ở “{rel}”)", None)
-
-
 def _entry(path: str, rel: str, st: os.stat_result | None, *,
            problem: tuple[str, str, str | None] | None = None) -> InboxFile:
     """An entry found anywhere, with ``rel`` as listed (scan_inbox makes the usual file's entry itself)."""
     rel = storable(rel)
     unit, year, quarter = _folder_period(rel)
     if unit is None and problem is None:
-        problem = _bad_path(rel)
+        problem = ("bad_path", "đường dẫn không đúng quy ước <mã đơn vị>/<năm>-Q<quý>/<tên tệp>.xlsx hoặc .docx "
+                               f"(tệp đang ở “{rel}”)", None)
     code, message, detail = problem or (None, None, None)
     return InboxFile(path, rel, st.st_size if st else 0, st.st_mtime if st else 0.0, unit, year, quarter,
                      message, code, detail)
@@ -155,7 +153,7 @@ def scan_inbox(inbox: Path) -> list[InboxFile]:
                 f"{type(error).__name__}: {error.strerror}")))
             return
         at_root = folder == top
-        stored_prefix = prefix if prefix.isascii() else storable(prefix)
+        stored_prefix = storable(prefix)
         unit, year, quarter = _folder_period(stored_prefix)
         folders = []
         for entry in entries:
@@ -191,8 +189,8 @@ def scan_inbox(inbox: Path) -> list[InboxFile]:
             elif unit is None:
                 found.append(_entry(path, prefix + name, st))  # off the convention: said so
             else:  # the usual file, built here: this line runs for every file of the history
-                found.append(InboxFile(path, stored_prefix + (name if name.isascii() else storable(name)),
-                                       st.st_size, st.st_mtime, unit, year, quarter))
+                found.append(InboxFile(path, stored_prefix + storable(name), st.st_size, st.st_mtime,
+                                       unit, year, quarter))
         folders.sort()
         pending.extend(reversed(folders))
 
