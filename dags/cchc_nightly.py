@@ -16,6 +16,7 @@ từng đơn vị.
 | `build_candidates` | dbt dựng staging/intermediate cho các báo cáo chờ kiểm tra |
 | `validate` | cổng kiểm tra: Great Expectations chạy mọi quy tắc; báo cáo có lỗi bị tạm giữ |
 | `publish` | dựng marts mới và đổi sang trong một giao dịch (BI không bao giờ thấy dữ liệu lẫn lộn) |
+| `standby` | cập nhật bản dự phòng `marts_next` bằng những gì vừa công bố, để lần sau chỉ dựng phần thay đổi (chạy song song với `report`) |
 | `report` | báo cáo phản hồi HTML/xlsx cho từng đơn vị, trang kết quả kiểm tra, tài liệu dbt |
 | `finish` | ghi kết quả lần chạy, trả quyền chạy (chạy cả khi một bước trước đó lỗi); tóm tắt hiện ở **ghi chú (note)** của lần chạy |
 
@@ -29,7 +30,8 @@ thời (mất kết nối CSDL, đĩa) được thử lại; lỗi khác dừng 
 workbooks → ingest them in batches, one mapped task per batch that any worker can take (figures with
 file/sheet/row provenance into raw.*; state only in the warehouse and the shared inbox) → dbt build of the
 candidates → Great Expectations checks every consistency rule (the gate) → publish the marts
-atomically → per-unit feedback reports → finish (the run's summary becomes the DAG-run note).
+atomically → the standby copy of the marts brought up to date, beside the per-unit feedback reports →
+finish (the run's summary becomes the DAG-run note).
 All logic lives in `ingestion.pipeline.nightly`; this file only wires the stages. Only transient
 failures (database connection, disk) are retried; anything else (a wrong setting or password, another
 run in progress) fails the run at once. ``start`` is a setup task: it claims the warehouse for this run
@@ -75,6 +77,8 @@ TASK_DOCS = {
     "validate": "Cổng kiểm tra Great Expectations: mọi quy tắc của `expectations/rules.yml`; kết quả vào "
                 "`audit.dq_results`; báo cáo có lỗi bị tạm giữ. / The data-quality gate.",
     "publish": "Dựng marts vào `marts_next`, kiểm thử, đổi sang `marts` trong một giao dịch. / Atomic publication.",
+    "standby": "Bản marts cũ (nay là `marts_next`) nhận những nhóm vừa công bố, để lần dựng sau chỉ làm phần thay đổi; "
+               "lỗi ở đây không mất gì, lần sau bắt kịp. / The standby copy brought up to date.",
     "report": "Báo cáo phản hồi cho đơn vị (HTML, xlsx), trang kết quả kiểm tra, tài liệu dbt tĩnh. / Reports, docs.",
     "finish": "Ghi kết quả lần chạy vào `audit.load_runs`, trả quyền chạy (teardown: chạy cả khi bước trước lỗi); "
               "tóm tắt thành ghi chú của lần chạy. / Run summary, note, release of the claim.",
@@ -142,7 +146,11 @@ def cchc_nightly():
 
     @_stage("publish")
     def publish(run: str) -> dict:
-        return _run("publish_stage", run)
+        return _run("publish_stage", run, standby=False)
+
+    @_stage("standby")
+    def standby(run: str) -> dict:
+        return _run("standby_stage", run)
 
     @_stage("report")
     def report(run: str) -> dict:
@@ -162,7 +170,8 @@ def cchc_nightly():
     done = finish(run)
     # one mapped task per batch of new files (Celery workers share them; none when nothing is new)
     batches = ingest_batch.partial(run=run).expand(batch=discover(run))
-    chain(batches, ingest(run), build_candidates(run), validate(run), publish(run), report(run), done)
+    # the standby copy works in the database while the reports are written: side by side
+    chain(batches, ingest(run), build_candidates(run), validate(run), publish(run), [standby(run), report(run)], done)
     done.as_teardown(setups=run)
 
 

@@ -10,6 +10,8 @@ from ingestion import config
 
 VIETNAM = dt.timezone(dt.timedelta(hours=7))
 ORDER = ["start", "discover", "ingest_batch", "ingest", "build_candidates", "validate", "publish", "report", "finish"]
+# After the swap: the standby copy (database work) runs beside the reports (Python work).
+BESIDE = {"standby": "report"}
 
 
 @pytest.fixture(scope="module")
@@ -69,15 +71,20 @@ def test_a_stage_result_is_one_xcom(dag):
 
 
 def test_stages_run_in_order_between_a_setup_and_its_teardown(dag):
-    assert sorted(dag.task_ids) == sorted(ORDER)
+    assert sorted(dag.task_ids) == sorted(ORDER + list(BESIDE))
     for upstream, downstream in zip(ORDER, ORDER[1:]):
-        # the previous stage, and the run id from start: nothing else orders a stage
-        assert dag.get_task(downstream).upstream_task_ids == {upstream, "start"} - {downstream}
+        # the previous stage (and what runs beside it), and the run id from start: nothing else orders a stage
+        expected = {upstream, "start", *(k for k, v in BESIDE.items() if v == upstream)} - {downstream}
+        assert dag.get_task(downstream).upstream_task_ids == expected
+    for task_id, twin in BESIDE.items():
+        # the same place in the order as its twin, and neither waits for the other
+        assert dag.get_task(task_id).upstream_task_ids == dag.get_task(twin).upstream_task_ids
+        assert dag.get_task(task_id).downstream_task_ids == dag.get_task(twin).downstream_task_ids == {"finish"}
     assert dag.get_task("start").is_setup and not dag.get_task("start").is_teardown
     assert dag.get_task("finish").is_teardown
     # every stage receives the run id only (a batch also its files): the order is declared once,
     # not through unused arguments
-    for task_id in ORDER[1:]:
+    for task_id in ORDER[1:] + list(BESIDE):
         expected = ["run", "batch"] if task_id == "ingest_batch" else ["run"]
         assert list(inspect.signature(dag.get_task(task_id).python_callable).parameters) == expected, task_id
 

@@ -2,7 +2,8 @@
 and can be rerun: the Airflow DAG (dags/cchc_nightly.py) wires these functions as tasks,
 and `cchc run --direct` or the benchmark call them in the same order.
 
-    start -> discover -> ingest -> build_candidates (dbt) -> validate (GX gate) -> publish -> report -> finish
+    start -> discover -> ingest -> build_candidates (dbt) -> validate (GX gate) -> publish -> standby + report
+    -> finish   (the standby copy and the reports run side by side)
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from . import runlock
 from .dbt import project_digest, run_dbt, seeds_with_new_columns
 from .inbox import has_files
 from .load import FilePlan, analyze_raw, ingest, ingest_batch, plan_files, split_plan
-from .publish import fingerprint, publish
+from .publish import fingerprint, publish, update_standby
 from .registry_sync import sync_registry
 from .validate import validate
 
@@ -302,16 +303,32 @@ def validate_stage(run_id: str, settings: Settings | None = None) -> dict:
 
 
 @heap.stage
-def publish_stage(run_id: str, settings: Settings | None = None, *, force: bool = False) -> dict:
+def publish_stage(run_id: str, settings: Settings | None = None, *, force: bool = False,
+                  standby: bool = True) -> dict:
+    """Build and swap in the marts. ``standby=False``: the standby is left to ``standby_stage`` (the night
+    runs it beside the reports); a lone publication brings it up to date itself."""
     settings = settings or load_settings()
     with _connection(settings, run_id) as (dsn, conn):
         stats = publish(conn, dsn, run_id, settings.dbt_target_dir, force=force)
         _record(conn, run_id, "publish", stats.seconds, marts_published=stats.published)
-        if stats.standby_seconds:
-            _record(conn, run_id, "standby", stats.standby_seconds)
     progress.figures("publish", stats.seconds, **{"kết quả / outcome": stats.reason, "bảng / tables": len(stats.marts)})
-    if stats.standby_seconds:
-        progress.figures("standby", stats.standby_seconds)
+    if standby and stats.published:
+        standby_stage(run_id, settings)
+    return stats.__dict__
+
+
+@heap.stage
+def standby_stage(run_id: str, settings: Settings | None = None) -> dict:
+    """After the swap: the previous marts, now the standby, take what was just published (publish.py)."""
+    settings = settings or load_settings()
+    with _connection(settings, run_id, shared=True) as (dsn, conn):  # beside the report stage
+        stats = update_standby(conn, run_id, settings.dbt_target_dir)
+        if stats is not None:
+            _record(conn, run_id, "standby", stats.seconds)
+    if stats is None:
+        return {"refreshed": False, "seconds": 0.0}
+    progress.figures("standby", stats.seconds, **({} if stats.refreshed else {
+        "kết quả / outcome": "chưa cập nhật (lần công bố sau sẽ bắt kịp) / not refreshed, the next publication catches up"}))
     return stats.__dict__
 
 
@@ -322,7 +339,7 @@ def report_stage(run_id: str, settings: Settings | None = None, *, docs: bool = 
     from ..feedback.report import ReportWriter, unreported_runs, write_current_reports, write_run_reports
     from ..unmatched import write_run_list
 
-    with _connection(settings, run_id) as (dsn, conn):
+    with _connection(settings, run_id, shared=True) as (dsn, conn):  # beside the standby stage
         # Files read by a run that was killed or failed before its reports get them now.
         earlier = unreported_runs(conn, run_id)
         writer = ReportWriter()  # a unit-quarter's report in the run's folder and in current/ is rendered once
@@ -367,16 +384,22 @@ def docs_fingerprint(conn, dsn) -> str:
     its relations' columns (the catalog).
 
     The page describes models, columns and tests, not the figures in them, so a night that only
-    loads data leaves it as it was (generating it took seconds of every published night).
+    loads data leaves it as it was (generating it took seconds of every published night). Left out:
+    the standby marts (not on the page) and temporary tables (the standby copy, running beside the
+    reports, makes some).
     """
     import hashlib
     from importlib.metadata import version
+
+    from .publish import STANDBY
 
     with conn.cursor() as cur:
         cur.execute("""select coalesce(md5(string_agg(concat_ws('.', table_schema, table_name, column_name, data_type),
                                                    ',' order by table_schema, table_name, ordinal_position)), '')
                        from information_schema.columns
-                       where table_schema not in ('pg_catalog', 'information_schema')""")
+                       where table_schema not in ('pg_catalog', 'information_schema', %s)
+                         and table_schema not like 'pg\\_temp\\_%%' and table_schema not like 'pg\\_toast%%'""",
+                    (STANDBY,))
         columns = cur.fetchone()[0]
     conn.commit()
     return hashlib.sha256(f"{version('dbt-core')} {version('dbt-postgres')}\n{dsn.host}\n{dsn.port}\n"
@@ -453,8 +476,8 @@ def run_all(settings: Settings | None = None, run_id: str | None = None, *, work
             ingest_stage(run_id, settings, workers=workers, plan=plan)
             build_candidates(run_id, settings)
             validate_stage(run_id, settings)
-            publish_stage(run_id, settings)
-            report_stage(run_id, settings, docs=docs)
+            publish_stage(run_id, settings, standby=False)
+            _beside(lambda: standby_stage(run_id, settings), lambda: report_stage(run_id, settings, docs=docs))
         except Exception as exc:
             cause = explain_failure(exc, settings)
             reason = cause if cause is not exc else None
@@ -468,6 +491,29 @@ def run_all(settings: Settings | None = None, run_id: str | None = None, *, work
                 raise reason from exc
             raise
         return finish(run_id, settings)
+
+
+def _beside(background, foreground) -> None:
+    """Two independent stages at once (as the DAG's parallel tasks run): the standby copy works in the
+    database while the reports are written in Python. The first error found is raised once both ended."""
+    import threading
+
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            background()
+        except BaseException as exc:  # re-raised in this thread below
+            errors.append(exc)
+
+    thread = threading.Thread(target=run, name="cchc-standby")
+    thread.start()
+    try:
+        foreground()
+    finally:
+        thread.join()
+    if errors:
+        raise errors[0]
 
 
 def failure_text(exc: BaseException) -> str:

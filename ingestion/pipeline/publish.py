@@ -3,10 +3,12 @@
 dbt builds the marts into ``marts_next`` (incrementally: only unit-quarters whose
 published version changed) and tests them there. Then one transaction renames
 ``marts`` <-> ``marts_next``: BI sees the old version or the new one, never a mix.
-The previous version becomes the standby; right after the swap its incremental marts are brought
-up to date, so the next build applies only the next run's changes (the other marts are rebuilt
-whole by every build: refreshing them in the standby would only be overwritten). The standby is
-not built a second time: the rows the build just wrote are copied to it (see ``refresh_standby``).
+The previous version becomes the standby; after the swap its incremental marts are brought
+up to date (``update_standby``), so the next build applies only the next run's changes (the other
+marts are rebuilt whole by every build: refreshing them in the standby would only be overwritten).
+The standby is not built a second time: the rows the build just wrote are copied to it (see
+``refresh_standby``). That copy is a step of its own: the new marts are live already, so the night
+runs it beside the feedback reports.
 """
 from __future__ import annotations
 
@@ -39,8 +41,12 @@ class PublishStats:
     marts: list[str]
     seconds: float = 0.0  # until the new marts are live
     dbt_nodes: int = 0
-    standby_seconds: float = 0.0  # bringing the previous version up to date afterwards
-    standby_refreshed: bool = True
+
+
+@dataclass
+class StandbyStats:
+    refreshed: bool  # False: the copy failed and was undone; the next build catches up
+    seconds: float = 0.0
 
 
 def _schema_exists(cur, name: str) -> bool:
@@ -143,19 +149,36 @@ def publish(conn, dsn: Dsn, run_id: str, target_dir: Path, *, force: bool = Fals
         args.append("--full-refresh")
     horizon = _transaction_horizon(conn)
     result = _dbt_despite_readers(dsn, build_dir(target_dir), args, "build")
-    first, marts = _swap(conn, run_id, current)
-    swapped = time.perf_counter()
-    refreshed = True
+    marts = _swap(conn, run_id, current, horizon)
+    return PublishStats(True, "đã công bố", marts, time.perf_counter() - started, result.nodes)
+
+
+def update_standby(conn, run_id: str, target_dir: Path) -> StandbyStats | None:
+    """The standby (the version ``run_id`` just replaced) brought up to what it published.
+
+    None when the run published nothing. Rerunnable: the copy is taken again from the live marts.
+    After the very first publication the standby is made as a copy of the live incremental marts.
+    """
+    started = time.perf_counter()
+    with conn.cursor() as cur:
+        cur.execute("select run_id, details from audit.publish_log order by published_at desc limit 1")
+        row = cur.fetchone()
+    conn.commit()
+    if row is None or row[0] != run_id:
+        return None
+    details = row[1] or {}
     incremental = _incremental_models(build_dir(target_dir) / "manifest.json")
-    if first:
+    if details.get("first"):
         _clone_standby(conn, {node["name"] for node in incremental})
-    else:
-        refreshed = refresh_standby(conn, incremental, horizon)
-    reason = "đã công bố" if refreshed else "đã công bố (bản dự phòng marts_next chưa cập nhật; lần sau sẽ bắt kịp)"
-    return PublishStats(True, reason, marts, swapped - started, result.nodes, time.perf_counter() - swapped, refreshed)
+        refreshed = True
+    elif details.get("horizon"):
+        refreshed = refresh_standby(conn, incremental, details["horizon"])
+    else:  # published by an older version that refreshed the standby itself
+        refreshed = True
+    return StandbyStats(refreshed, time.perf_counter() - started)
 
 
-def _swap(conn, run_id: str, current: str) -> tuple[bool, list[str]]:
+def _swap(conn, run_id: str, current: str, horizon: str) -> list[str]:
     """Rename marts <-> marts_next in one transaction; retried if a lock cannot be had in time."""
     import psycopg2
 
@@ -177,10 +200,12 @@ def _swap(conn, run_id: str, current: str) -> tuple[bool, list[str]]:
                 marts = _tables(cur, LIVE)
                 cur.execute("select count(*) from marts.fct_tthc_processing")
                 submissions = cur.fetchone()[0]
+                # horizon: what the standby copies afterwards is what the build wrote after it (update_standby)
                 cur.execute("insert into audit.publish_log (run_id, submissions, details) values (%s, %s, %s)",
-                            (run_id, submissions, json.dumps({"fingerprint": current, "marts": marts, "first": first})))
+                            (run_id, submissions, json.dumps({"fingerprint": current, "marts": marts, "first": first,
+                                                              "horizon": horizon})))
             conn.commit()
-            return first, marts
+            return marts
         except psycopg2.errors.LockNotAvailable:
             conn.rollback()
             if attempt == ATTEMPTS:
@@ -319,7 +344,7 @@ def _clone_standby(conn, incremental: set[str]) -> None:
         cur.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(STANDBY)))
         for table in _tables(cur, LIVE):
             if table in incremental:
-                _copy_table(cur, table)
+                _copy_whole(cur, table)  # a rerun of the step replaces its own earlier copy
         cur.execute(sql.SQL("revoke all on schema {} from public").format(sql.Identifier(STANDBY)))
     conn.commit()
     # Not analyzed here (0.9 s on a national quarter): autovacuum does it within minutes, and the
