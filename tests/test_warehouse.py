@@ -441,26 +441,84 @@ def _primary_keys(dsn, schema: str) -> dict[str, list[str]]:
     return {table: list(columns) for table, columns in rows}
 
 
+def _declared_column_constraints() -> dict[str, tuple[set, set]]:
+    """Per mart: the columns declared NOT NULL, and the names of its declared CHECK constraints."""
+    import yaml
+
+    spec = yaml.safe_load((config.DBT_PROJECT_DIR / "models" / "marts" / "_marts__models.yml").read_text(encoding="utf-8"))
+    declared = {}
+    for m in spec["models"]:
+        constraints = [(c["name"], k) for c in m["columns"] for k in c.get("constraints", [])]
+        if constraints:
+            declared[m["name"]] = ({name for name, k in constraints if k["type"] == "not_null"},
+                                   {k["name"] for _, k in constraints if k["type"] == "check"})
+    return declared
+
+
+def _column_constraints(dsn, schema: str, tables) -> dict[str, tuple[set, set]]:
+    found = {}
+    for table in tables:
+        not_null = {r[0] for r in query(dsn, """select attname from pg_attribute
+                                                where attrelid = %s::regclass and attnotnull and attnum > 0""",
+                                        (f"{schema}.{table}",))}
+        checks = {r[0] for r in query(dsn, "select conname from pg_constraint where conrelid = %s::regclass and contype = 'c'",
+                                      (f"{schema}.{table}",))}
+        found[table] = (not_null, checks)
+    return found
+
+
+def _missing(declared: dict, found: dict) -> dict:
+    return {t: (nn - found[t][0], ck - found[t][1]) for t, (nn, ck) in declared.items()
+            if nn - found[t][0] or ck - found[t][1]}
+
+
 def test_incremental_marts_are_guarded_by_their_declared_primary_keys(pipeline_env):
     inbox, dsn = pipeline_env["inbox"], pipeline_env["dsn"]
     generated_inbox(inbox, units=12, quarters=1, error_rate=0.0, seed=8, end=(2026, 2))
     first = nightly.run_all(docs=False)
     declared = _declared_primary_keys()
-    assert {"fct_indicator_value", "fct_indicator_rollup"} <= set(declared)
+    assert {"fct_indicator_value", "fct_indicator_rollup", "fct_dq_results"} <= set(declared)
     assert _primary_keys(dsn, "marts") == declared
+    # Their columns' NOT NULL and CHECK constraints too, in both copies (instead of whole-table tests each night).
+    columns = _declared_column_constraints()
+    assert {"fct_indicator_value", "fct_indicator_rollup", "fct_dq_results"} <= set(columns)
+    assert "scope" in columns["fct_indicator_value"][0] and "fct_indicator_value_scope_known" in columns["fct_indicator_value"][1]
+    assert _missing(columns, _column_constraints(dsn, "marts", columns)) == {}
+    carried = {t: v for t, v in columns.items() if t in incremental_marts()}
+    assert _missing(carried, _column_constraints(dsn, "marts_next", carried)) == {}
     # After the first publication the standby holds what the next build reuses: the incremental marts, keys and all.
     assert _primary_keys(dsn, "marts_next") == {t: k for t, k in declared.items() if t in incremental_marts()}
     assert set(query(dsn, "select indexname from pg_indexes where schemaname = 'marts' and tablename = 'fct_indicator_value'")) \
         == set(query(dsn, "select indexname from pg_indexes where schemaname = 'marts_next' and tablename = 'fct_indicator_value'"))
 
-    # A mart built before its key was declared (an older warehouse) is given the key on its next build.
+    # A mart built before its key and column constraints were declared (an older warehouse) is given them on
+    # its next build.
     conn = psycopg2.connect(dsn.url())
     with conn, conn.cursor() as cur:
         cur.execute("alter table marts_next.fct_indicator_value drop constraint fct_indicator_value_pkey")
+        cur.execute("alter table marts_next.fct_indicator_value drop constraint fct_indicator_value_scope_known")
+        cur.execute("alter table marts_next.fct_indicator_value alter column file_id drop not null")
+        cur.execute("alter table marts_next.fct_dq_results drop constraint fct_dq_results_status_known")
     conn.close()
     assert "fct_indicator_value" not in _primary_keys(dsn, "marts_next")
+    assert _missing(carried, _column_constraints(dsn, "marts_next", carried)) == {
+        "fct_indicator_value": ({"file_id"}, {"fct_indicator_value_scope_known"}),
+        "fct_dq_results": (set(), {"fct_dq_results_status_known"})}
     assert nightly.publish_stage(first["run_id"], force=True)["published"]
     assert _primary_keys(dsn, "marts") == declared
+    assert _missing(columns, _column_constraints(dsn, "marts", columns)) == {}
+
+    # The constraints, not nightly full-table tests, keep a figure's scope and lineage known ...
+    one = "where ctid = (select ctid from marts.fct_indicator_value limit 1)"
+    with pytest.raises(psycopg2.errors.CheckViolation):
+        query(dsn, f"update marts.fct_indicator_value set scope = 'nowhere' {one}")
+    with pytest.raises(psycopg2.errors.NotNullViolation):
+        query(dsn, f"update marts.fct_indicator_value set file_id = null {one}")
+    with pytest.raises(psycopg2.errors.CheckViolation):
+        query(dsn, "update marts.fct_dq_results set status = 'maybe' "
+                   "where ctid = (select ctid from marts.fct_dq_results limit 1)")
+    with pytest.raises(psycopg2.errors.UniqueViolation):  # the DQ history's key: each evaluation once
+        query(dsn, "insert into marts.fct_dq_results select * from marts.fct_dq_results limit 1")
 
     # The key, not a nightly full-table test, keeps its columns filled ...
     with pytest.raises(psycopg2.errors.NotNullViolation):
