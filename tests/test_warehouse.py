@@ -398,6 +398,34 @@ def test_no_dbt_command_of_a_night_parses_the_whole_project_again(pipeline_env):
     assert b"Began running node unit_test." not in built[before[1]:]
 
 
+def test_the_catalog_seeds_are_loaded_again_only_when_the_project_changed(pipeline_env, monkeypatch):
+    """The seeds (indicator catalog, levels ...) are part of the dbt project: a night of new files builds on them
+    as they were loaded; a night after the project changed (a new catalog) loads them again."""
+    import re
+
+    inbox = pipeline_env["inbox"]
+    generated_inbox(inbox, units=3, quarters=1, error_rate=0.0, seed=14, end=(2026, 2))
+    files = [p for p in sorted(inbox.rglob("*.xlsx")) if "_registry" not in p.parts]
+    log = config.load_settings().dbt_target_dir / "logs" / "dbt.log"
+    seeds = {p.stem for p in (config.DBT_PROJECT_DIR / "seeds").glob("*.csv")}
+
+    def night(figure: int) -> set[str]:
+        """The seeds tonight's build loaded."""
+        offset = log.stat().st_size if log.exists() else 0
+        set_figure(files[0], "Số văn bản chỉ đạo CCHC", figure)
+        assert nightly.run_all(docs=False)["status"] == "success"
+        with log.open(encoding="utf-8", errors="replace") as fh:
+            fh.seek(offset)
+            return set(re.findall(r"OK loaded seed file reference\.(\w+)", fh.read()))
+
+    assert night(51) == seeds and len(seeds) >= 4
+    assert night(52) == set()
+    assert query(pipeline_env["dsn"], "select count(*) from marts.fct_indicator_value "
+                                      "where indicator_code = 'dir_directive_docs' and value = 52") == [(1,)]
+    monkeypatch.setattr(nightly, "project_digest", lambda: "an upgraded project")
+    assert night(53) == seeds
+
+
 def test_an_incremental_mart_is_analyzed_only_when_enough_of_it_changed(pipeline_env):
     """ANALYZE samples the whole table: a night that changes one file of thirty leaves the statistics of the
     incremental marts as they are (both copies: the one built and the standby refreshed)."""
