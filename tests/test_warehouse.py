@@ -85,9 +85,16 @@ def _start_run():
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
 
 
-def _kill(proc) -> None:
+def _kill(proc, dsn) -> None:
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
+    # PostgreSQL ends a dead client's sessions, and with them the run lock, when it notices the closed
+    # connections: a moment after the processes are gone (their forked readers too), not at the same instant.
+    from ingestion.pipeline.runlock import LOCK_KEYS
+
+    _wait(lambda: not query(dsn, """select 1 from pg_locks where locktype = 'advisory' and granted
+                                    and classid = %s and objid = %s""", (LOCK_KEYS[0] & 0xFFFFFFFF, LOCK_KEYS[1])),
+          30, "the killed run's sessions to end")
 
 
 def test_kill_9_mid_ingest_and_mid_publish_leaves_no_duplicates_or_half_marts_and_reports_every_file_read(
@@ -104,7 +111,7 @@ def test_kill_9_mid_ingest_and_mid_publish_leaves_no_duplicates_or_half_marts_an
     # 1. killed while loading: some batches committed, one in flight
     proc = _start_run()
     loaded = _wait(lambda: query(dsn, "select count(*) from raw.files")[0][0], 120, "the first committed batch")
-    _kill(proc)
+    _kill(proc, dsn)
     assert 0 < loaded < total
     summary = nightly.run_all(docs=False)
     assert summary["status"] == "success"
@@ -130,7 +137,7 @@ def test_kill_9_mid_ingest_and_mid_publish_leaves_no_duplicates_or_half_marts_an
                                 and stage_seconds ? 'gx_validate' and status = 'running'""",
                         (summary["run_id"],))[0][0], 180, "the publish stage")
     time.sleep(0.5)
-    _kill(proc)
+    _kill(proc, dsn)
     during = marts_fingerprint(dsn, exclude_columns=())
     assert set(during) == set(published)  # every mart is there
     changed = {t for t in during if during[t] != published[t]}
