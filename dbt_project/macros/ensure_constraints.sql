@@ -15,7 +15,8 @@
             {%- endif -%}
         {%- endfor -%}
     {%- endfor -%}
-    {%- if keys or not_null or checks -%}
+    {#- a view holds no rows of its own: PostgreSQL has no constraints for it #}
+    {%- if (keys or not_null or checks) and model.config.materialized != 'view' -%}
     do $$
     begin
         {%- if keys %}
