@@ -22,6 +22,7 @@ from ..warehouse import access
 from ..warehouse.connection import connect
 from ..warehouse.roles import secure_schema, verify_access
 from . import runlock
+from .background import Background
 from .dbt import project_digest, run_dbt, seeds_with_new_columns
 from .inbox import has_files
 from .load import FilePlan, analyze_raw, ingest, ingest_batch, plan_files, split_plan
@@ -496,7 +497,15 @@ def run_all(settings: Settings | None = None, run_id: str | None = None, *, work
             build_candidates(run_id, settings)
             validate_stage(run_id, settings)
             publish_stage(run_id, settings, standby=False)
-            _beside(lambda: standby_stage(run_id, settings), lambda: report_stage(run_id, settings, docs=docs))
+            # side by side, as the DAG's parallel tasks run: the standby copy works in the database while
+            # the reports are written in Python
+            standby = Background(standby_stage, run_id, settings, name="cchc-standby")
+            try:
+                report_stage(run_id, settings, docs=docs)
+            except BaseException:
+                standby.wait()
+                raise
+            standby.join()
         except Exception as exc:
             cause = explain_failure(exc, settings)
             reason = cause if cause is not exc else None
@@ -510,29 +519,6 @@ def run_all(settings: Settings | None = None, run_id: str | None = None, *, work
                 raise reason from exc
             raise
         return finish(run_id, settings)
-
-
-def _beside(background, foreground) -> None:
-    """Two independent stages at once (as the DAG's parallel tasks run): the standby copy works in the
-    database while the reports are written in Python. The first error found is raised once both ended."""
-    import threading
-
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            background()
-        except BaseException as exc:  # re-raised in this thread below
-            errors.append(exc)
-
-    thread = threading.Thread(target=run, name="cchc-standby")
-    thread.start()
-    try:
-        foreground()
-    finally:
-        thread.join()
-    if errors:
-        raise errors[0]
 
 
 def failure_text(exc: BaseException) -> str:

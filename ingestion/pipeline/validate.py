@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from ..rules.sql import SqlEngine, evaluation_from_row
 from ..warehouse.connection import Dsn
 from ..warehouse.dbt_relations import relation
 from ..warehouse.copy import copy_rows
+from .background import Background
 
 log = logging.getLogger(__name__)
 DQ_COLUMNS = ("run_id", "file_id", "content_hash", "unit_code", "year", "quarter", "rule_id", "rule_kind", "severity",
@@ -60,32 +60,6 @@ def _dq_row(r: dict, run_id: str, rules: RuleSet, catalog: Catalog) -> tuple:
     return (run_id, r["file_id"], r["content_hash"], r["unit_code"], r["year"], r["quarter"], r["rule_id"],
             r["rule_kind"], r["severity"], r["status"], r["indicator"], r["sheet"], r["row_number"],
             list(r["rows"] or []), r["form"], r["observed"], r["expected"], r["details"], message)
-
-
-class _Background:
-    """A call run in a thread; join() returns its result or raises its exception."""
-
-    def __init__(self, fn, *args, **kwargs):
-        self._result, self._error = None, None
-        self.seconds = 0.0
-
-        def target():
-            started = time.perf_counter()
-            try:
-                self._result = fn(*args, **kwargs)
-            except BaseException as exc:  # re-raised in the caller's thread
-                self._error = exc
-            finally:
-                self.seconds = time.perf_counter() - started
-
-        self._thread = threading.Thread(target=target, name="gx-checkpoint", daemon=True)
-        self._thread.start()
-
-    def join(self):
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        return self._result
 
 
 def _write_ledger(conn, engine: SqlEngine, run_id: str, rules: RuleSet,
@@ -164,7 +138,7 @@ def validate(conn, dsn: Dsn, run_id: str, gx_dir: Path, rules: RuleSet | None = 
                          "alongside the ledger")
     # Great Expectations reads the batch on its own connection while this one writes the ledger:
     # the two are independent evaluations of the same rules, and on a multi-core machine they overlap.
-    gx = _Background(run_checkpoint, gx_dir, dsn.sqlalchemy_url(), rules, engine, run_name=run_id)
+    gx = Background(run_checkpoint, gx_dir, dsn.sqlalchemy_url(), rules, engine, run_name=run_id, name="gx-checkpoint")
     ledger_started = time.perf_counter()
     try:
         fails, per_file, stats.evaluations = _write_ledger(conn, engine, run_id, rules, catalog)
