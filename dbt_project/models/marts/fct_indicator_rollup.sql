@@ -13,8 +13,9 @@
 -- provinces' blocks add up; a district's "cấp xã" rows would double a province's); they are
 -- not summed into provinces.
 -- Incremental per group: only today's units fed by a changed submission are recomputed from
--- figures; their provinces are re-summed from today's-unit rows, so a correction touches a
--- handful of units, not every figure of its quarter.
+-- figures; their provinces are corrected by the difference those units make (see
+-- previous_provinces), so a correction touches a handful of units, not every figure of its quarter
+-- nor every unit of its province.
 -- Nested loops are off while this model's query runs (its hooks): the planner cannot
 -- see how many rows the materialized CTEs hold, guessed one submission where there were hundreds,
 -- and joined the figures with themselves row by row (minutes on a national quarter). The figures
@@ -35,15 +36,28 @@ published as (
     select * from {{ ref('int_submissions_published') }}
 ),
 
--- Groups fed by a changed publication, or by a unit-quarter withdrawn on review (few).
+-- A unit split between two of today's units in one province reaches the province twice;
+-- count it once: subtract its extra successors wherever it contributed.
+split_units as (
+    select unit_code, current_province_code as province_code, count(*) - 1 as extra_successors
+    from lineage
+    where current_province_code is not null
+    group by unit_code, current_province_code
+    having count(*) > 1
+),
+
+-- Groups fed by a changed publication, or by a unit-quarter withdrawn on review (few); whether a
+-- unit split within its province is among their changed sources (see previous_provinces).
 changed_groups as (
-    select distinct lineage.current_unit_code, lineage.current_province_code, changed.year, changed.quarter
+    select lineage.current_unit_code, lineage.current_province_code, changed.year, changed.quarter,
+           bool_or(changed.unit_code in (select split_units.unit_code from split_units)) as from_split_unit
     from (
         select unit_code, year, quarter from ({{ changed_publications() }}) as changed_publications
         union
         select unit_code, year, quarter from ({{ withdrawn_publications() }}) as withdrawn
     ) as changed
     join lineage on lineage.unit_code = changed.unit_code
+    group by 1, 2, 3, 4
 ),
 
 -- Every unit that flows into a changed group, with its share. Materialized so its published
@@ -72,32 +86,10 @@ changed_provinces as (
     where current_province_code is not null
 ),
 
--- A unit split between two of today's units in one province reaches the province twice;
--- count it once: subtract its extra successors wherever it contributed.
-split_units as (
-    select unit_code, current_province_code as province_code, count(*) - 1 as extra_successors
-    from lineage
-    where current_province_code is not null
-    group by unit_code, current_province_code
-    having count(*) > 1
-),
-
-split_submissions as (
-    select split_units.province_code, split_units.extra_successors, published.file_id
-    from split_units
-    join published on published.unit_code = split_units.unit_code
-    join changed_provinces
-        on changed_provinces.province_code = split_units.province_code
-       and changed_provinces.year = published.year
-       and changed_provinces.quarter = published.quarter
-),
-
 -- Every figure the groups above need, read once per file through the facts' key.
 needed_publications as materialized (
     select * from published
-    where file_id in (select source_submissions.file_id from source_submissions
-                      union all
-                      select split_submissions.file_id from split_submissions)
+    where file_id in (select source_submissions.file_id from source_submissions)
 ),
 
 needed_facts as (
@@ -161,32 +153,139 @@ province_of_current_unit as (
     where current_province_code is not null
 ),
 
--- Today's-unit rows a changed province is summed from: the recomputed ones (all in changed
--- provinces), and the rest of those provinces as built.
+{%- if is_incremental() %}
+
+-- A changed province is corrected by the difference its changed today's units make: its rows as built,
+-- minus those units' rows as built, plus their recomputed rows. Summing every unit of every changed
+-- province again (most of the history when a correction touches most provinces) cost seconds that grew
+-- with the history; the difference costs what changed. Sums, numerators, denominators and unit counts
+-- are exact under it. Two things are not, and such a province is summed again from all of its units'
+-- rows (province_inputs), as a full build does: its latest gate decision (a max) when the replaced
+-- rows held it and the recomputed ones do not (a figure dropped, an older version accepted on review),
+-- and its split overlap when a unit split within the province changed.
+previous_provinces as (
+    select built.unit_code as province_code, built.year, built.quarter, built.period_key, built.indicator_code,
+           built.value, built.numerator_value, built.denominator_value, built.source_units, built.gate_seq
+    from {{ this }} as built
+    join changed_provinces
+        on changed_provinces.province_code = built.unit_code
+       and changed_provinces.year = built.year
+       and changed_provinces.quarter = built.quarter
+    where built.rollup_scope = 'province'
+      and built.unit_code = any(array(select provinces.province_code from changed_provinces as provinces))
+),
+
+replaced_rows as (
+    select changed_groups.current_province_code as province_code, built.year, built.quarter, built.period_key,
+           built.indicator_code, built.value, built.numerator_value, built.denominator_value, built.source_units,
+           built.gate_seq
+    from {{ this }} as built
+    join changed_groups
+        on changed_groups.current_unit_code = built.unit_code
+       and changed_groups.year = built.year
+       and changed_groups.quarter = built.quarter
+    where built.rollup_scope = 'current_unit' and built.scope = 'unit'
+      and changed_groups.current_province_code is not null
+      and built.unit_code = any(array(select groups.current_unit_code from changed_groups as groups))
+),
+
+replacing_rows as (
+    select province_of_current_unit.province_code, current_units.year, current_units.quarter,
+           current_units.period_key, current_units.indicator_code, current_units.value,
+           current_units.numerator_value, current_units.denominator_value, current_units.source_units,
+           current_units.gate_seq
+    from current_units
+    join province_of_current_unit on province_of_current_unit.current_unit_code = current_units.unit_code
+    where current_units.scope = 'unit'
+),
+
+resummed_provinces as (
+    select current_province_code as province_code, year, quarter
+    from changed_groups
+    where current_province_code is not null and from_split_unit
+    union
+    select replaced.province_code, replaced.year, replaced.quarter
+    from (select province_code, year, quarter, indicator_code, max(gate_seq) as gate_seq
+          from replaced_rows group by 1, 2, 3, 4) as replaced
+    left join previous_provinces as previous
+        on previous.province_code = replaced.province_code
+       and previous.year = replaced.year
+       and previous.quarter = replaced.quarter
+       and previous.indicator_code = replaced.indicator_code
+    left join (select province_code, year, quarter, indicator_code, max(gate_seq) as gate_seq
+               from replacing_rows group by 1, 2, 3, 4) as replacing
+        on replacing.province_code = replaced.province_code
+       and replacing.year = replaced.year
+       and replacing.quarter = replaced.quarter
+       and replacing.indicator_code = replaced.indicator_code
+    where previous.gate_seq is null
+       or (replaced.gate_seq >= previous.gate_seq
+           and (replacing.gate_seq is null or replacing.gate_seq < previous.gate_seq))
+),
+{%- endif %}
+
+-- Today's-unit rows a province is summed from (all of them on a full build; on an incremental one,
+-- those of the changed provinces summed again: the recomputed rows and the rest as built).
 province_inputs as (
-    select * from current_units where scope = 'unit'
-    {% if is_incremental() %}
+    select province_of_current_unit.province_code, current_units.year, current_units.quarter,
+           current_units.period_key, current_units.indicator_code, current_units.value,
+           current_units.numerator_value, current_units.denominator_value, current_units.source_units,
+           current_units.gate_seq
+    from current_units
+    join province_of_current_unit on province_of_current_unit.current_unit_code = current_units.unit_code
+    {%- if is_incremental() %}
+    join resummed_provinces
+        on resummed_provinces.province_code = province_of_current_unit.province_code
+       and resummed_provinces.year = current_units.year
+       and resummed_provinces.quarter = current_units.quarter
+    {%- endif %}
+    where current_units.scope = 'unit'
+    {%- if is_incremental() %}
     union all
-    select kept.rollup_scope, kept.unit_code, kept.year, kept.quarter, kept.period_key, kept.indicator_code,
-           kept.scope, kept.value, kept.numerator_value, kept.denominator_value, kept.source_units, kept.gate_seq
+    select province_of_current_unit.province_code, kept.year, kept.quarter, kept.period_key, kept.indicator_code,
+           kept.value, kept.numerator_value, kept.denominator_value, kept.source_units, kept.gate_seq
     from {{ this }} as kept
     join province_of_current_unit on province_of_current_unit.current_unit_code = kept.unit_code
-    join changed_provinces
-        on changed_provinces.province_code = province_of_current_unit.province_code
-       and changed_provinces.year = kept.year
-       and changed_provinces.quarter = kept.quarter
+    join resummed_provinces
+        on resummed_provinces.province_code = province_of_current_unit.province_code
+       and resummed_provinces.year = kept.year
+       and resummed_provinces.quarter = kept.quarter
     where kept.rollup_scope = 'current_unit' and kept.scope = 'unit'
+      and kept.unit_code = any(array(select units.current_unit_code
+                                     from province_of_current_unit as units
+                                     join resummed_provinces as resummed on resummed.province_code = units.province_code))
       and not exists (select 1 from changed_groups
                       where changed_groups.current_unit_code = kept.unit_code
                         and changed_groups.year = kept.year
                         and changed_groups.quarter = kept.quarter)
-    {% endif %}
+    {%- endif %}
+),
+
+-- The split units' figures of the provinces summed from their units' rows (all of them on a full
+-- build): what their overlap is taken from.
+split_submissions as (
+    select split_units.province_code, split_units.extra_successors, published.file_id
+    from split_units
+    join published on published.unit_code = split_units.unit_code
+    join {% if is_incremental() %}resummed_provinces{% else %}changed_provinces{% endif %} as provinces
+        on provinces.province_code = split_units.province_code
+       and provinces.year = published.year
+       and provinces.quarter = published.quarter
+),
+
+split_publications as materialized (
+    select * from published
+    where file_id in (select split_submissions.file_id from split_submissions)
+),
+
+split_facts as (
+    {{ published_facts('split_publications') }}
 ),
 
 split_own as (
     select split_submissions.province_code, split_submissions.extra_successors,
            facts.unit_code, facts.year, facts.quarter, facts.own_indicator_code as indicator_code
-    from needed_facts as facts
+    from split_facts as facts
     join split_submissions on split_submissions.file_id = facts.file_id
     where facts.own_indicator_code is not null and facts.value is not null
 ),
@@ -205,33 +304,73 @@ split_overlap as (
 ),
 
 province_sums as (
-    select province_of_current_unit.province_code, inputs.year, inputs.quarter, inputs.period_key,
-           inputs.indicator_code,
+    select inputs.province_code, inputs.year, inputs.quarter, inputs.period_key, inputs.indicator_code,
            sum(inputs.value)             as value,
            sum(inputs.numerator_value)   as numerator_value,
            sum(inputs.denominator_value) as denominator_value,
            sum(inputs.source_units)      as source_units,
            max(inputs.gate_seq)          as gate_seq
     from province_inputs as inputs
-    join province_of_current_unit on province_of_current_unit.current_unit_code = inputs.unit_code
     group by 1, 2, 3, 4, 5
 ),
 
-provinces as (
-    select 'province'::text as rollup_scope, sums.province_code as unit_code, sums.year, sums.quarter,
-           sums.period_key, sums.indicator_code, 'unit'::text as scope,
-           case when indicators.is_additive then sums.value
-                else {{ recomputed_rate('sums.numerator_value', 'sums.denominator_value') }} end as value,
-           sums.numerator_value, sums.denominator_value,
-           (sums.source_units - coalesce(split_overlap.extra_units, 0))::bigint as source_units,
-           sums.gate_seq
+province_figures as (
+    select sums.province_code, sums.year, sums.quarter, sums.period_key, sums.indicator_code,
+           sums.value, sums.numerator_value, sums.denominator_value,
+           sums.source_units - coalesce(split_overlap.extra_units, 0) as source_units, sums.gate_seq
     from province_sums as sums
-    join indicators on indicators.indicator_code = sums.indicator_code
     left join split_overlap
         on split_overlap.province_code = sums.province_code
        and split_overlap.year = sums.year
        and split_overlap.quarter = sums.quarter
        and split_overlap.indicator_code = sums.indicator_code
+    {%- if is_incremental() %}
+    union all
+    -- The other changed provinces: as built, minus the replaced rows, plus the recomputed ones. Their
+    -- unit counts are net of the split overlap already, which no change of theirs moved; an indicator
+    -- none of their units gives any more is left with no unit and no row.
+    select differences.province_code, differences.year, differences.quarter, differences.period_key,
+           differences.indicator_code,
+           sum(differences.value),
+           sum(differences.numerator_value),
+           sum(differences.denominator_value),
+           sum(differences.source_units),
+           max(differences.gate_seq)
+    from (
+        select province_code, year, quarter, period_key, indicator_code,
+               value, numerator_value, denominator_value, source_units, gate_seq
+        from previous_provinces
+        union all
+        select province_code, year, quarter, period_key, indicator_code,
+               -value, -numerator_value, -denominator_value, -source_units, null
+        from replaced_rows
+        union all
+        select province_code, year, quarter, period_key, indicator_code,
+               value, numerator_value, denominator_value, source_units, gate_seq
+        from replacing_rows
+    ) as differences
+    where not exists (select 1 from resummed_provinces
+                      where resummed_provinces.province_code = differences.province_code
+                        and resummed_provinces.year = differences.year
+                        and resummed_provinces.quarter = differences.quarter)
+    group by 1, 2, 3, 4, 5
+    having sum(differences.source_units) > 0
+    {%- endif %}
+),
+
+provinces as (
+    select 'province'::text as rollup_scope, figures.province_code as unit_code, figures.year, figures.quarter,
+           figures.period_key, figures.indicator_code, 'unit'::text as scope,
+           -- trim_scale: a sum corrected by a difference keeps the decimals of rows it no longer holds
+           -- (10.50 - 0.50 + 1 = 11.00); trimmed, it reads as the full sum does (11).
+           case when indicators.is_additive then trim_scale(figures.value)
+                else {{ recomputed_rate('figures.numerator_value', 'figures.denominator_value') }} end as value,
+           trim_scale(figures.numerator_value) as numerator_value,
+           trim_scale(figures.denominator_value) as denominator_value,
+           figures.source_units::bigint as source_units,
+           figures.gate_seq
+    from province_figures as figures
+    join indicators on indicators.indicator_code = figures.indicator_code
 )
 
 select * from current_units
