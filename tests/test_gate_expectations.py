@@ -2,14 +2,16 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
 import pytest
-from conftest import generated_inbox, query
+from conftest import generated_inbox, query, set_figure
 
 from ingestion import config
 from ingestion.pipeline import nightly
+from ingestion.rules.gx_process import GxProcess, GxProcessError
 from ingestion.rules.gx_suite import suite_path
 
 pytestmark = pytest.mark.e2e
@@ -28,6 +30,9 @@ def test_each_rule_query_runs_once_in_great_expectations_and_agrees_with_the_led
         return original(self, statement, *args, **kwargs)
 
     monkeypatch.setattr(SqlAlchemyExecutionEngine, "execute_query", counting)
+    # GX in this process (a thread beside the ledger), where its queries can be counted; the night in
+    # one process otherwise runs it in a process of its own (the second night below).
+    monkeypatch.setattr(nightly, "GxProcess", lambda: None)
     assert nightly.run_all(docs=False)["status"] == "success"
 
     run_id = query(dsn, "select run_id from audit.load_runs order by started_at desc limit 1")[0][0]
@@ -51,18 +56,58 @@ def test_each_rule_query_runs_once_in_great_expectations_and_agrees_with_the_led
     suite = json.loads(suite_path(gx_dir).read_text(encoding="utf-8"))
     assert sorted(f"{e['meta']['rule_kind']}:{e['meta']['severity']}" for e in suite["expectations"]) == sorted(outcomes)
     kept = suite_path(gx_dir).stat().st_mtime_ns
-    _next_quarter(pipeline_env["inbox"], tmp_path, units=8, seed=3, end=(2026, 1))
+
+    # The next night runs GX in a process of its own, started while dbt builds: the same suite, every
+    # outcome agreeing with the ledger again (the gate stops on a disagreement), no rule query run here.
+    checkpoints = []
+
+    class Recorded(GxProcess):
+        def checkpoint(self, *args, **kwargs):
+            checkpoints.append(self.pid)
+            return super().checkpoint(*args, **kwargs)
+
+    monkeypatch.setattr(nightly, "GxProcess", Recorded)
+    executed.clear()
+    _next_quarter(pipeline_env["inbox"], tmp_path, units=8, seed=3, end=(2026, 1), error_rate=0.0)
+    # a fraction of a count: an error for both engines
+    set_figure(sorted(pipeline_env["inbox"].rglob("2026-Q1/*.xlsx"))[0], "Số văn bản chỉ đạo CCHC", 2.5)
     assert nightly.run_all(docs=False)["status"] == "success"
+    assert len(checkpoints) == 1 and checkpoints[0] != os.getpid()
+    assert [q for q in executed if "gate_batch" in q] == []
     second = query(dsn, "select run_id from audit.load_runs order by started_at desc limit 1")[0][0]
-    assert query(dsn, "select count(*) from audit.gx_validations where run_id = %s", (second,))[0][0] == len(outcomes)
+    outcomes = {f"{kind}:{severity}": n for kind, severity, n in query(
+        dsn, "select rule_kind, severity, unexpected_count from audit.gx_validations where run_id = %s", (second,))}
+    ledger = {f"{kind}:{severity}": n for kind, severity, n in query(
+        dsn, """select rule_kind, severity, count(*) from audit.dq_results
+                where run_id = %s and status = 'fail' group by rule_kind, severity""", (second,))}
+    assert len(outcomes) == len(suite["expectations"]) and outcomes["count_is_whole:error"] >= 1
+    assert outcomes == {key: ledger.get(key, 0) for key in outcomes}
     assert suite_path(gx_dir).stat().st_mtime_ns == kept
 
 
-def _next_quarter(inbox: Path, work: Path, **kw) -> None:
+def test_the_great_expectations_process_raises_its_errors_here_and_says_when_it_died(tmp_path):
+    from ingestion.indicators import load_catalog
+    from ingestion.rules.ruleset import load_rules
+    from ingestion.rules.sql import SqlEngine
+
+    rules = load_rules()
+    engine = SqlEngine(rules, load_catalog())
+    nowhere = "postgresql+psycopg2://nobody@/none?host=" + str(tmp_path / "no-server")
+    with GxProcess() as gx:
+        with pytest.raises(Exception, match="no-server") as raised:
+            gx.checkpoint(tmp_path, nowhere, rules, engine, run_name="r")
+        assert not isinstance(raised.value, GxProcessError)  # GX's own error, raised again in this process
+    with GxProcess() as gx:
+        gx._process.kill()
+        with pytest.raises(GxProcessError, match="without a result"):
+            gx.checkpoint(tmp_path, nowhere, rules, engine, run_name="r")
+
+
+def _next_quarter(inbox: Path, work: Path, error_rate: float = 0.5, **kw) -> None:
     """The same units' reports for one more quarter, added to the inbox as their folders."""
     from cchc_tools.demo.generator import generate
 
-    generate(work / "next", quarters=1, error_rate=0.5, **kw)
+    generate(work / "next", quarters=1, error_rate=error_rate, **kw)
     for unit in (work / "next").iterdir():
         if unit.is_dir() and not unit.name.startswith("_"):
             for quarter in unit.iterdir():

@@ -21,6 +21,7 @@ from .. import progress
 from ..indicators import Catalog, load_catalog
 from ..rules import batch
 from ..rules.ruleset import RuleSet, load_rules
+from ..rules.gx_process import GxProcess
 from ..rules.gx_suite import run_checkpoint
 from ..rules.messages import render
 from ..rules.sql import SqlEngine, evaluation_from_row
@@ -106,7 +107,9 @@ def _write_ledger(conn, engine: SqlEngine, run_id: str, rules: RuleSet,
 
 
 def validate(conn, dsn: Dsn, run_id: str, gx_dir: Path, rules: RuleSet | None = None,
-             catalog: Catalog | None = None) -> GateStats:
+             catalog: Catalog | None = None, gx_process: GxProcess | None = None) -> GateStats:
+    """Check the pending submissions; ``gx_process``: Great Expectations already started in a process of
+    its own (the night in one process starts it while dbt builds), else GX runs in a thread here."""
     started = time.perf_counter()
     rules, catalog = rules or load_rules(), catalog or load_catalog()
     engine = SqlEngine(rules, catalog)
@@ -138,7 +141,8 @@ def validate(conn, dsn: Dsn, run_id: str, gx_dir: Path, rules: RuleSet | None = 
                          "alongside the ledger")
     # Great Expectations reads the batch on its own connection while this one writes the ledger:
     # the two are independent evaluations of the same rules, and on a multi-core machine they overlap.
-    gx = Background(run_checkpoint, gx_dir, dsn.sqlalchemy_url(), rules, engine, run_name=run_id, name="gx-checkpoint")
+    checkpoint = gx_process.checkpoint if gx_process is not None else run_checkpoint
+    gx = Background(checkpoint, gx_dir, dsn.sqlalchemy_url(), rules, engine, run_name=run_id, name="gx-checkpoint")
     ledger_started = time.perf_counter()
     try:
         fails, per_file, stats.evaluations = _write_ledger(conn, engine, run_id, rules, catalog)

@@ -81,17 +81,24 @@ def _keep_suite(gx_dir: Path, suite) -> None:
         tmp.replace(path)
 
 
-def run_checkpoint(gx_dir: Path, sqlalchemy_url: str, rules: RuleSet, engine: SqlEngine,
-                   run_name: str) -> list[ExpectationOutcome]:
-    os.environ[CONNECTION_VAR] = sqlalchemy_url
+def import_gx():
+    """Great Expectations, imported without its import-time warnings and usage statistics."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         import great_expectations as gx
-        from great_expectations.core.run_identifier import RunIdentifier
-        from great_expectations.data_context.types.base import ProgressBarsConfig
-
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    return gx
+
+
+def run_checkpoint(gx_dir: Path, sqlalchemy_url: str, rules: RuleSet, engine: SqlEngine,
+                   run_name: str) -> list[ExpectationOutcome]:
+    """The suite run over the gate's batch (here, or in a process of its own: rules/gx_process.py)."""
+    os.environ[CONNECTION_VAR] = sqlalchemy_url
+    gx = import_gx()
+    from great_expectations.core.run_identifier import RunIdentifier
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
     context = gx.get_context(mode="ephemeral")
     # No tqdm bars in the task logs: the gate logs its own progress lines.
     context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
