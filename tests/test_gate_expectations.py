@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 from pathlib import Path
 
 import pytest
@@ -101,6 +102,10 @@ def test_the_great_expectations_process_raises_its_errors_here_and_says_when_it_
         gx._process.kill()
         with pytest.raises(GxProcessError, match="without a result"):
             gx.checkpoint(tmp_path, nowhere, rules, engine, run_name="r")
+    # A night with nothing to check does not wait for GX's import (seconds) to end the process.
+    unused = GxProcess()
+    unused.close()
+    assert unused._process.returncode == -signal.SIGKILL
 
 
 def _next_quarter(inbox: Path, work: Path, error_rate: float = 0.5, **kw) -> None:

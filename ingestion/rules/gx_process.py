@@ -38,6 +38,9 @@ class GxProcess:
         try:
             self._process = subprocess.Popen([sys.executable, "-m", __name__, str(write)], stdin=subprocess.PIPE,
                                              pass_fds=(write,), env=dict(os.environ, PYTHONPATH=path))
+        except BaseException:
+            os.close(read)
+            raise
         finally:
             os.close(write)
         self._answers = os.fdopen(read, "rb")
@@ -52,7 +55,7 @@ class GxProcess:
             self._process.stdin.write(pickle.dumps((gx_dir, sqlalchemy_url, rules, engine, run_name)))
             self._process.stdin.flush()
             ok, value = pickle.load(self._answers)
-        except (BrokenPipeError, EOFError) as exc:
+        except (BrokenPipeError, EOFError, pickle.UnpicklingError) as exc:  # it died, maybe halfway through an answer
             code = self._process.wait()
             raise GxProcessError(f"Great Expectations' process ended without a result (exit code {code})") from exc
         if not ok:
@@ -60,13 +63,14 @@ class GxProcess:
         return value
 
     def close(self) -> None:
-        """Let the process end (it ends at the end of its input); killed if it does not within seconds."""
+        """End the process: it ends at the end of its input, once GX is imported; a night with nothing to
+        check does not wait for that import, it kills the process (which holds nothing of the night)."""
         try:
             self._process.stdin.close()
         except OSError:
             pass
         try:
-            self._process.wait(5)
+            self._process.wait(0.5)
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.wait()
