@@ -153,6 +153,18 @@ province_of_current_unit as (
     where current_province_code is not null
 ),
 
+-- The recomputed today's units' own-scope rows, each with its province: what provinces are summed from
+-- (a full build) or corrected by (an incremental one).
+recomputed_unit_rows as (
+    select province_of_current_unit.province_code, current_units.year, current_units.quarter,
+           current_units.period_key, current_units.indicator_code, current_units.value,
+           current_units.numerator_value, current_units.denominator_value, current_units.source_units,
+           current_units.gate_seq
+    from current_units
+    join province_of_current_unit on province_of_current_unit.current_unit_code = current_units.unit_code
+    where current_units.scope = 'unit'
+),
+
 {%- if is_incremental() %}
 
 -- A changed province is corrected by the difference its changed today's units make: its rows as built,
@@ -189,15 +201,6 @@ replaced_rows as (
       and built.unit_code = any(array(select groups.current_unit_code from changed_groups as groups))
 ),
 
-replacing_rows as (
-    select province_of_current_unit.province_code, current_units.year, current_units.quarter,
-           current_units.period_key, current_units.indicator_code, current_units.value,
-           current_units.numerator_value, current_units.denominator_value, current_units.source_units,
-           current_units.gate_seq
-    from current_units
-    join province_of_current_unit on province_of_current_unit.current_unit_code = current_units.unit_code
-    where current_units.scope = 'unit'
-),
 
 resummed_provinces as (
     select current_province_code as province_code, year, quarter
@@ -213,7 +216,7 @@ resummed_provinces as (
        and previous.quarter = replaced.quarter
        and previous.indicator_code = replaced.indicator_code
     left join (select province_code, year, quarter, indicator_code, max(gate_seq) as gate_seq
-               from replacing_rows group by 1, 2, 3, 4) as replacing
+               from recomputed_unit_rows group by 1, 2, 3, 4) as replacing
         on replacing.province_code = replaced.province_code
        and replacing.year = replaced.year
        and replacing.quarter = replaced.quarter
@@ -227,19 +230,16 @@ resummed_provinces as (
 -- Today's-unit rows a province is summed from (all of them on a full build; on an incremental one,
 -- those of the changed provinces summed again: the recomputed rows and the rest as built).
 province_inputs as (
-    select province_of_current_unit.province_code, current_units.year, current_units.quarter,
-           current_units.period_key, current_units.indicator_code, current_units.value,
-           current_units.numerator_value, current_units.denominator_value, current_units.source_units,
-           current_units.gate_seq
-    from current_units
-    join province_of_current_unit on province_of_current_unit.current_unit_code = current_units.unit_code
+    select recomputed.province_code, recomputed.year, recomputed.quarter, recomputed.period_key,
+           recomputed.indicator_code, recomputed.value, recomputed.numerator_value, recomputed.denominator_value,
+           recomputed.source_units, recomputed.gate_seq
+    from recomputed_unit_rows as recomputed
     {%- if is_incremental() %}
     join resummed_provinces
-        on resummed_provinces.province_code = province_of_current_unit.province_code
-       and resummed_provinces.year = current_units.year
-       and resummed_provinces.quarter = current_units.quarter
+        on resummed_provinces.province_code = recomputed.province_code
+       and resummed_provinces.year = recomputed.year
+       and resummed_provinces.quarter = recomputed.quarter
     {%- endif %}
-    where current_units.scope = 'unit'
     {%- if is_incremental() %}
     union all
     select province_of_current_unit.province_code, kept.year, kept.quarter, kept.period_key, kept.indicator_code,
@@ -347,7 +347,7 @@ province_figures as (
         union all
         select province_code, year, quarter, period_key, indicator_code,
                value, numerator_value, denominator_value, source_units, gate_seq
-        from replacing_rows
+        from recomputed_unit_rows
     ) as differences
     where not exists (select 1 from resummed_provinces
                       where resummed_provinces.province_code = differences.province_code
