@@ -85,6 +85,32 @@ def test_each_rule_query_runs_once_in_great_expectations_and_agrees_with_the_led
     assert outcomes == {key: ledger.get(key, 0) for key in outcomes}
     assert suite_path(gx_dir).stat().st_mtime_ns == kept
 
+    # The DAG's tasks call the stages one by one, with no process started ahead: the gate starts its
+    # own when tonight loaded files, runs the checkpoint there and closes it; not when nothing was loaded.
+    started: list[Recorded] = []
+
+    class Started(Recorded):
+        def __init__(self):
+            super().__init__()
+            started.append(self)
+
+    monkeypatch.setattr(nightly, "GxProcess", Started)
+    checkpoints.clear()
+    _next_quarter(pipeline_env["inbox"], tmp_path / "third", units=8, seed=3, end=(2026, 2), error_rate=0.0)
+    third = nightly.new_run_id()
+    nightly.start(third)
+    loaded = nightly.ingest_stage(third)["loaded"]
+    nightly.build_candidates(third)
+    gate = nightly.validate_stage(third)
+    assert loaded > 0 and gate["submissions"] == loaded and gate["gx_expectations"] == len(suite["expectations"])
+    assert len(started) == 1 and checkpoints == [started[0].pid] and started[0].pid != os.getpid()
+    assert started[0]._process.poll() is not None  # closed with the stage
+    nightly.finish(third)
+    nothing = nightly.new_run_id()
+    nightly.start(nothing)
+    assert nightly.ingest_stage(nothing)["loaded"] == 0
+    assert nightly.validate_stage(nothing)["submissions"] == 0 and len(started) == 1
+
 
 def test_the_great_expectations_process_raises_its_errors_here_and_says_when_it_died(tmp_path):
     from ingestion.indicators import load_catalog

@@ -304,12 +304,30 @@ def write_gate_sql(target_dir: Path) -> None:
     write_rule_sql(target_dir / FOLDER, rules, SqlEngine(rules, load_catalog()))
 
 
+def _files_loaded(conn, run_id: str) -> int:
+    """Files tonight's ingest loaded (what decides, as in run_all, whether GX is started ahead)."""
+    with conn.cursor() as cur:
+        cur.execute("select coalesce(files_loaded, 0) from audit.load_runs where run_id = %s", (run_id,))
+        row = cur.fetchone()
+    conn.commit()
+    return row[0] if row else 0
+
+
 @heap.stage
 def validate_stage(run_id: str, settings: Settings | None = None, *, gx_process: GxProcess | None = None) -> dict:
-    """The gate; ``gx_process``: Great Expectations started ahead in a process of its own (run_all)."""
+    """The gate; ``gx_process``: Great Expectations started ahead in a process of its own (run_all).
+    Without one (the DAG's task), the gate starts its own when tonight loaded files: GX is imported on
+    the other core while the batch is materialised, and its checkpoint never shares this interpreter."""
     settings = settings or load_settings()
+    own = None
     with _connection(settings, run_id) as (dsn, conn):
-        stats = validate(conn, dsn, run_id, settings.gx_dir, gx_process=gx_process)
+        if gx_process is None and _files_loaded(conn, run_id):
+            gx_process = own = GxProcess()
+        try:
+            stats = validate(conn, dsn, run_id, settings.gx_dir, gx_process=gx_process)
+        finally:
+            if own is not None:
+                own.close()
         write_gate_sql(settings.dbt_target_dir)
         _record(conn, run_id, "gx_validate", stats.seconds, submissions_checked=stats.submissions,
                 submissions_accepted=stats.accepted, submissions_held=stats.held,
