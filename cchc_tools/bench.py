@@ -8,7 +8,8 @@ Scenarios (each a real `cchc run --direct` process, so time and peak memory are 
   rerun_1pct          the full history again with 1 % of the files corrected by their units
   parse_engines       the parse stage alone with openpyxl and with python-calamine, side by side, and a raw
                       python-calamine read of the same files (no layout, no matching)
-  national_airflow    the national quarter through Airflow (`cchc run`, dag.test()) instead of --direct
+  national_airflow    the national quarter through Airflow (`cchc run`, dag.test()) instead of --direct,
+                      then --direct once more: the ratio is taken against the --direct runs on either side
   national_celery     the national quarter on CeleryExecutor (Redis, api-server, scheduler, dag-processor)
                       with one Celery worker, then two (cchc_tools/celery_stack.py)
   floor               raw calamine read of every file + COPY of the same figures + the rule SQL alone (bench/floor.py)
@@ -148,9 +149,13 @@ def _script(name: str, args: list[str], log: Path, home: Path | None = None) -> 
 
 def _stop_all(work: Path) -> None:
     """Stop every embedded PostgreSQL under the benchmark's folder (left by this run or an interrupted one)."""
+    _stop_all_under(work, "*/pgdata")
+
+
+def _stop_all_under(folder: Path, pattern: str = "pgdata") -> None:
     from ingestion.warehouse.connection import stop_embedded
 
-    for pgdata in sorted(work.glob("*/pgdata")) if work.is_dir() else []:
+    for pgdata in sorted(folder.glob(pattern)) if folder.is_dir() else []:
         try:
             if stop_embedded(pgdata):
                 say(f"[cleanup] stopped the embedded PostgreSQL in {pgdata}")
@@ -350,8 +355,20 @@ def _measure(work: Path, *, units: int, history_quarters: int, quick: bool, hist
     run = _run_nightly(work / "national_airflow_home", national_inbox, "national_airflow", logs, airflow=True)
     results["runs"]["national_airflow"] = run
     results["figures"]["national_airflow_seconds"] = run["wall_seconds"]
-    results["figures"]["airflow_vs_direct"] = round(run["wall_seconds"] / national["wall_seconds"], 2)
-    say(f"[national_airflow] {run['wall_seconds']} s (× {results['figures']['airflow_vs_direct']} of --direct)")
+    # The same --direct night again, right after: a shared machine's speed drifts by a fifth within
+    # minutes, and a ratio of two runs minutes apart measured the drift as much as Airflow. The ratio is
+    # taken against the mean of the --direct runs on either side of the Airflow one.
+    say("[national_direct_after] the national quarter --direct again, beside the Airflow run ...")
+    again_home = work / "national_direct_after_home"
+    after = _run_nightly(again_home, national_inbox, "national_direct_after", logs)
+    _stop_all_under(again_home)
+    shutil.rmtree(again_home, ignore_errors=True)  # its figures are kept; its 2 GB are not needed
+    results["runs"]["national_direct_after"] = after
+    bracket = (national["wall_seconds"] + after["wall_seconds"]) / 2
+    results["figures"].update({"national_direct_after_seconds": after["wall_seconds"],
+                               "airflow_vs_direct": round(run["wall_seconds"] / bracket, 2)})
+    say(f"[national_airflow] {run['wall_seconds']} s (× {results['figures']['airflow_vs_direct']} of --direct: "
+        f"{national['wall_seconds']} s before, {after['wall_seconds']} s after)")
 
     # 2b. The same quarter on the distributed engine: CeleryExecutor with one worker, then two.
     say("[national_celery] the national quarter on Celery workers: 1, then 2 ...")
@@ -526,7 +543,8 @@ def table(results: dict) -> str:
         f"| parse only, one process ({p['files']} files): openpyxl / calamine | "
         f"{p['openpyxl']['files_per_second']} / {p['calamine']['files_per_second']} files/s (× {p['speedup']}) |",
         f"| parse stage vs raw calamine read, one process | × {f['parse_vs_raw_read']} |",
-        f"| through Airflow (cchc run) | {f['national_airflow_seconds']} s (× {f['airflow_vs_direct']} of --direct) |",
+        f"| through Airflow (cchc run) | {f['national_airflow_seconds']} s (× {f['airflow_vs_direct']} of --direct: "
+        f"{f['national_quarter_seconds']} s before it, {f.get('national_direct_after_seconds', '–')} s after it) |",
         f"| Celery: 1 worker / 2 workers ({results['celery']['1_worker']['ingest_batches']} ingest batches) | "
         f"{f['celery_1_worker_seconds']} s / {f['celery_2_worker_seconds']} s (× {f['celery_two_vs_one_worker']}) |",
         f"| floor: raw read + COPY + rule SQL | {f['floor_seconds']} s (ours × {f['national_vs_floor']}; parse × "
