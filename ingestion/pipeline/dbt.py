@@ -1,4 +1,4 @@
-"""Running dbt (in-process) against the warehouse."""
+"""Running dbt against the warehouse: in this process, or in one started ahead (dbt_process.py)."""
 from __future__ import annotations
 
 import contextlib
@@ -43,19 +43,21 @@ def dbt_args(target_dir: Path) -> list[str]:
             "--target-path", str(target_dir)]
 
 
-class _NodeProgress:
-    """dbt callback: nodes done out of the command's total, as progress lines (every ~2 s)."""
+def _node_total(event) -> int | None:
+    """The command's node count, when dbt's event says a node is done (None for any other event)."""
+    if event.info.name not in ("LogModelResult", "LogTestResult", "LogSeedResult", "LogSnapshotResult"):
+        return None
+    return int(getattr(event.data, "total", 0) or 0)
 
-    RESULTS = {"LogModelResult", "LogTestResult", "LogSeedResult", "LogSnapshotResult"}
+
+class _NodeProgress:
+    """Nodes done out of the command's total, as progress lines (every ~2 s)."""
 
     def __init__(self, label: str):
         self.label = label
         self.counter: progress.Counter | None = None
 
-    def __call__(self, event) -> None:
-        if event.info.name not in self.RESULTS:
-            return
-        total = int(getattr(event.data, "total", 0) or 0)
+    def node_done(self, total: int) -> None:
         if total and self.counter is None:
             self.counter = progress.Counter("dbt", total, "nút / nodes")
             self.counter.stage = f"dbt {self.label}"
@@ -79,14 +81,33 @@ def _release_adapters() -> None:
     gc.collect()
 
 
+_ahead: list = []  # the DbtProcess of ``imported_ahead``, while its block runs
+
+
+@contextlib.contextmanager
+def imported_ahead():
+    """Within the block, dbt runs in a process of its own started now (``dbt_process``).
+
+    The night in one process (`cchc run --direct`) opens it before reading the inbox: dbt's import
+    (seconds of a core) is done on the other core meanwhile instead of ahead of the night's first build.
+    """
+    from .dbt_process import DbtProcess
+
+    with DbtProcess() as process:
+        _ahead.append(process)
+        try:
+            yield process
+        finally:
+            _ahead.remove(process)
+
+
 def run_dbt(dsn: Dsn, target_dir: Path, args: list[str], *, quiet: bool = True,
             lock_timeout: str | None = None) -> DbtResult:
     """Invoke dbt with the warehouse connection; raise DbtError naming the failed nodes.
 
-    ``lock_timeout`` bounds every lock wait of dbt's sessions (libpq reads PGOPTIONS).
+    ``lock_timeout`` bounds every lock wait of dbt's sessions (libpq reads PGOPTIONS). dbt runs in
+    this process, or in the one ``imported_ahead`` started.
     """
-    from dbt.cli.main import dbtRunner
-
     target_dir.mkdir(parents=True, exist_ok=True)
     env = dsn.env() | {"DBT_LOG_PATH": str(target_dir / "logs"), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     if lock_timeout:
@@ -94,10 +115,24 @@ def run_dbt(dsn: Dsn, target_dir: Path, args: list[str], *, quiet: bool = True,
     flags = ["--quiet"] if quiet else []
     n = next((i for i, a in enumerate(args) if a.startswith("-")), len(args))  # "docs generate", "build" ...
     cli = [*flags, *args[:n], *dbt_args(target_dir), *args[n:]]
+    shown = _NodeProgress(" ".join(args[:args.index("--vars")] if "--vars" in args else args))
+    if _ahead:
+        return _ahead[-1].run(cli, env, " ".join(args), shown.node_done)
+    return invoke(cli, env, " ".join(args), shown.node_done)
+
+
+def invoke(cli: list[str], env: dict[str, str], command: str, node_done) -> DbtResult:
+    """dbt's command line ``cli`` run here, with ``env`` set around it; ``node_done(total)`` per node done."""
+    from dbt.cli.main import dbtRunner
+
+    def callback(event) -> None:
+        total = _node_total(event)
+        if total is not None:
+            node_done(total)
+
     with _env(env):
         try:
-            res = dbtRunner(callbacks=[_NodeProgress(" ".join(args[:args.index("--vars")] if "--vars" in args else args))]
-                            ).invoke(cli)
+            res = dbtRunner(callbacks=[callback]).invoke(cli)
         finally:
             _release_adapters()
     failures = []
@@ -110,8 +145,8 @@ def run_dbt(dsn: Dsn, target_dir: Path, args: list[str], *, quiet: bool = True,
                 failures.append(f"{r.node.unique_id}: {status}: {(r.message or '').strip()[:500]}")
     if not res.success:
         detail = "; ".join(failures) or (str(res.exception) if res.exception else "dbt failed")
-        raise DbtError(f"dbt {' '.join(args)} failed: {detail}")
-    return DbtResult(" ".join(args), nodes, failures)
+        raise DbtError(f"dbt {command} failed: {detail}")
+    return DbtResult(command, nodes, failures)
 
 
 def project_digest() -> str:

@@ -24,6 +24,7 @@ from ..warehouse.connection import connect
 from ..warehouse.roles import secure_schema, verify_access
 from . import runlock
 from .background import Background
+from .dbt import imported_ahead as dbt_imported_ahead
 from .dbt import project_digest, run_dbt, seeds_with_new_columns
 from .inbox import has_files
 from .load import FilePlan, analyze_raw, ingest, ingest_batch, plan_files, split_plan
@@ -512,27 +513,29 @@ def run_all(settings: Settings | None = None, run_id: str | None = None, *, work
     with runlock.whole_process(access.prepare(settings).pipeline):
         start(run_id, settings)
         try:
-            _, plan = _discover(run_id, settings)  # one look at the inbox: ingest loads what discover found
-            ingested = ingest_stage(run_id, settings, workers=workers, plan=plan)
-            # Great Expectations is imported in a process of its own while dbt builds (seconds of a core
-            # taken off the gate's path); a night that read nothing new rarely has anything to check.
-            gx_process = GxProcess() if ingested.get("loaded") else None
-            try:
-                build_candidates(run_id, settings)
-                validate_stage(run_id, settings, gx_process=gx_process)
-            finally:
-                if gx_process is not None:
-                    gx_process.close()
-            publish_stage(run_id, settings, standby=False)
-            # side by side, as the DAG's parallel tasks run: the standby copy works in the database while
-            # the reports are written in Python
-            standby = Background(standby_stage, run_id, settings, name="cchc-standby")
-            try:
-                report_stage(run_id, settings, docs=docs)
-            except BaseException:
-                standby.wait()
-                raise
-            standby.join()
+            # dbt is imported in a process of its own while the inbox is read; the night's dbt commands run there.
+            with dbt_imported_ahead():
+                _, plan = _discover(run_id, settings)  # one look at the inbox: ingest loads what discover found
+                ingested = ingest_stage(run_id, settings, workers=workers, plan=plan)
+                # Great Expectations is imported in a process of its own while dbt builds (seconds of a core
+                # taken off the gate's path); a night that read nothing new rarely has anything to check.
+                gx_process = GxProcess() if ingested.get("loaded") else None
+                try:
+                    build_candidates(run_id, settings)
+                    validate_stage(run_id, settings, gx_process=gx_process)
+                finally:
+                    if gx_process is not None:
+                        gx_process.close()
+                publish_stage(run_id, settings, standby=False)
+                # side by side, as the DAG's parallel tasks run: the standby copy works in the database while
+                # the reports are written in Python
+                standby = Background(standby_stage, run_id, settings, name="cchc-standby")
+                try:
+                    report_stage(run_id, settings, docs=docs)
+                except BaseException:
+                    standby.wait()
+                    raise
+                standby.join()
         except Exception as exc:
             cause = explain_failure(exc, settings)
             reason = cause if cause is not exc else None

@@ -1,0 +1,63 @@
+"""The night in one process runs dbt in a process started ahead: dbt's import is off the night's path."""
+from __future__ import annotations
+
+import logging
+import os
+import signal
+
+import pytest
+from conftest import generated_inbox, query
+
+from ingestion.pipeline import dbt_process, nightly
+from ingestion.pipeline.dbt import DbtError, imported_ahead, run_dbt
+from ingestion.served_process import ServedProcessError
+
+pytestmark = pytest.mark.e2e
+
+
+def test_the_nights_dbt_commands_run_in_the_process_started_ahead(pipeline_env, monkeypatch, caplog):
+    generated_inbox(pipeline_env["inbox"], units=6, quarters=1, error_rate=0.0, seed=5, end=(2025, 4))
+    started: list[dbt_process.DbtProcess] = []
+    commands: list[tuple[int, str, int]] = []
+
+    class Recorded(dbt_process.DbtProcess):
+        def __init__(self):
+            super().__init__()
+            started.append(self)
+
+        def run(self, cli, env, command, node_done):
+            result = super().run(cli, env, command, node_done)
+            commands.append((self.pid, command.split()[0], result.nodes))
+            return result
+
+    monkeypatch.setattr(dbt_process, "DbtProcess", Recorded)
+    with caplog.at_level(logging.INFO, logger="cchc.progress"):
+        out = nightly.run_all(docs=False)
+    assert out["status"] == "success" and out["marts_published"]
+    # One process for the night, not this one: the pre-gate build, then the publication.
+    assert len(started) == 1 and started[0].pid != os.getpid()
+    assert [(pid, command) for pid, command, _ in commands] == [(started[0].pid, "build")] * 2
+    assert all(nodes > 10 for _, _, nodes in commands)
+    assert query(pipeline_env["dsn"], "select count(*) from marts.fct_tthc_processing")[0][0] == 6
+    # Its nodes are counted in the night's own progress lines.
+    assert [r for r in caplog.records if "nút / nodes" in r.getMessage() and "build --selector publish" in r.getMessage()]
+    # It ends with the night (killed: nothing of the night is left in it).
+    assert started[0]._process.returncode == -signal.SIGKILL
+
+    # A night with nothing new needs no dbt: the process imported it for nothing and is ended all the same.
+    assert nightly.run_all(docs=False)["files_loaded"] == 0
+    assert len(started) == 2 and len(commands) == 2 and started[1]._process.returncode == -signal.SIGKILL
+
+
+def test_a_failed_dbt_command_in_the_process_started_ahead_is_said_here(pipeline_env, tmp_path):
+    """dbt's failure comes back as the DbtError the night reports; a process that died is said to have died."""
+    dsn = pipeline_env["dsn"]
+    with imported_ahead() as process:
+        with pytest.raises(DbtError, match="division by zero"):
+            run_dbt(dsn, tmp_path / "target", ["show", "--inline", "select 1 / 0 as nothing"])
+        # and the process goes on serving the night's next command
+        assert run_dbt(dsn, tmp_path / "target", ["show", "--inline", "select 1 as one"]).command.startswith("show")
+        process._process.kill()
+        with pytest.raises(ServedProcessError, match="dbt's process ended without a result"):
+            run_dbt(dsn, tmp_path / "target", ["show", "--inline", "select 1 as one"])
+    assert process._process.returncode == -signal.SIGKILL
