@@ -15,6 +15,7 @@ from conftest import generated_inbox, incremental_marts, set_figure, marts_finge
 from ingestion import config
 from ingestion.pipeline import load, nightly
 from ingestion.pipeline.dbt import run_dbt
+from ingestion.warehouse.connection import connect
 
 pytestmark = pytest.mark.e2e
 BUSINESS_MARTS = ("fct_indicator_value", "fct_tthc_processing", "fct_staffing", "fct_finance", "fct_indicator_rollup",
@@ -291,8 +292,9 @@ def test_the_standby_step_runs_beside_the_reports_and_can_be_rerun(pipeline_env,
 
 
 def test_the_standby_takes_the_published_rows_and_catches_up_after_a_refresh_that_failed(pipeline_env, monkeypatch):
-    """The standby is not built a second time: the groups the build replaced are copied from the live marts.
-    A night whose copy fails leaves it a night behind; the next build catches up and so does the copy."""
+    """The standby is not built a second time: the groups the build recorded as replaced are copied from the
+    live marts. A night whose copy fails leaves it a night behind; the next build catches up, and the copy
+    takes both nights' changes."""
     from ingestion.pipeline import publish
 
     inbox, dsn = pipeline_env["inbox"], pipeline_env["dsn"]
@@ -310,10 +312,10 @@ def test_the_standby_takes_the_published_rows_and_catches_up_after_a_refresh_tha
     monkeypatch.setattr(publish, "run_dbt", lambda *a, **kw: builds.append(a[2][0]) or real_dbt(*a, **kw))
     real_table = publish._refresh_standby_table
 
-    def lock_held(cur, node, horizon):
+    def lock_held(cur, node, invocation):
         if node["name"] == "fct_indicator_rollup":
             raise psycopg2.errors.LockNotAvailable("a reader holds the standby")
-        return real_table(cur, node, horizon)
+        return real_table(cur, node, invocation)
 
     monkeypatch.setattr(publish, "_refresh_standby_table", lock_held)
     set_figure(files[0], "Số văn bản chỉ đạo CCHC", 61)
@@ -322,19 +324,20 @@ def test_the_standby_takes_the_published_rows_and_catches_up_after_a_refresh_tha
     behind = same("marts", "marts_next")
     assert "fct_indicator_value" in behind, "the failed copy is undone as a whole: the standby is a night behind"
 
-    # The next night's copy also meets a standby that lost an old row (the ledger's marts are only appended
-    # to): its row count gives it away, and that table is copied whole.
+    # The next build also meets a standby that lost a whole mart: dbt builds it whole there, so it has no
+    # recorded changes, and after the swap it is copied whole to the other version.
     copied_whole = []
 
-    def with_a_lost_row(cur, node, horizon):
-        if node["name"] == "fct_dq_results":
-            cur.execute("delete from marts_next.fct_dq_results where dq_result_id = "
-                        "(select min(dq_result_id) from marts_next.fct_dq_results)")
-        whole = real_table(cur, node, horizon)
+    def recorded(cur, node, invocation):
+        whole = real_table(cur, node, invocation)
         copied_whole.extend([node["name"]] if whole else [])
         return whole
 
-    monkeypatch.setattr(publish, "_refresh_standby_table", with_a_lost_row)
+    drop = connect(dsn)
+    with drop, drop.cursor() as cur:
+        cur.execute("drop table marts_next.fct_dq_results")
+    drop.close()
+    monkeypatch.setattr(publish, "_refresh_standby_table", recorded)
     set_figure(files[1], "Số văn bản chỉ đạo CCHC", 62)
     assert nightly.run_all(docs=False)["marts_published"]
     assert query(dsn, "select count(*) from marts.fct_indicator_value where indicator_code = 'dir_directive_docs' "

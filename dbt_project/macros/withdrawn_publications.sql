@@ -13,16 +13,19 @@
 {%- endmacro %}
 
 {% macro remove_withdrawn_publications() -%}
+    {%- call standby_removed() %}
     delete from {{ this }} as built
     using ({{ withdrawn_publications() }}) as withdrawn
     where built.unit_code = withdrawn.unit_code
       and built.year = withdrawn.year
       and built.quarter = withdrawn.quarter
+    {%- endcall %}
 {%- endmacro %}
 
 {#- The roll-up's counterpart: a today's unit (or province) all of whose sources were withdrawn
     is recomputed to nothing, so its rows are removed here. -#}
 {% macro remove_withdrawn_rollups() -%}
+    {%- call standby_removed() %}
     delete from {{ this }} as built
     using (
         select distinct lineage.current_unit_code, lineage.current_province_code, withdrawn.year, withdrawn.quarter
@@ -43,4 +46,5 @@
           where (built.rollup_scope = 'current_unit' and sources.current_unit_code = built.unit_code)
              or (built.rollup_scope = 'province' and sources.current_province_code = built.unit_code)
       )
+    {%- endcall %}
 {%- endmacro %}

@@ -426,8 +426,9 @@ def docs_fingerprint(conn, dsn) -> str:
 
     The page describes models, columns and tests, not the figures in them, so a night that only
     loads data leaves it as it was (generating it took seconds of every published night). Left out:
-    the standby marts (not on the page) and temporary tables (the standby copy, running beside the
-    reports, makes some).
+    the standby marts (not on the page), the scratch schema ``work`` (the gate's batch, the marts'
+    changes the standby copy takes and drops) and temporary tables (the standby copy, running beside
+    the reports, makes some).
     """
     import hashlib
     from importlib.metadata import version
@@ -438,7 +439,7 @@ def docs_fingerprint(conn, dsn) -> str:
         cur.execute("""select coalesce(md5(string_agg(concat_ws('.', table_schema, table_name, column_name, data_type),
                                                    ',' order by table_schema, table_name, ordinal_position)), '')
                        from information_schema.columns
-                       where table_schema not in ('pg_catalog', 'information_schema', %s)
+                       where table_schema not in ('pg_catalog', 'information_schema', 'work', %s)
                          and table_schema not like 'pg\\_temp\\_%%' and table_schema not like 'pg\\_toast%%'""",
                     (STANDBY,))
         columns = cur.fetchone()[0]

@@ -6,8 +6,9 @@ published version changed) and tests them there. Then one transaction renames
 The previous version becomes the standby; after the swap its incremental marts are brought
 up to date (``update_standby``), so the next build applies only the next run's changes (the other
 marts are rebuilt whole by every build: refreshing them in the standby would only be overwritten).
-The standby is not built a second time: the rows the build just wrote are copied to it (see
-``refresh_standby``). That copy is a step of its own: the new marts are live already, so the night
+The standby is not built a second time: the build writes down what it changed (see
+dbt_project/macros/standby_writes.sql), and the standby takes those key groups from the live marts
+(``refresh_standby``). That copy is a step of its own: the new marts are live already, so the night
 runs it beside the feedback reports.
 """
 from __future__ import annotations
@@ -147,9 +148,8 @@ def publish(conn, dsn: Dsn, run_id: str, target_dir: Path, *, force: bool = Fals
     if stale:  # an upgrade changed their columns: rebuilt from all published figures, once
         log.warning("marts rebuilt in full (columns changed by an upgrade): %s", ", ".join(stale))
         args.append("--full-refresh")
-    horizon = _transaction_horizon(conn)
     result = _dbt_despite_readers(dsn, build_dir(target_dir), args, "build")
-    marts = _swap(conn, run_id, current, horizon)
+    marts = _swap(conn, run_id, current, _invocation(build_dir(target_dir)))
     return PublishStats(True, "đã công bố", marts, time.perf_counter() - started, result.nodes)
 
 
@@ -169,16 +169,22 @@ def update_standby(conn, run_id: str, target_dir: Path) -> StandbyStats | None:
     details = row[1] or {}
     incremental = _incremental_models(build_dir(target_dir) / "manifest.json")
     if details.get("first"):
-        _clone_standby(conn, {node["name"] for node in incremental})
+        _clone_standby(conn, {node["name"] for node in incremental}, details.get("invocation"))
         refreshed = True
-    elif details.get("horizon"):
-        refreshed = refresh_standby(conn, incremental, details["horizon"])
-    else:  # published by an older version that refreshed the standby itself
-        refreshed = True
+    else:  # a publication by an older version, which recorded no invocation: copied whole, once
+        refreshed = refresh_standby(conn, incremental, details.get("invocation"))
     return StandbyStats(refreshed, time.perf_counter() - started)
 
 
-def _swap(conn, run_id: str, current: str, horizon: str) -> list[str]:
+def _invocation(target_dir: Path) -> str | None:
+    """dbt's id for the build just run: the changes it wrote down for the standby are tagged with it."""
+    results = target_dir / "run_results.json"
+    if not results.exists():
+        return None
+    return json.loads(results.read_text(encoding="utf-8")).get("metadata", {}).get("invocation_id")
+
+
+def _swap(conn, run_id: str, current: str, invocation: str | None) -> list[str]:
     """Rename marts <-> marts_next in one transaction; retried if a lock cannot be had in time."""
     import psycopg2
 
@@ -200,10 +206,10 @@ def _swap(conn, run_id: str, current: str, horizon: str) -> list[str]:
                 marts = _tables(cur, LIVE)
                 cur.execute("select count(*) from marts.fct_tthc_processing")
                 submissions = cur.fetchone()[0]
-                # horizon: what the standby copies afterwards is what the build wrote after it (update_standby)
+                # invocation: the build whose recorded changes the standby takes afterwards (update_standby)
                 cur.execute("insert into audit.publish_log (run_id, submissions, details) values (%s, %s, %s)",
                             (run_id, submissions, json.dumps({"fingerprint": current, "marts": marts, "first": first,
-                                                              "horizon": horizon})))
+                                                              "invocation": invocation})))
             conn.commit()
             return marts
         except psycopg2.errors.LockNotAvailable:
@@ -228,36 +234,29 @@ def _dbt_despite_readers(dsn: Dsn, target_dir: Path, args: list[str], what: str)
     raise AssertionError("unreachable")
 
 
-def _transaction_horizon(conn) -> str:
-    """A transaction id older than every row the coming build writes (PostgreSQL numbers them in order)."""
-    with conn.cursor() as cur:
-        cur.execute("select pg_current_xact_id()")
-        xid = cur.fetchone()[0]
-    conn.commit()
-    return str(xid)
-
-
-def refresh_standby(conn, incremental: list[dict], horizon: str) -> bool:
+def refresh_standby(conn, incremental: list[dict], invocation: str | None) -> bool:
     """Bring the standby's incremental marts to what was just published; whether it was done.
 
     The standby (the marts published until tonight) holds the rows the build started from, or
-    newer ones when last night's copy failed and the build caught up from a night earlier. An
-    incremental build only replaces whole key groups (dbt's delete+insert) or appends rows. So
-    the rows written after ``horizon`` name the key groups that changed: the standby takes those
-    groups from the live marts, and drops the groups a post-hook removed (a withdrawn
-    publication). This replaces building the same changes a second time (the roll-up's re-sum
-    most of all). A table whose columns differ, or that does not come out with the live one's
-    row count, is copied whole.
+    older ones when last night's copy failed (the build then caught up from a night earlier). An
+    incremental build only replaces whole key groups (dbt's delete+insert) or appends rows, and it
+    wrote down which (dbt_project/macros/standby_writes.sql): the standby takes those groups from
+    the live marts (through their primary key, never reading a mart whole), drops the groups a
+    post-hook removed (a withdrawn publication), and adds the appended rows. A mart tonight's build
+    made whole (its first build, or after an upgrade changed its columns) has no record: it is
+    copied whole, as is every mart when ``invocation`` is unknown (published by an older version).
 
     Off the readers' path: the marts are live already. If it fails, nothing is lost: the next
-    build's incremental models start from the standby's own watermarks and catch up.
+    build's incremental models start from the standby's own watermarks, so they redo (and record
+    again) the changes it missed. Rerunnable: tonight's changes are kept until the next refresh.
     """
     import psycopg2
 
     try:
         with conn.cursor() as cur:
             cur.execute("set local lock_timeout = %s", (LOCK_WAIT,))
-            copied = [node["name"] for node in incremental if _refresh_standby_table(cur, node, horizon)]
+            copied = [node["name"] for node in incremental if _refresh_standby_table(cur, node, invocation)]
+            _forget_changes(cur, invocation)
             cur.execute(sql.SQL("revoke all on schema {} from public").format(sql.Identifier(STANDBY)))
         conn.commit()
         _analyze(conn, copied)
@@ -274,7 +273,7 @@ def _columns(cur, schema: str, table: str) -> list[str]:
     return [r[0] for r in cur.fetchall()]
 
 
-def _refresh_standby_table(cur, node: dict, horizon: str) -> bool:
+def _refresh_standby_table(cur, node: dict, invocation: str | None) -> bool:
     """One mart brought up to date in the standby; whether it had to be copied whole."""
     table = node["name"]
     live, standby = sql.Identifier(LIVE, table), sql.Identifier(STANDBY, table)
@@ -285,37 +284,48 @@ def _refresh_standby_table(cur, node: dict, horizon: str) -> bool:
     keys = config.get("unique_key")
     keys = [keys] if isinstance(keys, str) else list(keys or [])
     strategy = config.get("incremental_strategy")
-    if _columns(cur, STANDBY, table) != columns or not (strategy == "append" or (strategy == "delete+insert" and keys)):
+    cur.execute("select changes from work.standby_writes where invocation_id = %s and model = %s", (invocation, table))
+    mark = cur.fetchone()
+    if (mark is None or _columns(cur, STANDBY, table) != columns
+            or not (strategy == "append" or (strategy == "delete+insert" and keys))):
         _copy_whole(cur, table)
         return True
-    written = sql.SQL("age(xmin) <= age(({})::xid8::xid)").format(sql.Literal(horizon))
+    changes = sql.Identifier("work", mark[0])
     if strategy == "append":
-        # After a night whose copy failed, the standby already holds some of these rows (its key says which).
-        cur.execute(sql.SQL("insert into {} select * from {} where {} on conflict do nothing").format(standby, live, written))
+        # A failed copy may have left some of these rows in already (the table's key says which).
+        names = sql.SQL(", ").join(map(sql.Identifier, columns))
+        cur.execute(sql.SQL("insert into {} ({}) select {} from {} where invocation_id = %s on conflict do nothing")
+                    .format(standby, names, names, changes), (invocation,))
     else:
         key_list = sql.SQL(", ").join(map(sql.Identifier, keys))
         cur.execute("drop table if exists pg_temp.standby_groups")
-        cur.execute(sql.SQL("create temporary table standby_groups on commit drop as select distinct {} from {} where {}")
-                    .format(key_list, live, written))
+        cur.execute(sql.SQL("create temporary table standby_groups on commit drop as "
+                            "select distinct {} from {} where invocation_id = %s")
+                    .format(key_list, changes), (invocation,))
         cur.execute("analyze standby_groups")
         cur.execute(sql.SQL("delete from {} as kept using standby_groups as changed where {}")
                     .format(standby, _same_keys(keys, "kept", "changed")))
         cur.execute(sql.SQL("insert into {} select kept.* from {} as kept where exists "
                             "(select 1 from standby_groups as changed where {})")
                     .format(standby, live, _same_keys(keys, "kept", "changed")))
-    same = _same_count(cur, table)
-    if not same and strategy == "delete+insert":
-        # A post-hook removed groups (a withdrawn publication): so does the standby.
-        cur.execute(sql.SQL("delete from {} as kept where not exists (select 1 from {} as published where {})")
-                    .format(standby, live, _same_keys(keys, "kept", "published")))
-        same = _same_count(cur, table)
-    if not same:
-        log.warning("standby %s differed from the published marts beyond tonight's changes: copied whole", table)
-        _copy_whole(cur, table)
-        return True
     # Statistics by the rule the build's post-hook applies, counting this copy's changes.
     cur.execute("select audit.analyze_if_stale(%s::regclass)", (f"{STANDBY}.{table}",))
     return False
+
+
+def _forget_changes(cur, invocation: str | None) -> None:
+    """Both versions have every recorded change now: tonight's are kept (a rerun of this step takes them
+    again), earlier ones are deleted, and a table of changes nothing refers to any more is dropped."""
+    cur.execute("delete from work.standby_writes where invocation_id is distinct from %s", (invocation,))
+    cur.execute("select changes from work.standby_writes")
+    kept = {row[0] for row in cur.fetchall()}
+    cur.execute("select tablename from pg_tables where schemaname = 'work' and tablename like 'standby\\_\\_%%'")
+    for (name,) in cur.fetchall():
+        if name in kept:
+            cur.execute(sql.SQL("delete from {} where invocation_id is distinct from %s")
+                        .format(sql.Identifier("work", name)), (invocation,))
+        else:
+            cur.execute(sql.SQL("drop table {}").format(sql.Identifier("work", name)))
 
 
 def _same_keys(keys: list[str], a: str, b: str) -> sql.Composable:
@@ -324,18 +334,12 @@ def _same_keys(keys: list[str], a: str, b: str) -> sql.Composable:
                                                                  sql.Identifier(k)) for k in keys)
 
 
-def _same_count(cur, table: str) -> bool:
-    cur.execute(sql.SQL("select (select count(*) from {}) = (select count(*) from {})")
-                .format(sql.Identifier(STANDBY, table), sql.Identifier(LIVE, table)))
-    return cur.fetchone()[0]
-
-
 def _copy_whole(cur, table: str) -> None:
     cur.execute(sql.SQL("drop table if exists {}").format(sql.Identifier(STANDBY, table)))
     _copy_table(cur, table)
 
 
-def _clone_standby(conn, incremental: set[str]) -> None:
+def _clone_standby(conn, incremental: set[str], invocation: str | None) -> None:
     """After the very first publication, give the next incremental build a standby to update.
 
     Only the incremental marts are copied: every other mart is rebuilt whole by the next build.
@@ -345,6 +349,7 @@ def _clone_standby(conn, incremental: set[str]) -> None:
         for table in _tables(cur, LIVE):
             if table in incremental:
                 _copy_whole(cur, table)  # a rerun of the step replaces its own earlier copy
+        _forget_changes(cur, invocation)
         cur.execute(sql.SQL("revoke all on schema {} from public").format(sql.Identifier(STANDBY)))
     conn.commit()
     # Not analyzed here (0.9 s on a national quarter): autovacuum does it within minutes, and the

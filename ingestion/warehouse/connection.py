@@ -168,7 +168,11 @@ def _embedded_server(pgdata: Path):
             f"{pgdata} holds PostgreSQL {version_file.read_text().strip()} data; this environment has PostgreSQL {major}.")
     pgdata.mkdir(parents=True, exist_ok=True)
     logging.getLogger(name).setLevel(logging.WARNING)
-    return package.get_server(pgdata, cleanup_mode=None)  # keep running after this process exits
+    server = package.get_server(pgdata, cleanup_mode=None)  # keep running after this process exits
+    # pgserver keeps one handle per data folder for the process, made when it started the server; a
+    # server stopped since (``cchc db stop``, a test) is started again instead of taken as running.
+    server.ensure_postgres_running()
+    return server
 
 
 def _hba_trusts(pgdata: Path) -> bool:
@@ -216,10 +220,11 @@ def embedded_dsn(pgdata: Path, *, start: bool = True, secrets_dir: Path | None =
     """The embedded server's administrator DSN, starting it (and creating the warehouse database) if needed."""
     from .. import diskspace
 
-    if start and not (pgdata / "postmaster.pid").exists():
+    starting = start and not (pgdata / "postmaster.pid").exists()
+    if starting:
         diskspace.require(pgdata)  # a server started into a full disk stops at its first write
     try:
-        return _embedded_dsn(pgdata, start=start, secrets_dir=secrets_dir)
+        return _embedded_dsn(pgdata, start=start, secrets_dir=secrets_dir, starting=starting)
     except Exception as exc:
         full = diskspace.explain(exc, pgdata)  # a server that crashed on a full disk only "refuses" afterwards
         if full is not None:
@@ -227,7 +232,9 @@ def embedded_dsn(pgdata: Path, *, start: bool = True, secrets_dir: Path | None =
         raise
 
 
-def _embedded_dsn(pgdata: Path, *, start: bool, secrets_dir: Path | None) -> Dsn:
+def _embedded_dsn(pgdata: Path, *, start: bool, secrets_dir: Path | None, starting: bool = False) -> Dsn:
+    from . import embedded_settings
+
     server = _embedded_server(pgdata) if start else None
     if server is None:
         raise RuntimeError("embedded PostgreSQL is not running")
@@ -240,9 +247,20 @@ def _embedded_dsn(pgdata: Path, *, start: bool, secrets_dir: Path | None) -> Dsn
             cur.execute("select 1 from pg_database where datname = %s", (WAREHOUSE_DB,))
             if cur.fetchone() is None:
                 cur.execute(f"create database {WAREHOUSE_DB}")
+        # Restarted only when this call started it: a server already running may have other sessions
+        # (the console); it takes the settings read at start when it next starts.
+        embedded_settings.apply(conn, pgdata, (lambda: _restart_embedded(pgdata)) if starting else (lambda: None))
     finally:
         conn.close()
     return replace(admin, dbname=WAREHOUSE_DB)
+
+
+def _restart_embedded(pgdata: Path) -> None:
+    """pg_ctl restart: the server comes back with the options it was started with (postmaster.opts)."""
+    package, name, _ = embedded_package()
+    user = name if hasattr(os, "geteuid") and os.geteuid() == 0 else None
+    package._commands.pg_ctl(["-w", "-l", str(pgdata / "log"), "restart", "-m", "fast"], pgdata=pgdata, user=user,
+                             timeout=120)
 
 
 def stop_embedded(pgdata: Path) -> bool:

@@ -2,7 +2,7 @@
 -- Idempotent: applied at the start of every run.
 create schema if not exists raw;
 create schema if not exists audit;
-create schema if not exists work;  -- scratch tables of a run (the gate's batch); nothing lasting
+create schema if not exists work;  -- scratch: the gate's batch, and the marts' changes until the standby takes them
 
 -- One row per workbook version seen in the inbox, loaded or rejected. Never deleted:
 -- a changed file adds a row that supersedes the earlier version of its unit-quarter.
@@ -336,4 +336,15 @@ create table if not exists audit.build_log (
     built_at    timestamptz not null default now(),
     selector    text not null,
     fingerprint text not null
+);
+
+-- What each incremental build of the marts changed, until the standby has taken it: a mark per model
+-- and build (dbt's invocation_id), the changes themselves in work."standby__<model>__<digest>"
+-- (dbt_project/macros/standby_writes.sql; taken by ingestion/pipeline/publish.py, refresh_standby).
+create table if not exists work.standby_writes (
+    invocation_id text not null,
+    model         text not null,
+    changes       text not null,  -- the table in schema work holding the changes
+    written_at    timestamptz not null default now(),
+    primary key (invocation_id, model)
 );

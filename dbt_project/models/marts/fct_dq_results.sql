@@ -26,5 +26,6 @@ select
     dq.content_hash
 from {{ ref('stg_audit__dq_results') }} as dq
 {% if is_incremental() %}
-where dq.dq_result_id > (select coalesce(max(existing.dq_result_id), 0) from {{ this }} as existing)
+-- a literal (macros/changed_publications.sql): the id index then reads tonight's results only
+where dq.dq_result_id > {{ incremental_watermark('dq_result_id') }}
 {% endif %}

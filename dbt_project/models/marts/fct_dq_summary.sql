@@ -9,7 +9,8 @@ with touched as (
     from {{ ref('fct_dq_results') }}
     where unit_code is not null and year is not null
     {% if is_incremental() %}
-      and dq_result_id > (select coalesce(max(existing.last_dq_result_id), 0) from {{ this }} as existing)
+      -- a literal (macros/changed_publications.sql): the id index then reads tonight's results only
+      and dq_result_id > {{ incremental_watermark('last_dq_result_id') }}
     {% endif %}
 ),
 

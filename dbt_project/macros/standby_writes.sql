@@ -1,0 +1,62 @@
+{#- What each incremental build changed, written down in the same transaction for the standby.
+    After the swap, the marts this build wrote are live, and the version they replaced (the standby)
+    must take the same changes before the next build starts from it (ingestion/pipeline/publish.py,
+    refresh_standby). Finding those changes afterwards meant reading every live mart whole; the
+    build knows them as it makes them, so it writes them down, tagged with dbt's invocation_id:
+    - delete+insert: the key groups it replaced (the distinct keys of its new rows), in
+      work."standby__<model>";
+    - append: the rows it added, in the same table;
+    - a post-hook that removes groups (a withdrawn publication): the groups it removed;
+    - and one mark per model in work.standby_writes. A model without tonight's mark was built
+      whole (first build, or rebuilt after an upgrade): the standby copies it whole.
+    These override dbt's own delete+insert and append strategies (same SQL, then the record). -#}
+
+{% macro get_incremental_delete_insert_sql(arg_dict) -%}
+    {%- set keys = arg_dict['unique_key'] if arg_dict['unique_key'] is not string else [arg_dict['unique_key']] -%}
+    {{ adapter.dispatch('get_incremental_delete_insert_sql', 'dbt')(arg_dict) }};
+    {{ standby_record(arg_dict['target_relation'], keys,
+                      'select distinct ' ~ (keys | join(', ')) ~ ' from ' ~ arg_dict['temp_relation']) }}
+{%- endmacro %}
+
+{% macro get_incremental_append_sql(arg_dict) -%}
+    {%- set columns = arg_dict['dest_columns'] | map(attribute='name') | list -%}
+    {{ adapter.dispatch('get_incremental_append_sql', 'dbt')(arg_dict) }};
+    {{ standby_record(arg_dict['target_relation'], columns,
+                      'select ' ~ get_quoted_csv(columns) ~ ' from ' ~ arg_dict['temp_relation']) }}
+{%- endmacro %}
+
+{#- The table holding one model's changes, named after its columns too: a model whose key changes
+    (an upgrade) starts a new table instead of failing to write into the old one. The mark names it. -#}
+{% macro standby_changes(relation, columns) -%}
+    work."standby__{{ relation.identifier }}__{{ local_md5(columns | join(',')) [:8] }}"
+{%- endmacro %}
+
+{#- Created on first use with the model's own column types, so the standby joins on them as they are. -#}
+{% macro standby_changes_table(relation, columns) -%}
+    create table if not exists {{ standby_changes(relation, columns) }} as
+    select ''::text as invocation_id, {{ get_quoted_csv(columns) }} from {{ relation }} limit 0
+{%- endmacro %}
+
+{#- `rows`: a select of `columns`, recorded under this invocation; then the model's mark. -#}
+{% macro standby_record(relation, columns, rows) -%}
+    {{ standby_changes_table(relation, columns) }};
+    insert into {{ standby_changes(relation, columns) }}
+    select '{{ invocation_id }}', changed.* from ({{ rows }}) as changed;
+    insert into work.standby_writes (invocation_id, model, changes)
+    values ('{{ invocation_id }}', '{{ relation.identifier }}',
+            '{{ standby_changes(relation, columns) | replace('"', '') | replace('work.', '', 1) }}')
+{%- endmacro %}
+
+{#- Wraps a post-hook's `delete from {{ this }} as built ...`: the key groups it removed are recorded
+    beside the ones the build replaced (the standby removes them too). -#}
+{% macro standby_removed() -%}
+    {%- set keys = config.get('unique_key') -%}
+    {%- set keys = [keys] if keys is string else keys -%}
+    {{ standby_changes_table(this, keys) }};
+    with removed as (
+        {{ caller() }}
+        returning {% for key in keys %}built.{{ key }}{{ ', ' if not loop.last }}{% endfor %}
+    )
+    insert into {{ standby_changes(this, keys) }}
+    select distinct '{{ invocation_id }}', removed.* from removed
+{%- endmacro %}
