@@ -4,7 +4,7 @@
     refresh_standby). Finding those changes afterwards meant reading every live mart whole; the
     build knows them as it makes them, so it writes them down, tagged with dbt's invocation_id:
     - delete+insert: the key groups it replaced (the distinct keys of its new rows), in
-      work."standby__<model>";
+      work."standby__<model>__<digest of the columns>";
     - append: the rows it added, in the same table;
     - a post-hook that removes groups (a withdrawn publication): the groups it removed;
     - and one mark per model in work.standby_writes. A model without tonight's mark was built
@@ -27,8 +27,12 @@
 
 {#- The table holding one model's changes, named after its columns too: a model whose key changes
     (an upgrade) starts a new table instead of failing to write into the old one. The mark names it. -#}
+{% macro standby_changes_name(relation, columns) -%}
+    standby__{{ relation.identifier }}__{{ local_md5(columns | join(',')) [:8] }}
+{%- endmacro %}
+
 {% macro standby_changes(relation, columns) -%}
-    work."standby__{{ relation.identifier }}__{{ local_md5(columns | join(',')) [:8] }}"
+    work."{{ standby_changes_name(relation, columns) }}"
 {%- endmacro %}
 
 {#- Created on first use with the model's own column types, so the standby joins on them as they are. -#}
@@ -44,7 +48,7 @@
     select '{{ invocation_id }}', changed.* from ({{ rows }}) as changed;
     insert into work.standby_writes (invocation_id, model, changes)
     values ('{{ invocation_id }}', '{{ relation.identifier }}',
-            '{{ standby_changes(relation, columns) | replace('"', '') | replace('work.', '', 1) }}')
+            '{{ standby_changes_name(relation, columns) }}')
 {%- endmacro %}
 
 {#- Wraps a post-hook's `delete from {{ this }} as built ...`: the key groups it removed are recorded

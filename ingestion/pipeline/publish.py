@@ -171,7 +171,7 @@ def update_standby(conn, run_id: str, target_dir: Path) -> StandbyStats | None:
     if details.get("first"):
         _clone_standby(conn, {node["name"] for node in incremental}, details.get("invocation"))
         refreshed = True
-    else:  # a publication by an older version, which recorded no invocation: copied whole, once
+    else:  # no invocation (a publication by an older version): every mart is copied whole, once
         refreshed = refresh_standby(conn, incremental, details.get("invocation"))
     return StandbyStats(refreshed, time.perf_counter() - started)
 

@@ -255,12 +255,16 @@ def _embedded_dsn(pgdata: Path, *, start: bool, secrets_dir: Path | None, starti
     return replace(admin, dbname=WAREHOUSE_DB)
 
 
-def _restart_embedded(pgdata: Path) -> None:
-    """pg_ctl restart: the server comes back with the options it was started with (postmaster.opts)."""
+def _pg_ctl(pgdata: Path, args: list[str], **kwargs) -> None:
+    """pg_ctl of the embedded package, as the system user the server runs as under root."""
     package, name, _ = embedded_package()
     user = name if hasattr(os, "geteuid") and os.geteuid() == 0 else None
-    package._commands.pg_ctl(["-w", "-l", str(pgdata / "log"), "restart", "-m", "fast"], pgdata=pgdata, user=user,
-                             timeout=120)
+    package._commands.pg_ctl(args, pgdata=pgdata, user=user, **kwargs)
+
+
+def _restart_embedded(pgdata: Path) -> None:
+    """pg_ctl restart: the server comes back with the options it was started with (postmaster.opts)."""
+    _pg_ctl(pgdata, ["-w", "-l", str(pgdata / "log"), "restart", "-m", "fast"], timeout=120)
 
 
 def stop_embedded(pgdata: Path) -> bool:
@@ -268,10 +272,7 @@ def stop_embedded(pgdata: Path) -> bool:
     pid_file = pgdata / "postmaster.pid"
     if not pid_file.exists():
         return False
-    package, name, _ = embedded_package()
-    pg_ctl = package._commands.pg_ctl
-    user = name if hasattr(os, "geteuid") and os.geteuid() == 0 else None
-    pg_ctl(["-w", "stop", "-m", "fast"], pgdata=pgdata, user=user)
+    _pg_ctl(pgdata, ["-w", "stop", "-m", "fast"])
     return True
 
 
