@@ -216,3 +216,69 @@ def test_a_fresh_review_publishes_on_an_unchanged_rerun_through_the_fingerprint(
     _review(dsn, "T01X0006", "accept", "Quy tắc không áp dụng: số liệu đúng theo công văn của tỉnh")
     assert nightly.run_all(docs=False)["marts_published"]
     assert _published_figures(dsn, "T01X0006") > 0
+
+
+def _worklist(dsn, schema: str = "marts") -> dict[tuple[str, str], tuple]:
+    rows = query(dsn, f"select unit_code, period_key, unit_name, state, is_expected from {schema}.fct_submission_status")
+    return {(r[0], r[1]): r[2:] for r in rows}
+
+
+def _same_as_a_whole_build(dsn) -> None:
+    """The worklist as built night by night equals one built whole, and the standby the next build starts from."""
+    run_dbt(dsn, config.load_settings().dbt_target_dir,
+            ["build", "--full-refresh", "--selector", "publish", "--vars", json.dumps({"marts_schema": "marts_rebuilt"})])
+    assert _worklist(dsn) == _worklist(dsn, "marts_rebuilt") == _worklist(dsn, "marts_next")
+
+
+def test_the_worklist_follows_new_quarters_and_the_registry(pipeline_env, tmp_path):
+    """fct_submission_status is built per changed unit-quarter: a quarter's first file brings a row for every
+    unit expected in it. A registry change (a unit renamed, one added, one starting later) moves rows no file
+    touched: the worklist is then built whole, the rows of a unit no longer expected removed."""
+    import csv
+    import shutil
+
+    from cchc_tools.demo.generator import generate
+
+    inbox, dsn = pipeline_env["inbox"], pipeline_env["dsn"]
+    generated_inbox(inbox, units=6, quarters=1, error_rate=0.0, seed=43, end=(2026, 2))
+    assert nightly.run_all(docs=False)["marts_published"]
+    q2 = _worklist(dsn)
+    expected = sorted(unit for (unit, period), row in q2.items() if row[2])
+    assert len(expected) >= 6 and all(period == "2026-Q2" for _, period in q2)
+
+    # The next quarter: one unit has sent its report so far.
+    generate(tmp_path / "q3", units=6, quarters=1, error_rate=0.0, seed=43, end=(2026, 3))
+    sender = expected[-1]
+    shutil.copytree(tmp_path / "q3" / sender / "2026-Q3", inbox / sender / "2026-Q3")
+    assert nightly.run_all(docs=False)["files_new"] == 1
+    q3 = {unit: row for (unit, period), row in _worklist(dsn).items() if period == "2026-Q3"}
+    assert sorted(q3) == expected
+    assert q3[sender][1].startswith("accepted") and {row[1] for unit, row in q3.items() if unit != sender} == {"missing"}
+    assert {key: row for key, row in _worklist(dsn).items() if key[1] == "2026-Q2"} == q2  # untouched
+    _same_as_a_whole_build(dsn)
+
+    # The registry: a unit renamed, a commune added, one whose start moves past both quarters (it sent Q2's report).
+    registry = inbox / "_registry" / "org_units.csv"
+    with registry.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    communes = [r for r in rows if r["level"] == "commune" and r["unit_code"] in expected]
+    renamed, moved, parent = communes[0]["unit_code"], communes[1]["unit_code"], communes[0]["parent_code"]
+    for r in rows:
+        if r["unit_code"] == renamed:
+            r["name"] = "Xã Đổi Tên"
+        if r["unit_code"] == moved:
+            r["valid_from"] = "2026-10-01"
+    added = dict(rows[-1], unit_code="T01X9999", name="Xã Mới Lập", parent_code=parent, valid_from="2025-07-01",
+                 valid_to="")
+    assert added["level"] == "commune"
+    with registry.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows([*rows, added])
+    assert nightly.run_all(docs=False)["marts_published"]
+    worklist = _worklist(dsn)
+    assert {worklist[(renamed, p)][0] for p in ("2026-Q2", "2026-Q3")} == {"Xã Đổi Tên"}
+    assert worklist[("T01X9999", "2026-Q2")][1:] == worklist[("T01X9999", "2026-Q3")][1:] == ("missing", True)
+    assert worklist[(moved, "2026-Q2")][1:] == (q2[(moved, "2026-Q2")][1], False)  # sent, though not expected
+    assert (moved, "2026-Q3") not in worklist  # neither expected nor sent
+    _same_as_a_whole_build(dsn)

@@ -13,7 +13,7 @@ import pytest
 from conftest import generated_inbox, incremental_marts, set_figure, marts_fingerprint, query
 
 from ingestion import config
-from ingestion.pipeline import load, nightly
+from ingestion.pipeline import load, nightly, publish
 from ingestion.pipeline.dbt import run_dbt
 from ingestion.warehouse.connection import connect
 
@@ -351,6 +351,81 @@ def test_the_standby_takes_the_published_rows_and_catches_up_after_a_refresh_tha
     assert same("marts", "marts_rebuilt") == {}
 
 
+def test_the_figures_relationships_are_tested_on_tonights_groups_unless_the_project_changed(pipeline_env,
+                                                                                           monkeypatch):
+    """fct_indicator_value's relationships tests read the unit-quarters tonight's build replaced: the figures it
+    kept passed them when they were published, against the same dimensions. After an upgrade of the project (the
+    indicator catalog among it) they read the whole mart again."""
+    from ingestion.pipeline.dbt import DbtError
+
+    inbox, dsn = pipeline_env["inbox"], pipeline_env["dsn"]
+    generated_inbox(inbox, units=6, quarters=1, error_rate=0.0, seed=12, end=(2026, 2))
+    assert nightly.run_all(docs=False)["marts_published"]
+    files = [p for p in sorted(inbox.rglob("*.xlsx")) if "_registry" not in p.parts]
+    (changed_unit,), = query(dsn, "select unit_code from raw.files where path = %s", (str(files[0].relative_to(inbox)),))
+
+    def plant() -> None:  # a figure of no catalog indicator, in the copy the next build starts from, in a kept group
+        conn = psycopg2.connect(dsn.url())
+        with conn, conn.cursor() as cur:
+            cur.execute("""update marts_next.fct_indicator_value set indicator_code = 'no_such_indicator'
+                           where ctid = (select ctid from marts_next.fct_indicator_value
+                                         where unit_code <> %s and indicator_code is not null limit 1)""",
+                        (changed_unit,))
+            assert cur.rowcount == 1
+        conn.close()
+
+    plant()
+    set_figure(files[0], "Số văn bản chỉ đạo CCHC", 42)
+    assert nightly.run_all(docs=False)["marts_published"]
+    assert query(dsn, "select count(*) from marts.fct_indicator_value where indicator_code = 'no_such_indicator'") \
+        == [(1,)]
+    assert query(dsn, "select count(*) from marts.fct_indicator_value where indicator_code = 'dir_directive_docs' "
+                      "and unit_code = %s and value = 42", (changed_unit,)) == [(1,)]
+
+    plant()
+    monkeypatch.setattr(nightly, "project_digest", lambda: "an upgraded project")
+    monkeypatch.setattr(publish, "project_digest", lambda: "an upgraded project")
+    set_figure(files[0], "Số văn bản chỉ đạo CCHC", 43)
+    with pytest.raises(DbtError, match="relationships_fct_indicator_value_indicator_code"):
+        nightly.run_all(docs=False)
+
+
+def test_after_an_upgrade_rebuilds_the_marts_whole_the_standby_takes_them_despite_their_views(pipeline_env,
+                                                                                              monkeypatch):
+    """An upgrade that changes an incremental mart's columns rebuilds the marts whole, once: the standby is then
+    copied whole, its BI views (which read its marts) made again by the next build, which is incremental."""
+    inbox, dsn = pipeline_env["inbox"], pipeline_env["dsn"]
+    generated_inbox(inbox, units=6, quarters=1, error_rate=0.0, seed=14, end=(2026, 2))
+    assert nightly.run_all(docs=False)["marts_published"]
+    files = [p for p in sorted(inbox.rglob("*.xlsx")) if "_registry" not in p.parts]
+    set_figure(files[2], "Số văn bản chỉ đạo CCHC", 70)
+    assert nightly.run_all(docs=False)["marts_published"]  # the standby is now a version dbt built
+    views = "select count(*) from pg_views where schemaname = %s and viewname like 'bi\\_%%'"
+    assert query(dsn, views, ("marts_next",))[0][0] >= 1  # with its own BI views, which read its marts
+    conn = psycopg2.connect(dsn.url())
+    with conn, conn.cursor() as cur:  # the columns an older version built the standby with
+        cur.execute("alter table marts_next.fct_indicator_value add column retired_column integer")
+    conn.close()
+    builds = []
+    real_dbt = publish.run_dbt
+    monkeypatch.setattr(publish, "run_dbt", lambda *a, **kw: builds.append(a[2]) or real_dbt(*a, **kw))
+
+    set_figure(files[0], "Số văn bản chỉ đạo CCHC", 71)
+    upgraded = nightly.run_all(docs=False)
+    assert upgraded["marts_published"] and "--full-refresh" in builds[-1]
+    assert query(dsn, "select status from audit.load_runs where run_id = %s", (upgraded["run_id"],)) == [("success",)]
+    carried = incremental_marts()
+    live, standby = (marts_fingerprint(dsn, exclude_columns=(), schema=s) for s in ("marts", "marts_next"))
+    assert {t: (live[t], standby.get(t)) for t in carried if live[t] != standby.get(t)} == {}
+
+    set_figure(files[1], "Số văn bản chỉ đạo CCHC", 72)
+    assert nightly.run_all(docs=False)["marts_published"]
+    assert "--full-refresh" not in builds[-1]
+    assert query(dsn, views, ("marts",)) == query(dsn, views, ("marts_next",))
+    assert query(dsn, "select count(*) from marts.fct_indicator_value where indicator_code = 'dir_directive_docs' "
+                      "and value in (71, 72)") == [(2,)]
+
+
 def test_staged_figures_are_checked_once_as_they_enter_the_gate_and_kept_by_their_keys(pipeline_env):
     """raw.facts is not re-tested every night: its keys refuse a duplicate or orphan figure when it is written,
     and dbt's tests of a figure's kind, scope and indicator run on the figures entering the gate."""
@@ -448,15 +523,26 @@ def test_an_incremental_mart_is_analyzed_only_when_enough_of_it_changed(pipeline
         return dict(query(dsn, """select schemaname, analyze_count from pg_stat_user_tables
                                   where relname = 'fct_indicator_value' and schemaname in ('marts', 'marts_next')"""))
 
+    def raw_analyzed() -> dict[str, int]:
+        return dict(query(dsn, """select relname, analyze_count from pg_stat_user_tables
+                                  where schemaname = 'raw' and relname in ('files', 'facts')"""))
+
+    assert all(count >= 1 for count in raw_analyzed().values()) and len(raw_analyzed()) == 2
     set_figure(files[0], "Số văn bản chỉ đạo CCHC", 41)
     assert nightly.run_all(docs=False)["marts_published"]
-    before = analyzed()  # autovacuum's own analyses are counted apart (autoanalyze_count)
+    before, raw_before = analyzed(), raw_analyzed()  # autovacuum's own analyses are counted apart (autoanalyze_count)
     set_figure(files[1], "Số văn bản chỉ đạo CCHC", 42)
     assert nightly.run_all(docs=False)["marts_published"]
     assert query(dsn, "select count(*) from marts.fct_indicator_value where indicator_code = 'dir_directive_docs' "
                       "and value in (41, 42)") == [(2,)]
     # The copies swapped places: each was built or refreshed with one file's rows, and not analyzed again.
     assert analyzed() == {"marts": before["marts_next"], "marts_next": before["marts"]}
+    # Nor were the staged files and figures: one file of thirty-one versions.
+    assert raw_analyzed() == raw_before
+    # What the loader counts it wrote is enough on its own (its last writes may not be in the statistics yet).
+    assert query(dsn, "select audit.analyze_if_stale('raw.facts'::regclass, 10), "
+                      "audit.analyze_if_stale('raw.facts'::regclass, 1000000)") == [(False, True)]
+    assert raw_analyzed()["facts"] == raw_before["facts"] + 1
 
 
 def _declared_primary_keys() -> dict[str, list[str]]:

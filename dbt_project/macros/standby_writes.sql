@@ -64,3 +64,15 @@
     insert into {{ standby_changes(this, keys) }}
     select distinct '{{ invocation_id }}', removed.* from removed
 {%- endmacro %}
+
+{#- A pre-hook for an incremental model whose rows all depend on inputs that change rarely (the
+    registry, the project): when they changed (var same_project_and_registry false), its rows are
+    removed in the build's transaction, recorded for the standby like any removed group, and the
+    model's query selects every row again. -#}
+{% macro remove_all_unless_same_inputs() -%}
+    {%- if is_incremental() and not var('same_project_and_registry', false) -%}
+    {%- call standby_removed() %}
+    delete from {{ this }} as built
+    {%- endcall %}
+    {%- endif -%}
+{%- endmacro %}

@@ -212,7 +212,7 @@ def ingest_summary_stage(run_id: str, settings: Settings | None = None) -> dict:
             cur.execute("select stage_seconds from audit.load_runs where run_id = %s", (run_id,))
             stages = (cur.fetchone() or [{}])[0] or {}
         if loaded or rejected:
-            analyze_raw(conn)
+            analyze_raw(conn, loaded + rejected, int(facts))
         _record(conn, run_id, "ingest", float(stages.get("parse", 0)) + float(stages.get("load", 0))
                 + time.perf_counter() - t0, files_loaded=loaded, files_rejected=rejected, facts_staged=facts)
     progress.figures("ingest", time.perf_counter() - t0, **{

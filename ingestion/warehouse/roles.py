@@ -162,7 +162,7 @@ def secure_schema(conn) -> None:
             cur.execute(sql.SQL("grant update on audit.{} to {}").format(sql.Identifier(table), pipeline))
         cur.execute(sql.SQL("grant usage, select on all sequences in schema audit to {}").format(pipeline))
         cur.execute("revoke all on all functions in schema audit from public")
-        for function in ("refresh_statistics(text)", "append_only_tables()", "analyze_if_stale(regclass)"):
+        for function in ("refresh_statistics(text)", "append_only_tables()", "analyze_if_stale(regclass, bigint)"):
             cur.execute(sql.SQL("grant execute on function audit." + function + " to {}").format(pipeline))
         cur.execute("revoke create on schema public from public")
         for schema in PRIVATE_SCHEMAS:

@@ -297,17 +297,21 @@ end $$;
 
 -- Fresh statistics after an incremental change, without paying for them every night: ANALYZE reads a
 -- sample of the whole table (a second or more on a long history) to take in a night's few changed rows.
--- The table is analyzed when the rows changed in this transaction, or those changed since its last
--- ANALYZE, exceed autovacuum's default threshold (50 rows and a tenth of the table), and when it never
--- was. Statistics steer plans only, never results. Called by the incremental marts' dbt post-hook
--- (macros/analyze_if_stale.sql) and by the copy of their changes to the standby (pipeline/publish.py),
--- as the table's owner.
-create or replace function audit.analyze_if_stale(t regclass) returns boolean language plpgsql
-set search_path = pg_catalog as $$
+-- The table is analyzed when the rows changed in this transaction, those changed since its last
+-- ANALYZE, or the `written` rows the caller counted, exceed autovacuum's default threshold (50 rows and a
+-- tenth of the table), and when it never was. Statistics steer plans only, never results. Called by the
+-- incremental marts' dbt post-hook (macros/analyze_if_stale.sql), by the copy of their changes to the
+-- standby (pipeline/publish.py) and after the night's files are stored (pipeline/load.py, which counts
+-- what it wrote: a backend's last second of writes may not have reached the statistics yet), as the
+-- table's owner.
+drop function if exists audit.analyze_if_stale(regclass);  -- the version before `written`
+create or replace function audit.analyze_if_stale(t regclass, written bigint default 0) returns boolean
+language plpgsql set search_path = pg_catalog as $$
 begin
     if (select tables.reltuples < 0
                or greatest(coalesce(since.n_mod_since_analyze, 0),
-                           coalesce(tonight.n_tup_ins + tonight.n_tup_upd + tonight.n_tup_del, 0))
+                           coalesce(tonight.n_tup_ins + tonight.n_tup_upd + tonight.n_tup_del, 0),
+                           written)
                   > 50 + 0.1 * tables.reltuples
         from pg_class as tables
         left join pg_stat_user_tables as since on since.relid = tables.oid

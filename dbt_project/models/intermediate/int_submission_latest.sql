@@ -39,6 +39,7 @@ select
     decisions.gate_decision,
     decisions.error_count,
     decisions.warning_count,
+    decisions.decision_seq,
     decisions.review_id,
     decisions.review_decision,
     decisions.review_reason,

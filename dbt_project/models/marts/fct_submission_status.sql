@@ -1,10 +1,20 @@
-{{ config(indexes=[{'columns': ['unit_code', 'year', 'quarter'], 'unique': True},
+{{ config(materialized='incremental', incremental_strategy='delete+insert',
+          unique_key=['unit_code', 'year', 'quarter'], on_schema_change='fail',
+          pre_hook="{{ remove_all_unless_same_inputs() }}",
+          indexes=[{'columns': ['unit_code', 'year', 'quarter'], 'unique': True},
                    {'columns': ['year', 'quarter', 'state']}]) }}
 
 -- Where every unit stands for every quarter: the data team's worklist. One row per unit the
 -- registry expects for a quarter (and per unit that sent something anyway), with the state of
 -- its latest submission, the version behind it, when it came in against the Nghị định 09
 -- deadline, and what the gate or the data team decided about it.
+-- Incremental per unit-quarter: a row changes only when its unit sends a file or a decision (the
+-- gate's or a review) is taken on one of its files; a quarter's first file brings the rows of every
+-- unit expected for it. The registry (names, levels, who is expected) and the project (due dates)
+-- change every row: then the whole table is built again (var same_project_and_registry, set by
+-- ingestion/pipeline/publish.py; the pre-hook empties it first).
+-- depends_on: {{ ref('stg_audit__submission_gate') }}
+-- depends_on: {{ ref('stg_audit__submission_review') }}
 with periods as (
     select periods.*
     from {{ ref('dim_period') }} as periods
@@ -29,9 +39,50 @@ expected as (
     join levels on levels.level = units.unit_level and levels.expected_to_report
 ),
 
+{%- set incremental = is_incremental() and var('same_project_and_registry', false) %}
+{%- if incremental %}
+
+-- Unit-quarters with a file or a decision since the last build (its literal watermarks), and every
+-- unit-quarter of a quarter the table does not hold yet.
+changed as materialized (
+    select unit_code, year, quarter
+    from {{ ref('stg_raw__files') }}
+    where unit_code is not null and year is not null
+      and file_id > {{ incremental_watermark('latest_file_id') }}
+    union
+    select files.unit_code, files.year, files.quarter
+    from {{ ref('stg_raw__files') }} as files
+    where files.unit_code is not null and files.year is not null
+      and files.file_id in (select gate.file_id from {{ ref('stg_audit__submission_gate') }} as gate
+                            where gate.gate_seq > {{ incremental_watermark('decision_seq') }})
+    union
+    select unit_code, year, quarter
+    from {{ ref('stg_audit__submission_review') }}
+    where decision_seq > {{ incremental_watermark('decision_seq') }}
+    union
+    select expected.unit_code, expected.year, expected.quarter
+    from expected
+    where not exists (select 1 from {{ this }} as built
+                      where built.year = expected.year and built.quarter = expected.quarter)
+),
+
+-- The latest-version view read per changed unit-quarter (lateral: its grouping is then done on
+-- that unit-quarter's files only).
+latest as (
+    select versions.*
+    from changed
+    cross join lateral (
+        select * from {{ ref('int_submission_latest') }} as latest
+        where latest.unit_code = changed.unit_code and latest.year = changed.year
+          and latest.quarter = changed.quarter
+    ) as versions
+),
+{%- else %}
+
 latest as (
     select * from {{ ref('int_submission_latest') }}
 ),
+{%- endif %}
 
 unit_quarters as (
     select coalesce(expected.unit_code, versions.unit_code) as unit_code,
@@ -43,6 +94,11 @@ unit_quarters as (
         on versions.unit_code = expected.unit_code
        and versions.year = expected.year
        and versions.quarter = expected.quarter
+    {%- if incremental %}
+    where (coalesce(expected.unit_code, versions.unit_code), coalesce(expected.year, versions.year),
+           coalesce(expected.quarter, versions.quarter)) in (select changed.unit_code, changed.year, changed.quarter
+                                                              from changed)
+    {%- endif %}
 ),
 
 failed_rules as (
@@ -59,7 +115,17 @@ failed_rules as (
 ),
 
 published as (
+    {%- if incremental %}
+    select published.unit_code, published.year, published.quarter, published.file_id
+    from changed
+    cross join lateral (
+        select * from {{ ref('int_submissions_published') }} as published
+        where published.unit_code = changed.unit_code and published.year = changed.year
+          and published.quarter = changed.quarter
+    ) as published
+    {%- else %}
     select unit_code, year, quarter, file_id from {{ ref('int_submissions_published') }}
+    {%- endif %}
 ),
 
 lineage as (
@@ -82,6 +148,7 @@ states as (
         latest.gate_decision,
         latest.error_count,
         latest.warning_count,
+        latest.decision_seq,
         latest.review_id,
         latest.review_decision,
         latest.review_reason,
@@ -159,7 +226,8 @@ select
     states.review_decision,
     states.reviewed_by,
     states.reviewed_at,
-    states.published_file_id
+    states.published_file_id,
+    states.decision_seq
 from states
 join periods on periods.year = states.year and periods.quarter = states.quarter
 left join units on units.unit_code = states.unit_code
