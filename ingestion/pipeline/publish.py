@@ -345,8 +345,8 @@ def _same_keys(keys: list[str], a: str, b: str) -> sql.Composable:
 
 def _copy_whole(cur, table: str) -> None:
     # Cascade: the BI views of the standby (bi_indicator_value ...) read its marts; the next build makes
-    # them again, as it does every view. Without it, a mart rebuilt whole (an upgrade that changed its
-    # columns) could never reach the standby, and every night after would rebuild every mart whole.
+    # them again, as it does every view. Without it, marts rebuilt whole (an upgrade that changed their
+    # columns) never reached the standby, and the next night rebuilt every mart whole a second time.
     cur.execute(sql.SQL("drop table if exists {} cascade").format(sql.Identifier(STANDBY, table)))
     _copy_table(cur, table)
 
