@@ -27,7 +27,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.celery]
 WORKERS = ("cchc-worker-a", "cchc-worker-b")
 # Surrogate keys and timestamps that depend on load order or on when a run happened (the registry
 # snapshot's validity starts when the run took it).
-RUN_DEPENDENT = ("file_id", "latest_file_id", "published_file_id", "gate_seq", "dq_result_id", "last_dq_result_id", "run_id", "evaluated_at",
+RUN_DEPENDENT = ("file_id", "latest_file_id", "published_file_id", "gate_seq", "decision_seq", "dq_result_id", "last_dq_result_id", "run_id", "evaluated_at",
                  "first_evaluated_at", "last_evaluated_at", "record_valid_from", "record_valid_to")
 
 
