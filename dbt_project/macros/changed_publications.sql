@@ -33,3 +33,15 @@
         {{ run_query("select coalesce(max(" ~ column ~ "), 0) from " ~ this).columns[0].values()[0] }}
     {%- endif -%}
 {%- endmacro %}
+
+{#- The rows of `relation` (a view grouped by unit-quarter) in the unit-quarters of `groups`, read
+    per group (lateral): PostgreSQL then groups that unit-quarter's rows only, instead of the
+    whole view before the join. -#}
+{% macro per_changed_group(relation, groups, keys=['unit_code', 'year', 'quarter']) -%}
+    select group_rows.*
+    from {{ groups }} as changed_group
+    cross join lateral (
+        select * from {{ relation }} as candidate
+        where {% for key in keys %}candidate.{{ key }} = changed_group.{{ key }}{{ ' and ' if not loop.last }}{% endfor %}
+    ) as group_rows
+{%- endmacro %}

@@ -17,7 +17,18 @@
 {%- endmacro %}
 
 {% macro written_by_this_build(relation) -%}
-    {%- if not execute or not var('same_project_and_registry', false) -%}
+    {%- if not execute -%}
+        {%- do return(relation) -%}
+    {%- endif -%}
+    {%- set model = graph.nodes.values() | selectattr('resource_type', 'equalto', 'model')
+                    | selectattr('name', 'equalto', relation.identifier) | first -%}
+    {%- if model.config.incremental_strategy != 'delete+insert' or not model.config.unique_key -%}
+        {#- the record holds the keys of replaced groups only for delete+insert (standby_writes.sql) -#}
+        {%- do exceptions.raise_compiler_error("where: written_by_this_build needs an incremental delete+insert model "
+                                               ~ "with a unique_key; " ~ relation.identifier ~ " is "
+                                               ~ model.config.materialized ~ " (" ~ model.config.incremental_strategy ~ ")") -%}
+    {%- endif -%}
+    {%- if not var('same_project_and_registry', false) -%}
         {%- do return(relation) -%}
     {%- endif -%}
     {%- set marks = run_query("select changes from work.standby_writes where invocation_id = '" ~ invocation_id
@@ -25,8 +36,6 @@
     {%- if marks.rows | length != 1 -%}
         {%- do return(relation) -%}
     {%- endif -%}
-    {%- set model = graph.nodes.values() | selectattr('resource_type', 'equalto', 'model')
-                    | selectattr('name', 'equalto', relation.identifier) | first -%}
     {%- set keys = model.config.unique_key -%}
     {%- set keys = [keys] if keys is string else keys -%}
     {%- set filtered -%}

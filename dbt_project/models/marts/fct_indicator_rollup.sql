@@ -86,31 +86,33 @@ changed_provinces as (
     where current_province_code is not null
 ),
 
--- Every figure the groups above need, read once per file through the facts' key.
+-- Every figure the groups above need, read once per file through the facts' key. Only the
+-- columns summed (not the labels, notes and warnings BI reads): the figures are held once for the
+-- joins below, and at their full width that copy spilled hundreds of MB to disk on a national quarter.
 needed_publications as materialized (
     select * from published
     where file_id in (select source_submissions.file_id from source_submissions)
 ),
 
-needed_facts as (
-    {{ published_facts('needed_publications', ['gate_seq', 'period_key']) }}
+needed_facts as materialized (
+    select facts.file_id, facts.unit_code, facts.year, facts.quarter, facts.period_key, facts.gate_seq,
+           facts.indicator_code, facts.own_indicator_code, facts.scope, facts.value
+    from ({{ enriched_facts('needed_publications', ['gate_seq', 'period_key']) }}) as facts
+    where facts.value is not null
 ),
 
+-- A unit's own figures, in its own scope; and the per-level figures it gives about its levels
+-- (carried only to a today's unit of its own level). One pass over the figures.
 own as (
     select source_submissions.current_unit_code, source_submissions.weight,
            facts.unit_code, facts.year, facts.quarter, facts.period_key,
-           facts.own_indicator_code as indicator_code, 'unit'::text as scope, facts.value, facts.gate_seq
+           coalesce(facts.own_indicator_code, facts.indicator_code) as indicator_code,
+           case when facts.own_indicator_code is not null then 'unit'::text else facts.scope end as scope,
+           facts.value, facts.gate_seq
     from needed_facts as facts
     join source_submissions on source_submissions.file_id = facts.file_id
-    where facts.own_indicator_code is not null and facts.value is not null
-    union all
-    select source_submissions.current_unit_code, source_submissions.weight,
-           facts.unit_code, facts.year, facts.quarter, facts.period_key,
-           facts.indicator_code, facts.scope, facts.value, facts.gate_seq
-    from needed_facts as facts
-    join source_submissions on source_submissions.file_id = facts.file_id and source_submissions.same_level
-    where facts.own_indicator_code is null and facts.indicator_code is not null and facts.value is not null
-      and facts.scope <> 'unit'
+    where facts.own_indicator_code is not null
+       or (facts.indicator_code is not null and facts.scope <> 'unit' and source_submissions.same_level)
 ),
 
 counts as (
@@ -279,7 +281,7 @@ split_publications as materialized (
 ),
 
 split_facts as (
-    {{ published_facts('split_publications') }}
+    {{ enriched_facts('split_publications') }}
 ),
 
 split_own as (

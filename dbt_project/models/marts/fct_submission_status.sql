@@ -66,16 +66,8 @@ changed as materialized (
                       where built.year = expected.year and built.quarter = expected.quarter)
 ),
 
--- The latest-version view read per changed unit-quarter (lateral: its grouping is then done on
--- that unit-quarter's files only).
 latest as (
-    select versions.*
-    from changed
-    cross join lateral (
-        select * from {{ ref('int_submission_latest') }} as latest
-        where latest.unit_code = changed.unit_code and latest.year = changed.year
-          and latest.quarter = changed.quarter
-    ) as versions
+    {{ per_changed_group(ref('int_submission_latest'), 'changed') }}
 ),
 {%- else %}
 
@@ -117,12 +109,7 @@ failed_rules as (
 published as (
     {%- if incremental %}
     select published.unit_code, published.year, published.quarter, published.file_id
-    from changed
-    cross join lateral (
-        select * from {{ ref('int_submissions_published') }} as published
-        where published.unit_code = changed.unit_code and published.year = changed.year
-          and published.quarter = changed.quarter
-    ) as published
+    from ({{ per_changed_group(ref('int_submissions_published'), 'changed') }}) as published
     {%- else %}
     select unit_code, year, quarter, file_id from {{ ref('int_submissions_published') }}
     {%- endif %}
