@@ -483,6 +483,45 @@ def test_no_dbt_command_of_a_night_parses_the_whole_project_again(pipeline_env):
     assert b"Began running node unit_test." not in built[before[1]:]
 
 
+def test_a_view_is_kept_while_its_definition_and_sources_stay(pipeline_env):
+    """dbt makes every view again on every build; ours keeps one the database holds as this project made it
+    (dbt_project/macros/views_kept.sql), and makes it again when its definition changed, when it is gone, or
+    when a rebuilt source table took it with it."""
+    inbox, dsn = pipeline_env["inbox"], pipeline_env["dsn"]
+    generated_inbox(inbox, units=4, quarters=1, error_rate=0.0, seed=21, end=(2026, 2))
+    files = [p for p in sorted(inbox.rglob("*.xlsx")) if "_registry" not in p.parts]
+    views_sql = ("select c.relname, c.oid from pg_class c join pg_namespace n on n.oid = c.relnamespace "
+                 "where c.relkind = 'v' and n.nspname in ('staging', 'intermediate')")
+
+    def night(figure: int) -> dict[str, int]:
+        set_figure(files[0], "Số văn bản chỉ đạo CCHC", figure)
+        assert nightly.run_all(docs=False)["status"] == "success"
+        assert query(dsn, "select count(*) from marts.fct_indicator_value "
+                          "where indicator_code = 'dir_directive_docs' and value = %s", (figure,)) == [(1,)]
+        return dict(query(dsn, views_sql))
+
+    first = night(61)
+    assert {"stg_raw__files", "stg_raw__facts", "int_submission_latest", "int_submissions_basis"} <= set(first)
+    second = night(62)
+    assert set(second) == set(first)
+    # Over the raw tables: kept. Over a table the build makes again (int_submissions_enriched): made again.
+    assert second["stg_raw__files"] == first["stg_raw__files"]
+    assert second["stg_raw__facts"] == first["stg_raw__facts"]
+    assert second["int_submission_latest"] == first["int_submission_latest"]
+    assert second["int_submissions_basis"] != first["int_submissions_basis"]
+
+    # Made by another definition (as after an upgrade of the project), or dropped: made again.
+    conn = psycopg2.connect(dsn.url())
+    with conn, conn.cursor() as cur:
+        cur.execute("update work.dbt_views set fingerprint = 'another project' where relation like '%stg_raw__files%'")
+        cur.execute("drop view staging.stg_raw__parse_issues")
+    conn.close()
+    third = night(63)
+    assert third["stg_raw__files"] != second["stg_raw__files"]
+    assert "stg_raw__parse_issues" in third
+    assert third["stg_raw__facts"] == second["stg_raw__facts"]
+
+
 def test_the_catalog_seeds_are_loaded_again_only_when_the_project_changed(pipeline_env, monkeypatch):
     """The seeds (indicator catalog, levels ...) are part of the dbt project: a night of new files builds on them
     as they were loaded; a night after the project changed (a new catalog) loads them again."""

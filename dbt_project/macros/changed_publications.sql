@@ -34,14 +34,16 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- The rows of `relation` (a view grouped by unit-quarter) in the unit-quarters of `groups`, read
-    per group (lateral): PostgreSQL then groups that unit-quarter's rows only, instead of the
-    whole view before the join. -#}
+{#- The rows of `relation` in the unit-quarters of `groups` (a few of many), read per group through
+    its index (lateral; offset 0 keeps PostgreSQL from flattening it into a join it would run as a scan
+    of the whole relation, having guessed thousands of groups where there are a hundred). A view
+    grouped by unit-quarter is then grouped for those unit-quarters only. -#}
 {% macro per_changed_group(relation, groups, keys=['unit_code', 'year', 'quarter']) -%}
     select group_rows.*
     from {{ groups }} as changed_group
     cross join lateral (
         select * from {{ relation }} as candidate
         where {% for key in keys %}candidate.{{ key }} = changed_group.{{ key }}{{ ' and ' if not loop.last }}{% endfor %}
+        offset 0
     ) as group_rows
 {%- endmacro %}

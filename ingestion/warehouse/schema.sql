@@ -342,6 +342,15 @@ create table if not exists audit.build_log (
     fingerprint text not null
 );
 
+-- The views dbt built and from what (dbt_project/macros/views_kept.sql): a view whose definition
+-- is unchanged and still in place is kept, not made again, on the next build.
+create table if not exists work.dbt_views (
+    relation    text primary key,  -- as dbt names it: "database"."schema"."view"
+    view_oid    oid not null,      -- the view made then: one made again, or dropped, has another or none
+    fingerprint text not null,     -- of its compiled SQL and configuration
+    built_at    timestamptz not null default now()
+);
+
 -- What each incremental build of the marts changed, until the standby has taken it: a mark per model
 -- and build (dbt's invocation_id), the changes themselves in work."standby__<model>__<digest>"
 -- (dbt_project/macros/standby_writes.sql; taken by ingestion/pipeline/publish.py, refresh_standby).
