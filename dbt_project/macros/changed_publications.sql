@@ -36,8 +36,10 @@
 
 {#- The rows of `relation` in the unit-quarters of `groups` (a few of many), read per group through
     its index (lateral; offset 0 keeps PostgreSQL from flattening it into a join it would run as a scan
-    of the whole relation, having guessed thousands of groups where there are a hundred). A view
-    grouped by unit-quarter is then grouped for those unit-quarters only. -#}
+    of the whole relation, having guessed thousands of groups where there are a hundred). Only for a
+    relation the group's filter reaches the index of: a table, or a view PostgreSQL can filter before
+    it groups. A view whose CTEs are read twice (int_submission_latest) is materialized whole on every
+    group instead. -#}
 {% macro per_changed_group(relation, groups, keys=['unit_code', 'year', 'quarter']) -%}
     select group_rows.*
     from {{ groups }} as changed_group

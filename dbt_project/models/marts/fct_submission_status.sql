@@ -66,8 +66,15 @@ changed as materialized (
                       where built.year = expected.year and built.quarter = expected.quarter)
 ),
 
+-- The latest-version view for the changed unit-quarters: computed whole, once, then matched. Read per
+-- unit-quarter (lateral) it was computed whole once per unit-quarter (its CTEs are read twice, so
+-- PostgreSQL materializes them and cannot filter them): 35 s for 553 unit-quarters of a 55 k-file
+-- history, against 0.85 s this way.
 latest as (
-    {{ per_changed_group(ref('int_submission_latest'), 'changed') }}
+    select latest.*
+    from {{ ref('int_submission_latest') }} as latest
+    where (latest.unit_code, latest.year, latest.quarter) in (select changed.unit_code, changed.year, changed.quarter
+                                                              from changed)
 ),
 {%- else %}
 
