@@ -3,9 +3,7 @@
           indexes=[{'columns': ['last_dq_result_id']}]) }}
 
 -- Data quality over time: failures per unit, per rule kind, per quarter, and how the latest
--- evaluation of each came out. Incremental: only unit-quarters with new evaluations are redone, their
--- history read through the results' (unit_code, year, quarter) index rather than by a scan of every
--- evaluation ever made (the planner, guessing thousands of unit-quarters for a hundred, chose the scan).
+-- evaluation of each came out. Incremental: only unit-quarters with new evaluations are redone.
 with touched as (
     select distinct unit_code, year, quarter
     from {{ ref('fct_dq_results') }}
@@ -22,12 +20,8 @@ runs as (
            count(*) filter (where dq.status = 'fail') as failures,
            max(dq.evaluated_at) as evaluated_at,
            max(dq.dq_result_id) as last_dq_result_id
-    {%- if is_incremental() %}
-    from ({{ per_changed_group(ref('fct_dq_results'), 'touched') }}) as dq
-    {%- else %}
     from {{ ref('fct_dq_results') }} as dq
     join touched on touched.unit_code = dq.unit_code and touched.year = dq.year and touched.quarter = dq.quarter
-    {%- endif %}
     group by 1, 2, 3, 4, 5, 6
 ),
 
