@@ -1,5 +1,6 @@
 {#- A view is kept as it is, not made again, when the database holds it as this project's SQL and
-    configuration made it (work.dbt_views: its oid and a fingerprint of both).
+    configuration made it (work.dbt_views: its oid and a fingerprint of both; the same oid under its
+    name is the same view, as a view made again or dropped has another or none).
 
     dbt makes every selected view again on every build: a new view, two renames, a drop, comments,
     a commit, about 0.1 s each for the staging views a night's first build selects. Their definition
@@ -14,13 +15,9 @@
         {%- call statement('main', fetch_result=True) -%}
             select count(*) as kept
             from work.dbt_views as built
-            join pg_class as view_class on view_class.oid = built.view_oid
-            join pg_namespace as view_schema on view_schema.oid = view_class.relnamespace
             where built.relation = '{{ this }}'
               and built.fingerprint = '{{ fingerprint }}'
-              and view_class.relkind = 'v'
-              and view_schema.nspname = '{{ this.schema }}'
-              and view_class.relname = '{{ this.identifier }}'
+              and built.view_oid = to_regclass('{{ this }}')
         {%- endcall -%}
         {%- if load_result('main')['data'][0][0] == 1 -%}
             {%- do adapter.commit() -%}
@@ -30,12 +27,7 @@
     {%- set relations = dbt.materialization_view_default() -%}
     {%- call statement('record_view') -%}
         insert into work.dbt_views (relation, view_oid, fingerprint)
-        select '{{ this }}', view_class.oid, '{{ fingerprint }}'
-        from pg_class as view_class
-        join pg_namespace as view_schema on view_schema.oid = view_class.relnamespace
-        where view_class.relkind = 'v'
-          and view_schema.nspname = '{{ this.schema }}'
-          and view_class.relname = '{{ this.identifier }}'
+        values ('{{ this }}', '{{ this }}'::regclass, '{{ fingerprint }}')
         on conflict (relation) do update
         set view_oid = excluded.view_oid, fingerprint = excluded.fingerprint, built_at = now()
     {%- endcall -%}
