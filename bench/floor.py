@@ -61,8 +61,6 @@ def copy_and_rules(url: str) -> dict:
         # The gate's batch as the nightly run had it: every candidate figure of the night.
         cur.execute("drop table if exists work.floor_batch")
         cur.execute("create table work.floor_batch as select * from intermediate.int_facts_candidates")
-        cur.execute("create index on work.floor_batch (file_id, indicator_code)")
-        cur.execute("create index on work.floor_batch (unit_code, own_indicator_code)")
         cur.execute("analyze work.floor_batch")
         cur.execute("select count(*) from work.floor_batch")
         batch_rows = cur.fetchone()[0]

@@ -58,7 +58,12 @@ class Relations:
 
 # Great Expectations substitutes {batch} as "(select ...)" when the query text contains a JOIN
 # and as "(select ...) AS subselect" otherwise; the explicit join keeps the form fixed.
-PENDING_CTE = f"with {batch.NAME} as (select batch_rows.* from {{batch}} as batch_rows cross join (select 1) as single_row)"
+# Not materialized: the CTE only names the batch. Materialized, every kind that reads it twice first
+# copied the whole batch (a national quarter: 445 k wide rows, spilled to disk); inlined, each reference
+# reads only the columns and rows it needs. Measured on a national quarter, every rule kind: 9.2–9.6 s
+# materialized, 7.8–8.0 s inlined, the same rows; on a 551-file night at 55 k files, the same time.
+PENDING_CTE = (f"with {batch.NAME} as not materialized "
+               f"(select batch_rows.* from {{batch}} as batch_rows cross join (select 1) as single_row)")
 
 
 def keyed_cte(concepts, levels=None) -> str:
