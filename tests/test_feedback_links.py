@@ -84,3 +84,18 @@ def test_an_equal_report_is_copied_byte_for_byte_and_a_different_one_rendered(tm
     writer.write(changed, tmp_path / "current" / "b.html", tmp_path / "current" / "b.xlsx")  # the same, again
     assert (writer.rendered, writer.copied) == (2, 1)
     assert not list(tmp_path.rglob(".*.tmp"))
+
+
+def test_a_report_shared_under_a_second_name_replaces_a_leftover_without_touching_other_reports(tmp_path):
+    """A run killed between linking and renaming leaves ".x.tmp" sharing another report's file; the next
+    link to that name must give it the new report and leave the other report as it was."""
+    source, other, leftover = tmp_path / "a.html", tmp_path / "b.html", tmp_path / ".c.html.tmp"
+    source.write_text("report A", encoding="utf-8")
+    other.write_text("report B", encoding="utf-8")
+    leftover.hardlink_to(other)
+    feedback._link_or_copy(source, leftover)
+    assert leftover.read_text(encoding="utf-8") == "report A"
+    assert other.read_text(encoding="utf-8") == "report B"
+    fresh = tmp_path / ".d.html.tmp"
+    feedback._link_or_copy(source, fresh)  # the usual case: nothing there yet
+    assert fresh.read_text(encoding="utf-8") == "report A" and fresh.stat().st_ino == source.stat().st_ino

@@ -445,9 +445,11 @@ def _link_or_copy(source: Path, target: Path) -> None:
     Sharing the file is safe because no report is ever changed where it lies: each is written
     beside its name and renamed over it, which gives the name a new file.
     """
-    target.unlink(missing_ok=True)  # a temporary file left by an interrupted run
     try:
         os.link(source, target)
+    except FileExistsError:  # a temporary file left by an interrupted run (rare: not removed beforehand,
+        target.unlink()      # which cost a second of a national quarter's reports on a slow disk)
+        _link_or_copy(source, target)
     except OSError:  # another file system, or one without hard links
         shutil.copyfile(source, target)
 
