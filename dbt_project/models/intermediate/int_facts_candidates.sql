@@ -1,7 +1,8 @@
-{{ config(materialized='table', tags=['pre_gate'],
-          indexes=[{'columns': ['file_id', 'indicator_code']}, {'columns': ['file_id', 'own_indicator_code']}]) }}
+{{ config(materialized='table', tags=['pre_gate']) }}
 
 -- Figures of submissions the gate has not decided yet, as of this build (the gate's batch is taken from here).
+-- No index: the gate copies the table whole and nothing else reads it. Two indexes cost about a second
+-- of a national quarter's build; the planner used one twice in a 551-file night, neither on a national quarter.
 with undecided as (
     select submissions.*
     from {{ ref('int_submissions_enriched') }} as submissions
