@@ -117,8 +117,8 @@ def validate(conn, dsn: Dsn, run_id: str, gx_dir: Path, rules: RuleSet | None = 
     with conn.cursor() as cur:
         # The batch is materialised from the live gate (so a rerun after a decision sees nothing)
         # and analysed, so every rule query gets a plan made from real row counts. It has no index:
-        # every rule reads it whole (none of three indexes was used, at 551 files or at 4,000), and
-        # where one was, looking up row by row was slower than hashing the batch.
+        # every rule reads it whole (a 551-file night used none of three), and on a national quarter
+        # the one a rule did use, looking up row by row, was slower than hashing the batch.
         cur.execute("select audit.refresh_statistics(%s)", ("submission_gate",))  # owned by the history role
         cur.execute(f"drop table if exists {batch.RELATION}")
         cur.execute(f"""create table {batch.RELATION} as
