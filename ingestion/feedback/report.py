@@ -443,12 +443,14 @@ def _link_or_copy(source: Path, target: Path) -> None:
     """The same report under a second name: a hard link (no bytes copied), or a copy where links fail.
 
     Sharing the file is safe because no report is ever changed where it lies: each is written
-    beside its name and renamed over it, which gives the name a new file.
+    beside its name and renamed over it, which gives the name a new file. A temporary file left at
+    ``target`` by an interrupted run is removed when the link meets it, not looked for beforehand: a
+    national quarter links 8,000 files, and removing names that are not there cost a second on a slow disk.
     """
     try:
         os.link(source, target)
-    except FileExistsError:  # a temporary file left by an interrupted run (rare: not removed beforehand,
-        target.unlink()      # which cost a second of a national quarter's reports on a slow disk)
+    except FileExistsError:
+        target.unlink()
         _link_or_copy(source, target)
     except OSError:  # another file system, or one without hard links
         shutil.copyfile(source, target)
