@@ -11,6 +11,7 @@ may send events before its answer (dbt's nodes done, for the progress lines), ha
 """
 from __future__ import annotations
 
+import logging
 import os
 import pickle
 import signal
@@ -22,6 +23,7 @@ from typing import Any, Callable
 
 from . import heap
 
+log = logging.getLogger(__name__)
 _SOURCE_ROOT = Path(__file__).resolve().parents[1]  # the folder holding the `ingestion` package
 _EVENT, _OK, _ERROR = "event", "ok", "error"
 
@@ -53,6 +55,7 @@ class ServedProcess:
         finally:
             os.close(write)
         self._answers = os.fdopen(read, "rb")
+        self._sent_ahead = 0  # requests of send_ahead whose answers are still to be read
 
     @property
     def pid(self) -> int:
@@ -60,21 +63,50 @@ class ServedProcess:
 
     def call(self, request: Any, on_event: Callable[[Any], None] | None = None) -> Any:
         """The answer to ``request``; an error raised there is raised again here."""
-        try:
-            self._process.stdin.write(pickle.dumps(request))
-            self._process.stdin.flush()
-            while True:
-                kind, value = pickle.load(self._answers)
-                if kind != _EVENT:
-                    break
-                if on_event is not None:
-                    on_event(value)
-        except (BrokenPipeError, EOFError, pickle.UnpicklingError) as exc:  # it died, maybe halfway through an answer
-            code = self._process.wait()
-            raise self.error(f"{self.what} ended without a result (exit code {code})") from exc
+        self._settle_sent()
+        self._send(request)
+        kind, value = self._answer(on_event)
         if kind == _ERROR:
             raise value
         return value
+
+    def send_ahead(self, request: Any) -> None:
+        """Send ``request`` and return at once: the process works on it while this one goes on.
+
+        For work that only saves time later (it prepares what a later call needs): its answer is read
+        before the next call's, and a failure is only logged, since the later call does the work itself
+        if it was not done."""
+        self._send(request)
+        self._sent_ahead += 1
+
+    def _settle_sent(self) -> None:
+        while self._sent_ahead:
+            self._sent_ahead -= 1
+            kind, value = self._answer(None)
+            if kind == _ERROR:
+                log.warning("%s: work sent ahead failed (the next call does it itself): %s", self.what, value)
+
+    def _send(self, request: Any) -> None:
+        try:
+            self._process.stdin.write(pickle.dumps(request))
+            self._process.stdin.flush()
+        except BrokenPipeError as exc:
+            raise self._died() from exc
+
+    def _answer(self, on_event: Callable[[Any], None] | None) -> tuple[str, Any]:
+        try:
+            while True:
+                kind, value = pickle.load(self._answers)
+                if kind != _EVENT:
+                    return kind, value
+                if on_event is not None:
+                    on_event(value)
+        except (EOFError, pickle.UnpicklingError) as exc:  # it died, maybe halfway through an answer
+            raise self._died() from exc
+
+    def _died(self) -> ServedProcessError:
+        code = self._process.wait()
+        return self.error(f"{self.what} ended without a result (exit code {code})")
 
     def close(self) -> None:
         """End the process by killing it: it holds nothing of the night (an answer is read whole before

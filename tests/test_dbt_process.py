@@ -8,8 +8,10 @@ import signal
 import pytest
 from conftest import generated_inbox, query
 
+from ingestion.config import load_settings
 from ingestion.pipeline import dbt_process, nightly
 from ingestion.pipeline.dbt import DbtError, imported_ahead, run_dbt
+from ingestion.pipeline.dbt import command_line as dbt_command
 from ingestion.served_process import ServedProcessError
 
 pytestmark = pytest.mark.e2e
@@ -19,6 +21,7 @@ def test_the_nights_dbt_commands_run_in_the_process_started_ahead(pipeline_env, 
     generated_inbox(pipeline_env["inbox"], units=6, quarters=1, error_rate=0.0, seed=5, end=(2025, 4))
     started: list[dbt_process.DbtProcess] = []
     commands: list[tuple[int, str, int]] = []
+    ahead: list[tuple[int, str, str]] = []
 
     class Recorded(dbt_process.DbtProcess):
         def __init__(self):
@@ -30,6 +33,10 @@ def test_the_nights_dbt_commands_run_in_the_process_started_ahead(pipeline_env, 
             commands.append((self.pid, command.split()[0], result.nodes))
             return result
 
+        def run_ahead(self, cli, env, command):
+            super().run_ahead(cli, env, command)
+            ahead.append((self.pid, command.split()[0], cli[cli.index("--target-path") + 1]))
+
     monkeypatch.setattr(dbt_process, "DbtProcess", Recorded)
     with caplog.at_level(logging.INFO, logger="cchc.progress"):
         out = nightly.run_all(docs=False)
@@ -38,6 +45,13 @@ def test_the_nights_dbt_commands_run_in_the_process_started_ahead(pipeline_env, 
     assert len(started) == 1 and started[0].pid != os.getpid()
     assert [(pid, command) for pid, command, _ in commands] == [(started[0].pid, "build")] * 2
     assert all(nodes > 10 for _, _, nodes in commands)
+    # A first night: dbt parsed the project for both builds while the inbox was read, and neither build
+    # parsed it again (the publication's vars were those the parse was made with).
+    target = load_settings().dbt_target_dir
+    assert ahead == [(started[0].pid, "parse", str(target)), (started[0].pid, "parse", str(target / "marts_next"))]
+    for folder in (target, target / "marts_next"):
+        log_text = (folder / "logs" / "dbt.log").read_text(encoding="utf-8")
+        assert log_text.count("Unable to do partial parsing") == 1, folder
     assert query(pipeline_env["dsn"], "select count(*) from marts.fct_tthc_processing")[0][0] == 6
     # Its nodes are counted in the night's own progress lines.
     assert [r for r in caplog.records if "nút / nodes" in r.getMessage() and "build --selector publish" in r.getMessage()]
@@ -47,9 +61,10 @@ def test_the_nights_dbt_commands_run_in_the_process_started_ahead(pipeline_env, 
     # A night with nothing new needs no dbt: the process imported it for nothing and is ended all the same.
     assert nightly.run_all(docs=False)["files_loaded"] == 0
     assert len(started) == 2 and len(commands) == 2 and started[1]._process.returncode == -signal.SIGKILL
+    assert len(ahead) == 2  # dbt's parse of the first night is there: nothing to parse ahead
 
 
-def test_a_failed_dbt_command_in_the_process_started_ahead_is_said_here(pipeline_env, tmp_path):
+def test_a_failed_dbt_command_in_the_process_started_ahead_is_said_here(pipeline_env, tmp_path, caplog):
     """dbt's failure comes back as the DbtError the night reports; a process that died is said to have died."""
     dsn = pipeline_env["dsn"]
     with imported_ahead() as process:
@@ -57,6 +72,14 @@ def test_a_failed_dbt_command_in_the_process_started_ahead_is_said_here(pipeline
             run_dbt(dsn, tmp_path / "target", ["show", "--inline", "select 1 / 0 as nothing"])
         # and the process goes on serving the night's next command
         assert run_dbt(dsn, tmp_path / "target", ["show", "--inline", "select 1 as one"]).command.startswith("show")
+        # A command sent ahead (nobody waits for it) that fails is only logged, when the next one is asked for.
+        cli, env = dbt_command(dsn, tmp_path / "target", ["show", "--inline", "select 2 / 0 as ahead"], True, None)
+        with caplog.at_level(logging.WARNING, logger="ingestion.served_process"):
+            process.run_ahead(cli, env, "show")
+            assert not caplog.records
+            assert run_dbt(dsn, tmp_path / "target", ["show", "--inline", "select 1 as one"]).command.startswith("show")
+        assert [r.getMessage() for r in caplog.records if "work sent ahead failed" in r.getMessage()
+                and "division by zero" in r.getMessage()]
         process._process.kill()
         with pytest.raises(ServedProcessError, match="dbt's process ended without a result"):
             run_dbt(dsn, tmp_path / "target", ["show", "--inline", "select 1 as one"])

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from .. import config, progress
 from ..warehouse.connection import Dsn
 
 log = logging.getLogger(__name__)
+PARTIAL_PARSE_STATE = "partial_parse.msgpack"  # where dbt keeps a parse for the next command in its target folder
 
 
 class DbtError(RuntimeError):
@@ -108,17 +110,40 @@ def run_dbt(dsn: Dsn, target_dir: Path, args: list[str], *, quiet: bool = True,
     ``lock_timeout`` bounds every lock wait of dbt's sessions (libpq reads PGOPTIONS). dbt runs in
     this process, or in the one ``imported_ahead`` started.
     """
+    cli, env = command_line(dsn, target_dir, args, quiet, lock_timeout)
+    shown = _NodeProgress(" ".join(args[:args.index("--vars")] if "--vars" in args else args))
+    if _ahead:
+        return _ahead[-1].run(cli, env, " ".join(args), shown.node_done)
+    return invoke(cli, env, " ".join(args), shown.node_done)
+
+
+def parse_ahead(dsn: Dsn, target_dir: Path, dbt_vars: dict | None = None) -> bool:
+    """Have the process ``imported_ahead`` started parse the project for ``target_dir`` (with ``dbt_vars``)
+    while the night does other work, when dbt has never parsed it there; returns whether it was asked.
+
+    A first night (a new installation) would otherwise parse the whole project at its first dbt command
+    in each target folder, seconds on its critical path; later nights reuse the state dbt saved
+    (partial_parse.msgpack) and have nothing to gain. The command that follows waits for the parse, and
+    parses itself if the parse failed or was made with other vars.
+    """
+    if not _ahead or (target_dir / PARTIAL_PARSE_STATE).exists():
+        return False
+    args = ["parse", *(["--vars", json.dumps(dbt_vars)] if dbt_vars else [])]
+    cli, env = command_line(dsn, target_dir, args, True, None)
+    _ahead[-1].run_ahead(cli, env, " ".join(args))
+    return True
+
+
+def command_line(dsn: Dsn, target_dir: Path, args: list[str], quiet: bool,
+                 lock_timeout: str | None) -> tuple[list[str], dict[str, str]]:
+    """dbt's command line and environment for ``args`` in ``target_dir``."""
     target_dir.mkdir(parents=True, exist_ok=True)
     env = dsn.env() | {"DBT_LOG_PATH": str(target_dir / "logs"), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     if lock_timeout:
         env["PGOPTIONS"] = f"-c lock_timeout={lock_timeout}"
     flags = ["--quiet"] if quiet else []
     n = next((i for i, a in enumerate(args) if a.startswith("-")), len(args))  # "docs generate", "build" ...
-    cli = [*flags, *args[:n], *dbt_args(target_dir), *args[n:]]
-    shown = _NodeProgress(" ".join(args[:args.index("--vars")] if "--vars" in args else args))
-    if _ahead:
-        return _ahead[-1].run(cli, env, " ".join(args), shown.node_done)
-    return invoke(cli, env, " ".join(args), shown.node_done)
+    return [*flags, *args[:n], *dbt_args(target_dir), *args[n:]], env
 
 
 def invoke(cli: list[str], env: dict[str, str], command: str, node_done) -> DbtResult:

@@ -31,6 +31,11 @@ class DbtProcess(ServedProcess):
         with self._one_at_a_time:
             return self.call((cli, env, command), on_event=node_done)
 
+    def run_ahead(self, cli: list[str], env: dict[str, str], command: str) -> None:
+        """Start a command whose result nobody waits for (``send_ahead``): the next ``run`` waits for it."""
+        with self._one_at_a_time:
+            self.send_ahead((cli, env, command))
+
 
 def _import_dbt() -> None:
     # The Postgres adapter too: the first command would import it otherwise.

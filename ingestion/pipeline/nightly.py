@@ -25,10 +25,10 @@ from ..warehouse.roles import secure_schema, verify_access
 from . import runlock
 from .background import Background
 from .dbt import imported_ahead as dbt_imported_ahead
-from .dbt import project_digest, run_dbt, seeds_with_new_columns
+from .dbt import parse_ahead, project_digest, run_dbt, seeds_with_new_columns
 from .inbox import has_files
 from .load import FilePlan, analyze_raw, ingest, ingest_batch, plan_files, split_plan
-from .publish import fingerprint, publish, update_standby
+from .publish import build_dir, build_vars, fingerprint, publish, update_standby
 from .registry_sync import sync_registry
 from .validate import validate
 
@@ -516,6 +516,7 @@ def run_all(settings: Settings | None = None, run_id: str | None = None, *, work
         try:
             # dbt is imported in a process of its own while the inbox is read; the night's dbt commands run there.
             with dbt_imported_ahead():
+                _parse_ahead(settings)  # a first night: dbt parses the project while the inbox is read
                 _, plan = _discover(run_id, settings)  # one look at the inbox: ingest loads what discover found
                 ingested = ingest_stage(run_id, settings, workers=workers, plan=plan)
                 # Great Expectations is imported in a process of its own while dbt builds (seconds of a core
@@ -550,6 +551,14 @@ def run_all(settings: Settings | None = None, run_id: str | None = None, *, work
                 raise reason from exc
             raise
         return finish(run_id, settings)
+
+
+def _parse_ahead(settings: Settings) -> None:
+    """A first night: dbt parses the project for the pre-gate build and for the publication while the
+    inbox is read (dbt.parse_ahead); a first publication's vars say the inputs are unchanged."""
+    dsn = access.pipeline_dsn(settings)
+    parse_ahead(dsn, settings.dbt_target_dir)
+    parse_ahead(dsn, build_dir(settings.dbt_target_dir), build_vars(unchanged_inputs=True))
 
 
 def failure_text(exc: BaseException) -> str:

@@ -101,6 +101,12 @@ def build_dir(target_dir: Path) -> Path:
     return target_dir / "marts_next"
 
 
+def build_vars(unchanged_inputs: bool) -> dict:
+    """The vars of the build into ``marts_next``: its schema, and whether the project and the registry are
+    those of the last publication (always so for a first one)."""
+    return {"marts_schema": STANDBY, "same_project_and_registry": unchanged_inputs}
+
+
 def _incremental_models(manifest: Path) -> list[dict]:
     """The incremental models of dbt's manifest (none before dbt has written one)."""
     if not manifest.exists():
@@ -146,8 +152,7 @@ def publish(conn, dsn: Dsn, run_id: str, target_dir: Path, *, force: bool = Fals
     # registry change moves every one of its rows). A first publication builds every mart whole; the var
     # is set then too, as dbt parses the whole project again when its vars change.
     unchanged_inputs = before is None or (same_project and before.get("registry") == now["registry"])
-    build_vars = {"marts_schema": STANDBY, "same_project_and_registry": unchanged_inputs}
-    args = ["build", "--selector", "publish", "--vars", json.dumps(build_vars)]
+    args = ["build", "--selector", "publish", "--vars", json.dumps(build_vars(unchanged_inputs))]
     if same_project:
         # dbt's unit tests check the models' SQL on fixed inputs: they passed at the last publication, built
         # from the same models, macros and seeds, and would pass again.
