@@ -117,6 +117,11 @@ def run_dbt(dsn: Dsn, target_dir: Path, args: list[str], *, quiet: bool = True,
     return invoke(cli, env, " ".join(args), shown.node_done)
 
 
+def runs_in_own_process() -> bool:
+    """dbt's commands run in the process ``imported_ahead`` started: a thread of this one may wait for one."""
+    return bool(_ahead)
+
+
 def parse_ahead(dsn: Dsn, target_dir: Path, dbt_vars: dict | None = None) -> bool:
     """Have the process ``imported_ahead`` started parse the project for ``target_dir`` (with ``dbt_vars``)
     while the night does other work, when dbt has never parsed it there; returns whether it was asked.

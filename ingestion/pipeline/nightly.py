@@ -14,6 +14,7 @@ import logging
 import time
 import uuid
 from pathlib import Path
+from typing import Callable
 
 from .. import diskspace, heap, progress
 from ..config import DBT_PROJECT_DIR, Settings, ingest_batch_files, load_settings
@@ -25,7 +26,7 @@ from ..warehouse.roles import secure_schema, verify_access
 from . import runlock
 from .background import Background
 from .dbt import imported_ahead as dbt_imported_ahead
-from .dbt import parse_ahead, project_digest, run_dbt, seeds_with_new_columns
+from .dbt import parse_ahead, project_digest, run_dbt, runs_in_own_process, seeds_with_new_columns
 from .inbox import has_files
 from .load import FilePlan, analyze_raw, ingest, ingest_batch, plan_files, split_plan
 from .publish import build_dir, build_vars, fingerprint, publish, update_standby
@@ -381,35 +382,61 @@ def report_stage(run_id: str, settings: Settings | None = None, *, docs: bool = 
     from ..unmatched import write_run_list
 
     with _connection(settings, run_id, shared=True) as (dsn, conn):  # beside the standby stage
-        # Files read by a run that was killed or failed before its reports get them now.
-        earlier = unreported_runs(conn, run_id)
-        writer = ReportWriter()  # a unit-quarter's report in the run's folder and in current/ is rendered once
-        out_dir = write_run_reports(conn, run_id, settings.reports_dir, earlier, writer)
-        write_run_list(conn, run_id, out_dir)  # labels the catalog does not know yet, for the data team
-        if earlier:
-            with conn.cursor() as cur:
-                cur.execute("update audit.load_runs set reports_dir = %s where run_id = any(%s)", (str(out_dir), earlier))
-            conn.commit()
-        current = write_current_reports(conn, run_id, settings.reports_dir, writer)
-        progress.figures("report", time.perf_counter() - t0, **{"thư mục / folder": str(out_dir),
-                                                                 "phản hồi hiện hành / current": current})
-        docs_index = None
-        with conn.cursor() as cur:
-            cur.execute("select marts_published from audit.load_runs where run_id = %s", (run_id,))
-            published = bool((cur.fetchone() or [False])[0])
-        if docs and (published or not dbt_docs_page(settings).exists()):
-            key = docs_fingerprint(conn, dsn)
-            if docs_key_path(settings).exists() and docs_key_path(settings).read_text(encoding="utf-8") == key \
-                    and dbt_docs_page(settings).exists():
-                progress.say("docs", "tài liệu dbt không đổi (dự án dbt như lần trước) / dbt docs unchanged")
-            else:
-                progress.say("docs", "dbt docs generate --static")
-                # --static: one page with the manifest and catalog inside, so it opens from disk
-                run_dbt(dsn, settings.dbt_target_dir, ["docs", "generate", "--static"])
-                docs_key_path(settings).write_text(key, encoding="utf-8")
-            docs_index = str(dbt_docs_page(settings))
+        # The dbt docs page first: where dbt runs in a process of its own, it is generated there while
+        # the reports are written here.
+        docs_job, docs_index = _start_docs(settings, run_id, conn, dsn) if docs else (None, None)
+        running = docs_job if isinstance(docs_job, Background) else None
+        try:
+            # Files read by a run that was killed or failed before its reports get them now.
+            earlier = unreported_runs(conn, run_id)
+            writer = ReportWriter()  # a unit-quarter's report in the run's folder and in current/ is rendered once
+            out_dir = write_run_reports(conn, run_id, settings.reports_dir, earlier, writer)
+            write_run_list(conn, run_id, out_dir)  # labels the catalog does not know yet, for the data team
+            if earlier:
+                with conn.cursor() as cur:
+                    cur.execute("update audit.load_runs set reports_dir = %s where run_id = any(%s)",
+                                (str(out_dir), earlier))
+                conn.commit()
+            current = write_current_reports(conn, run_id, settings.reports_dir, writer)
+            progress.figures("report", time.perf_counter() - t0, **{"thư mục / folder": str(out_dir),
+                                                                     "phản hồi hiện hành / current": current})
+        except BaseException:
+            if running is not None:
+                running.wait()  # dbt's process is the night's: never left working behind a failed stage
+            raise
+        if docs_job is not None:  # after the reports, which a failed docs page must not cost the units
+            key = running.join() if running is not None else docs_job()
+            docs_key_path(settings).write_text(key, encoding="utf-8")
         _record(conn, run_id, "report", time.perf_counter() - t0, reports_dir=str(out_dir))
     return {"reports_dir": str(out_dir), "current_reports": current, "dbt_docs": docs_index}
+
+
+def _start_docs(settings: Settings, run_id: str, conn,
+                dsn) -> tuple[Background | Callable[[], str] | None, str | None]:
+    """The dbt docs page brought up to date when the night published (or there is none yet): started in
+    the background where dbt runs in a process of its own, else a call to make after the reports. Returns
+    that job (its result is the page's key, written once the page is) and the page's path (None: no page
+    for this night)."""
+    with conn.cursor() as cur:
+        cur.execute("select marts_published from audit.load_runs where run_id = %s", (run_id,))
+        published = bool((cur.fetchone() or [False])[0])
+    conn.commit()
+    if not published and dbt_docs_page(settings).exists():
+        return None, None
+    key = docs_fingerprint(conn, dsn)
+    if docs_key_path(settings).exists() and docs_key_path(settings).read_text(encoding="utf-8") == key \
+            and dbt_docs_page(settings).exists():
+        progress.say("docs", "tài liệu dbt không đổi (dự án dbt như lần trước) / dbt docs unchanged")
+        return None, str(dbt_docs_page(settings))
+    progress.say("docs", "dbt docs generate --static")
+
+    def generate() -> str:
+        # --static: one page with the manifest and catalog inside, so it opens from disk
+        run_dbt(dsn, settings.dbt_target_dir, ["docs", "generate", "--static"])
+        return key
+
+    job = Background(generate, name="cchc-docs") if runs_in_own_process() else generate
+    return job, str(dbt_docs_page(settings))
 
 
 def dbt_docs_page(settings: Settings) -> Path:
