@@ -67,6 +67,12 @@ def test_dag_loads_checks_publishes_and_reruns_safely(pipeline_env):
                          join audit.submission_gate g using (file_id) where g.decision <> 'accepted'""")[0][0] == 0
     reports = config.load_settings().reports_dir
     assert any(reports.rglob("*.html")) and any(reports.rglob("*.xlsx"))
+    # As without Airflow, the first night's dbt parsed the project ahead in a process of its own, once for
+    # each target folder, and neither build parsed it again.
+    for folder in (settings.dbt_target_dir, settings.dbt_target_dir / "marts_next"):
+        dbt_log = (folder / "logs" / "dbt.log").read_text(encoding="utf-8")
+        assert dbt_log.count("Command `cli parse` succeeded") == 1, folder
+        assert dbt_log.count("Unable to do partial parsing") == 1, folder
 
     # rerun: nothing new, every file skipped, marts identical
     before = marts_fingerprint(dsn, exclude_columns=())

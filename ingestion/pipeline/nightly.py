@@ -543,7 +543,7 @@ def run_all(settings: Settings | None = None, run_id: str | None = None, *, work
         try:
             # dbt is imported in a process of its own while the inbox is read; the night's dbt commands run there.
             with dbt_imported_ahead():
-                _parse_ahead(settings)  # a first night: dbt parses the project while the inbox is read
+                parse_ahead_for_first_night(settings)  # a first night: dbt parses the project while the inbox is read
                 _, plan = _discover(run_id, settings)  # one look at the inbox: ingest loads what discover found
                 ingested = ingest_stage(run_id, settings, workers=workers, plan=plan)
                 # Great Expectations is imported in a process of its own while dbt builds (seconds of a core
@@ -580,7 +580,7 @@ def run_all(settings: Settings | None = None, run_id: str | None = None, *, work
         return finish(run_id, settings)
 
 
-def _parse_ahead(settings: Settings) -> None:
+def parse_ahead_for_first_night(settings: Settings) -> None:
     """A first night: dbt parses the project for the pre-gate build and for the publication while the
     inbox is read (dbt.parse_ahead); a first publication's vars say the inputs are unchanged."""
     dsn = access.pipeline_dsn(settings)
