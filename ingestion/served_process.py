@@ -110,9 +110,9 @@ class ServedProcess:
 
     def close(self) -> None:
         """End the process by killing it: it holds nothing of the night (an answer is read whole before
-        ``call`` returns), while leaving it to end at the end of its input made the night wait for its
-        interpreter's teardown (GX, scipy: 0.5 s to 2 s), or for an import still running on a night that
-        never needed it."""
+        ``call`` returns; work sent ahead only prepares what a later call would do itself), while leaving
+        it to end at the end of its input made the night wait for its interpreter's teardown (GX, scipy:
+        0.5 s to 2 s), or for an import still running on a night that never needed it."""
         try:
             self._process.stdin.close()
         except OSError:

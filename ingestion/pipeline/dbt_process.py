@@ -3,8 +3,9 @@
 Importing dbt and its Postgres adapter costs one to three seconds of a core, and the night's first
 build waited for it. Started before the inbox is read, the process imports dbt on the other core;
 the night's dbt commands (the pre-gate build, the publication, the docs page) then run in it, one at a
-time, and their progress lines are written by the night as before. How the process is run:
-``served_process``.
+time, and their progress lines are written by the night as before. On a first night it also parses the
+project while the inbox is read (``dbt.parse_ahead``), a command nobody waits for until the build.
+How the process is run: ``served_process``.
 """
 from __future__ import annotations
 
