@@ -190,7 +190,6 @@ def _test_dag() -> int:
             print(f"DAG import error in {path}: {err}")
         return 2
     from .pipeline import nightly, runlock
-    from .pipeline.dbt import imported_ahead as dbt_imported_ahead
     from .warehouse import access
 
     # All tasks run in this process: it holds the run lock from the first to the last, so a
@@ -199,8 +198,7 @@ def _test_dag() -> int:
     # As in a night run without Airflow, dbt is imported (and on a first night the project parsed) in a
     # process of its own while the first tasks run; the tasks' dbt commands run there.
     try:
-        with runlock.whole_process(access.prepare().pipeline), dbt_imported_ahead():
-            nightly.parse_ahead_for_first_night(config.load_settings())
+        with runlock.whole_process(access.prepare().pipeline), nightly.dbt_started_ahead(config.load_settings()):
             print(f"{progress.PREFIX}airflow: dag.test() — {DAG_ID}", flush=True)
             dag_run = bag.get_dag(DAG_ID).test()
     except runlock.RunInProgress as exc:

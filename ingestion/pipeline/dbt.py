@@ -112,7 +112,7 @@ def run_dbt(dsn: Dsn, target_dir: Path, args: list[str], *, quiet: bool = True,
     """
     cli, env = command_line(dsn, target_dir, args, quiet, lock_timeout)
     shown = _NodeProgress(" ".join(args[:args.index("--vars")] if "--vars" in args else args))
-    if _ahead:
+    if runs_in_own_process():
         return _ahead[-1].run(cli, env, " ".join(args), shown.node_done)
     return invoke(cli, env, " ".join(args), shown.node_done)
 
@@ -122,21 +122,20 @@ def runs_in_own_process() -> bool:
     return bool(_ahead)
 
 
-def parse_ahead(dsn: Dsn, target_dir: Path, dbt_vars: dict | None = None) -> bool:
+def parse_ahead(dsn: Dsn, target_dir: Path, dbt_vars: dict | None = None) -> None:
     """Have the process ``imported_ahead`` started parse the project for ``target_dir`` (with ``dbt_vars``)
-    while the night does other work, when dbt has never parsed it there; returns whether it was asked.
+    while the night does other work, when dbt has never parsed it there.
 
     A first night (a new installation) would otherwise parse the whole project at its first dbt command
     in each target folder, seconds on its critical path; later nights reuse the state dbt saved
     (partial_parse.msgpack) and have nothing to gain. The command that follows waits for the parse, and
     parses itself if the parse failed or was made with other vars.
     """
-    if not _ahead or (target_dir / PARTIAL_PARSE_STATE).exists():
-        return False
+    if not runs_in_own_process() or (target_dir / PARTIAL_PARSE_STATE).exists():
+        return
     args = ["parse", *(["--vars", json.dumps(dbt_vars)] if dbt_vars else [])]
     cli, env = command_line(dsn, target_dir, args, True, None)
     _ahead[-1].run_ahead(cli, env, " ".join(args))
-    return True
 
 
 def command_line(dsn: Dsn, target_dir: Path, args: list[str], quiet: bool,

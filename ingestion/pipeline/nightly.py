@@ -385,7 +385,6 @@ def report_stage(run_id: str, settings: Settings | None = None, *, docs: bool = 
         # The dbt docs page first: where dbt runs in a process of its own, it is generated there while
         # the reports are written here.
         docs_job, docs_index = _start_docs(settings, run_id, conn, dsn) if docs else (None, None)
-        running = docs_job if isinstance(docs_job, Background) else None
         try:
             # Files read by a run that was killed or failed before its reports get them now.
             earlier = unreported_runs(conn, run_id)
@@ -401,11 +400,11 @@ def report_stage(run_id: str, settings: Settings | None = None, *, docs: bool = 
             progress.figures("report", time.perf_counter() - t0, **{"thư mục / folder": str(out_dir),
                                                                      "phản hồi hiện hành / current": current})
         except BaseException:
-            if running is not None:
-                running.wait()  # dbt's process is the night's: never left working behind a failed stage
+            if isinstance(docs_job, Background):
+                docs_job.wait()  # dbt's process is the night's: never left working behind a failed stage
             raise
         if docs_job is not None:  # after the reports, which a failed docs page must not cost the units
-            key = running.join() if running is not None else docs_job()
+            key = docs_job.join() if isinstance(docs_job, Background) else docs_job()
             docs_key_path(settings).write_text(key, encoding="utf-8")
         _record(conn, run_id, "report", time.perf_counter() - t0, reports_dir=str(out_dir))
     return {"reports_dir": str(out_dir), "current_reports": current, "dbt_docs": docs_index}
@@ -542,8 +541,7 @@ def run_all(settings: Settings | None = None, run_id: str | None = None, *, work
         start(run_id, settings)
         try:
             # dbt is imported in a process of its own while the inbox is read; the night's dbt commands run there.
-            with dbt_imported_ahead():
-                parse_ahead_for_first_night(settings)  # a first night: dbt parses the project while the inbox is read
+            with dbt_started_ahead(settings):
                 _, plan = _discover(run_id, settings)  # one look at the inbox: ingest loads what discover found
                 ingested = ingest_stage(run_id, settings, workers=workers, plan=plan)
                 # Great Expectations is imported in a process of its own while dbt builds (seconds of a core
@@ -580,12 +578,16 @@ def run_all(settings: Settings | None = None, run_id: str | None = None, *, work
         return finish(run_id, settings)
 
 
-def parse_ahead_for_first_night(settings: Settings) -> None:
-    """A first night: dbt parses the project for the pre-gate build and for the publication while the
-    inbox is read (dbt.parse_ahead); a first publication's vars say the inputs are unchanged."""
-    dsn = access.pipeline_dsn(settings)
-    parse_ahead(dsn, settings.dbt_target_dir)
-    parse_ahead(dsn, build_dir(settings.dbt_target_dir), build_vars(unchanged_inputs=True))
+@contextlib.contextmanager
+def dbt_started_ahead(settings: Settings):
+    """Within the block, the night's dbt commands run in a process started now (dbt.imported_ahead). On a
+    first night that process also parses the project for the pre-gate build and for the publication
+    while the block goes on (dbt.parse_ahead); a first publication's vars say the inputs are unchanged."""
+    with dbt_imported_ahead():
+        dsn = access.pipeline_dsn(settings)
+        parse_ahead(dsn, settings.dbt_target_dir)
+        parse_ahead(dsn, build_dir(settings.dbt_target_dir), build_vars(unchanged_inputs=True))
+        yield
 
 
 def failure_text(exc: BaseException) -> str:
