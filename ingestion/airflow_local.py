@@ -196,9 +196,10 @@ def _test_dag() -> int:
     # second run is refused at once and a kill -9 releases it with the connection. The lock is
     # taken as the pipeline role, which must exist before the start task would create it.
     # As in a night run without Airflow, dbt is imported (and on a first night the project parsed) in a
-    # process of its own while the first tasks run; the tasks' dbt commands run there.
+    # process of its own while the first tasks run, and the candidates task starts Great Expectations'
+    # process for the gate task: the tasks' dbt commands and the gate's checkpoint run there.
     try:
-        with runlock.whole_process(access.prepare().pipeline), nightly.dbt_started_ahead(config.load_settings()):
+        with runlock.whole_process(access.prepare().pipeline), nightly.night_in_one_process(config.load_settings()):
             print(f"{progress.PREFIX}airflow: dag.test() — {DAG_ID}", flush=True)
             dag_run = bag.get_dag(DAG_ID).test()
     except runlock.RunInProgress as exc:

@@ -106,10 +106,38 @@ def test_each_rule_query_runs_once_in_great_expectations_and_agrees_with_the_led
     assert len(started) == 1 and checkpoints == [started[0].pid] and started[0].pid != os.getpid()
     assert started[0]._process.poll() is not None  # closed with the stage
     nightly.finish(third)
+
+    # Where every task runs in one process (`cchc run`'s dag.test()), the candidates build starts GX's
+    # process, so it is imported while dbt builds, and the gate runs its checkpoint there and closes it.
+    checkpoints.clear()
+    _next_quarter(pipeline_env["inbox"], tmp_path / "fourth", units=8, seed=3, end=(2026, 3), error_rate=0.0)
+    fourth = nightly.new_run_id()
+    with nightly.gx_started_ahead():
+        nightly.start(fourth)
+        assert nightly.ingest_stage(fourth)["loaded"] > 0
+        nightly.build_candidates(fourth)
+        assert len(started) == 2 and checkpoints == []  # started by the build, not used yet
+        assert nightly.validate_stage(fourth)["gx_expectations"] == len(suite["expectations"])
+        assert len(started) == 2 and checkpoints == [started[1].pid]
+        assert started[1]._process.poll() is not None  # closed with the gate
+        nightly.finish(fourth)
+    # A process the build started and no gate used (the build failed) is closed with the block.
+    from ingestion.warehouse.connection import connect
+
+    conn = connect(dsn)
+    try:
+        with nightly.gx_started_ahead():
+            nightly._start_gx_ahead(conn, fourth)
+            assert len(started) == 3 and started[2]._process.poll() is None
+    finally:
+        conn.close()
+    assert started[2]._process.poll() is not None
     nothing = nightly.new_run_id()
     nightly.start(nothing)
     assert nightly.ingest_stage(nothing)["loaded"] == 0
-    assert nightly.validate_stage(nothing)["submissions"] == 0 and len(started) == 1
+    with nightly.gx_started_ahead():
+        nightly.build_candidates(nothing)
+        assert nightly.validate_stage(nothing)["submissions"] == 0 and len(started) == 3
 
 
 def test_the_great_expectations_process_raises_its_errors_here_and_says_when_it_died(tmp_path):

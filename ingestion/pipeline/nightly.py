@@ -237,6 +237,7 @@ def build_candidates(run_id: str, settings: Settings | None = None) -> dict:
     settings = settings or load_settings()
     t0 = time.perf_counter()
     with _connection(settings, run_id) as (dsn, conn):
+        _start_gx_ahead(conn, run_id)
         changed = seeds_with_new_columns(conn, DBT_PROJECT_DIR / "seeds")
         if not changed and candidates_fingerprint(conn) == _last_build(conn):
             progress.say("dbt", "không có gì mới từ lần dựng trước: bỏ qua dbt / nothing new since the last build: "
@@ -307,7 +308,7 @@ def write_gate_sql(target_dir: Path) -> None:
 
 
 def _files_loaded(conn, run_id: str) -> int:
-    """Files tonight's ingest loaded (what decides, as in run_all, whether GX is started ahead)."""
+    """Files tonight's ingest loaded (what decides whether Great Expectations' process is started)."""
     with conn.cursor() as cur:
         cur.execute("select coalesce(files_loaded, 0) from audit.load_runs where run_id = %s", (run_id,))
         row = cur.fetchone()
@@ -316,20 +317,21 @@ def _files_loaded(conn, run_id: str) -> int:
 
 
 @heap.stage
-def validate_stage(run_id: str, settings: Settings | None = None, *, gx_process: GxProcess | None = None) -> dict:
-    """The gate; ``gx_process``: Great Expectations started ahead in a process of its own (run_all).
-    Without one (the DAG's task), the gate starts its own when tonight loaded files: GX is imported on
-    the other core while the batch is materialised, and its checkpoint never shares this interpreter."""
+def validate_stage(run_id: str, settings: Settings | None = None) -> dict:
+    """The gate. Great Expectations runs in a process of its own: the one the candidates build started
+    where the whole night runs in this process (``night_in_one_process``), else one the gate starts as it
+    begins when tonight loaded files (GX is imported on the other core while the batch is materialised).
+    Either way its checkpoint never shares this interpreter, and the process ends with the stage."""
     settings = settings or load_settings()
-    own = None
     with _connection(settings, run_id) as (dsn, conn):
+        gx_process = _gx_ahead[-1].take() if _gx_ahead else None
         if gx_process is None and _files_loaded(conn, run_id):
-            gx_process = own = GxProcess()
+            gx_process = GxProcess()
         try:
             stats = validate(conn, dsn, run_id, settings.gx_dir, gx_process=gx_process)
         finally:
-            if own is not None:
-                own.close()
+            if gx_process is not None:
+                gx_process.close()
         write_gate_sql(settings.dbt_target_dir)
         _record(conn, run_id, "gx_validate", stats.seconds, submissions_checked=stats.submissions,
                 submissions_accepted=stats.accepted, submissions_held=stats.held,
@@ -540,19 +542,11 @@ def run_all(settings: Settings | None = None, run_id: str | None = None, *, work
     with runlock.whole_process(access.prepare(settings).pipeline):
         start(run_id, settings)
         try:
-            # dbt is imported in a process of its own while the inbox is read; the night's dbt commands run there.
-            with dbt_started_ahead(settings):
+            with night_in_one_process(settings):
                 _, plan = _discover(run_id, settings)  # one look at the inbox: ingest loads what discover found
-                ingested = ingest_stage(run_id, settings, workers=workers, plan=plan)
-                # Great Expectations is imported in a process of its own while dbt builds (seconds of a core
-                # taken off the gate's path); a night that read nothing new rarely has anything to check.
-                gx_process = GxProcess() if ingested.get("loaded") else None
-                try:
-                    build_candidates(run_id, settings)
-                    validate_stage(run_id, settings, gx_process=gx_process)
-                finally:
-                    if gx_process is not None:
-                        gx_process.close()
+                ingest_stage(run_id, settings, workers=workers, plan=plan)
+                build_candidates(run_id, settings)
+                validate_stage(run_id, settings)
                 publish_stage(run_id, settings, standby=False)
                 # side by side, as the DAG's parallel tasks run: the standby copy works in the database while
                 # the reports are written in Python
@@ -576,6 +570,52 @@ def run_all(settings: Settings | None = None, run_id: str | None = None, *, work
                 raise reason from exc
             raise
         return finish(run_id, settings)
+
+
+@contextlib.contextmanager
+def night_in_one_process(settings: Settings):
+    """Within the block every stage of a night runs in this process (run_all; `cchc run`'s dag.test()),
+    so each helper process is started as soon as its work is known: dbt's now, to be imported while the
+    inbox is read (``dbt_started_ahead``), and Great Expectations' by the candidates build, to be imported
+    while dbt builds (``gx_started_ahead``) rather than in the gate's own time."""
+    with dbt_started_ahead(settings), gx_started_ahead():
+        yield
+
+
+class _GxAhead:
+    """Great Expectations' process, started by a candidates build for the gate that follows it."""
+
+    def __init__(self):
+        self.process: GxProcess | None = None
+
+    def take(self) -> GxProcess | None:
+        process, self.process = self.process, None
+        return process
+
+
+_gx_ahead: list[_GxAhead] = []
+
+
+@contextlib.contextmanager
+def gx_started_ahead():
+    """Within the block, ``build_candidates`` starts Great Expectations' process when tonight loaded files,
+    and ``validate_stage`` runs its checkpoint there. Where each stage is a process of its own (the DAG's
+    tasks on a worker), the gate starts GX itself: a process cannot outlive the task that started it."""
+    slot = _GxAhead()
+    _gx_ahead.append(slot)
+    try:
+        yield
+    finally:
+        _gx_ahead.remove(slot)
+        left = slot.take()  # the candidates build failed, or the gate never ran
+        if left is not None:
+            left.close()
+
+
+def _start_gx_ahead(conn, run_id: str) -> None:
+    """A night with nothing new loaded rarely has anything to check: GX is not started for it."""
+    if _gx_ahead and _gx_ahead[-1].process is None and _files_loaded(conn, run_id):
+        _gx_ahead[-1].process = GxProcess()
 
 
 @contextlib.contextmanager
