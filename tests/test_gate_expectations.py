@@ -135,9 +135,25 @@ def test_each_rule_query_runs_once_in_great_expectations_and_agrees_with_the_led
     nothing = nightly.new_run_id()
     nightly.start(nothing)
     assert nightly.ingest_stage(nothing)["loaded"] == 0
-    with nightly.gx_started_ahead():
-        nightly.build_candidates(nothing)
-        assert nightly.validate_stage(nothing)["submissions"] == 0 and len(started) == 3
+    # Nor does its gate read the candidates' figures (millions after a large night), all decided: it
+    # tells so from the build's one row per submission. A read of them here would raise.
+    from ingestion.warehouse.dbt_relations import relation
+
+    candidates = relation("int_facts_candidates", config.load_settings().dbt_target_dir)
+    schema = candidates.split(".")[0]
+    assert query(dsn, f"select count(*) from {candidates}")[0][0] > 0  # the fourth night's, all decided
+    _commit(dsn, f"""create function {schema}.refuse_read() returns boolean language plpgsql volatile as
+                   $$ begin raise exception 'the decided candidates were read'; end $$;
+                   alter table {candidates} rename to int_facts_candidates_kept;
+                   create view {candidates} as select * from {schema}.int_facts_candidates_kept where {schema}.refuse_read();
+                   grant select on {candidates} to public""")
+    try:
+        with nightly.gx_started_ahead():
+            nightly.build_candidates(nothing)
+            assert nightly.validate_stage(nothing)["submissions"] == 0 and len(started) == 3
+    finally:
+        _commit(dsn, f"""drop view {candidates}; drop function {schema}.refuse_read();
+                       alter table {schema}.int_facts_candidates_kept rename to int_facts_candidates""")
 
 
 def test_the_great_expectations_process_raises_its_errors_here_and_says_when_it_died(tmp_path):
@@ -162,6 +178,18 @@ def test_the_great_expectations_process_raises_its_errors_here_and_says_when_it_
     unused = GxProcess()
     unused.close()
     assert unused._process.returncode == -signal.SIGKILL
+
+
+def _commit(dsn, sql: str) -> None:
+    from ingestion.warehouse.connection import connect
+
+    conn = connect(dsn)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql)
+        conn.commit()
+    finally:
+        conn.close()
 
 
 def _next_quarter(inbox: Path, work: Path, error_rate: float = 0.5, **kw) -> None:

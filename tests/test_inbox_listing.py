@@ -44,3 +44,43 @@ def test_each_file_is_filed_under_its_folders_unit_and_quarter(tmp_path):
         data, st = read_regular_file(f.path)
         assert data == os.fsencode(os.path.relpath(f.location, tmp_path))  # each file holds its own path
         assert (st.st_size, st.st_mtime) == (f.size, f.mtime)
+
+
+def test_a_slow_disk_is_listed_side_by_side_with_the_same_entries(tmp_path, monkeypatch):
+    """On a slow disk (a cold cache, a network share) the folders after a level's first few are read
+    in threads, so several reads are in flight; what is listed does not depend on it."""
+    import threading
+
+    from ingestion.pipeline import inbox
+
+    for unit in range(40):
+        for quarter in (1, 2, 3):
+            _put(tmp_path, b"T01X%04d/2026-Q%d/bao_cao.xlsx" % (unit, quarter))
+    for rel in (b"T01X0001/2026-Q3/.an.xlsx", b"T01X0002/2026-Q3/cu/bao_cao.xlsx", b"bao_cao.xlsx",
+                b"T01X0003/2026-Q5/bao_cao.xlsx", b"T01X\xff4/2026-Q3/b\xe1o.xlsx"):
+        _put(tmp_path, rel)
+    os.symlink(tmp_path / "T01X0005", tmp_path / "T01X0006" / "lien_ket")
+    readers: list[str] = []
+    read_folder = inbox._Listing.read_folder
+    # Each listing thread's first read waits for the others': it passes only with all of them reading at once.
+    together = threading.Barrier(inbox.LISTING_THREADS, timeout=30)
+
+    def recorded(self, *args):
+        name = threading.current_thread().name
+        if name.startswith("cchc-listing") and name not in readers:
+            together.wait()
+        readers.append(name)
+        return read_folder(self, *args)
+
+    monkeypatch.setattr(inbox._Listing, "read_folder", recorded)
+    monkeypatch.setattr(inbox, "_PROBE_FOLDERS", 4)
+    monkeypatch.setattr(inbox, "_SLOW_FOLDER_SECONDS", float("inf"))  # never slow: one thread
+    alone = scan_inbox(tmp_path)
+    assert set(readers) == {threading.current_thread().name} and len(readers) == 1 + 41 + 122 + 1  # top, units, quarters, one folder below
+    readers.clear()
+    monkeypatch.setattr(inbox, "_SLOW_FOLDER_SECONDS", 0.0)  # always slow: threads after the first folders
+    side_by_side = scan_inbox(tmp_path)
+    assert side_by_side == alone and len(alone) == 120 + 5 + 1
+    listing_threads = {name for name in readers if name.startswith("cchc-listing")}
+    assert len(listing_threads) == inbox.LISTING_THREADS and readers.count(threading.current_thread().name) == 1 + 4
+    assert {f.problem_code for f in alone} == {None, "hidden_file", "bad_path", "not_a_file"}

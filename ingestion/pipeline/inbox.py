@@ -12,6 +12,8 @@ import hashlib
 import os
 import re
 import stat
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -129,6 +131,17 @@ def _entry(path: str, rel: str, st: os.stat_result | None, *,
                      message, code, detail)
 
 
+# A history of tens of thousands of files sits in as many quarter folders, and a night's first look at
+# them is usually cold: the disk is read once per folder, one read at a time when listed in one thread
+# (8.3 s for 55 k files here, against 0.9 s warm). Folders are read in inode order, the order the disk
+# holds them in, and once a level's first folders prove slow the rest are read side by side, which
+# keeps several reads in flight. Warm, threads only contend for the interpreter, so they start only
+# on a slow disk (or a network share, where every read waits on the network).
+LISTING_THREADS = 4
+_PROBE_FOLDERS = 64
+_SLOW_FOLDER_SECONDS = 80e-6  # warm, a quarter folder takes about 25 µs here; cold, about 230 µs
+
+
 def scan_inbox(inbox: Path) -> list[InboxFile]:
     """Every entry under the inbox, with unit and quarter read from its path (sorted by path).
 
@@ -138,24 +151,73 @@ def scan_inbox(inbox: Path) -> list[InboxFile]:
     unit and quarter read once: a history of tens of thousands of files is listed every night,
     mostly to find nothing changed.
     """
+    listing = _Listing(os.fspath(Path(inbox)))
     found: list[InboxFile] = []
-    top = os.fspath(Path(inbox))
+    # Level by level, not recursion: a hostile inbox nested a thousand folders deep is listed like any other.
+    level: list[tuple[int, str, str]] = [(0, listing.top, "")]
+    try:
+        while level:
+            below: list[tuple[int, str, str]] = []
+            listing.read_level(level, found, below)
+            below.sort()  # (inode, path, prefix): the next level in the order the disk holds it
+            level = below
+    finally:
+        listing.close()
+    found.sort(key=lambda f: f.rel)
+    return found
 
-    def walk(folder: str, prefix: str) -> None:
+
+class _Listing:
+    """The folders of one inbox, read level by level (``LISTING_THREADS`` side by side on a slow disk)."""
+
+    def __init__(self, top: str):
+        self.top = top
+        self.pool: ThreadPoolExecutor | None = None
+
+    def read_level(self, level: list[tuple[int, str, str]], found: list[InboxFile], below: list) -> None:
+        """Add the level's entries to ``found`` and its subfolders, as (inode, path, prefix), to ``below``."""
+        if self.pool is None:
+            head, level = level[:_PROBE_FOLDERS], level[_PROBE_FOLDERS:]
+            started = time.perf_counter()
+            self.read_folders(head, found, below)
+            if not level:
+                return
+            if time.perf_counter() - started <= _SLOW_FOLDER_SECONDS * len(head):
+                self.read_folders(level, found, below)
+                return
+            self.pool = ThreadPoolExecutor(LISTING_THREADS, thread_name_prefix="cchc-listing")
+        # One run of neighbouring folders per thread: each thread's reads stay close together on the disk.
+        size = -(-len(level) // LISTING_THREADS)
+        runs = [level[i:i + size] for i in range(0, len(level), size)]
+        for run_found, run_below in self.pool.map(self.read_run, runs):
+            found += run_found
+            below += run_below
+
+    def read_run(self, run: list[tuple[int, str, str]]) -> tuple[list[InboxFile], list]:
+        found: list[InboxFile] = []
+        below: list[tuple[int, str, str]] = []
+        self.read_folders(run, found, below)
+        return found, below
+
+    def read_folders(self, folders: list[tuple[int, str, str]], found: list[InboxFile], below: list) -> None:
+        for _, path, prefix in folders:
+            self.read_folder(path, prefix, found, below)
+
+    def read_folder(self, folder: str, prefix: str, found: list[InboxFile], below: list) -> None:
+        """One folder's entries into ``found``, its subfolders into ``below``."""
         try:
             with os.scandir(folder) as listing:
                 entries = list(listing)
         except OSError as error:
-            if folder == top:
+            if folder == self.top:
                 raise
             found.append(_entry(folder + "/?", prefix + "?", None, problem=(
                 "unreadable_folder", f"không đọc được thư mục “{os.path.basename(folder)}” (không có quyền hoặc lỗi ổ đĩa)",
                 f"{type(error).__name__}: {error.strerror}")))
             return
-        at_root = folder == top
+        at_root = folder == self.top
         stored_prefix = storable(prefix)
         unit, year, quarter = _folder_period(stored_prefix)
-        folders = []
         for entry in entries:
             name = entry.name
             try:
@@ -170,7 +232,7 @@ def scan_inbox(inbox: Path) -> list[InboxFile]:
                     found.append(_entry(path, prefix + name, _lstat(path), problem=(
                         "not_a_file", not_a_file_message(name, "symlink"), _link_detail(path))))
                     continue
-                folders.append((path, prefix + name + "/"))
+                below.append((entry.inode(), path, prefix + name + "/"))
                 continue
             if ignored_file(name) or (at_root and _ignored_folder(name)):
                 continue  # the inbox's own files (a completion marker, a manifest) are nobody's report
@@ -191,15 +253,10 @@ def scan_inbox(inbox: Path) -> list[InboxFile]:
             else:  # the usual file, built here: this line runs for every file of the history
                 found.append(InboxFile(path, stored_prefix + storable(name), st.st_size, st.st_mtime,
                                        unit, year, quarter))
-        folders.sort()
-        pending.extend(reversed(folders))
 
-    # A stack, not recursion: a hostile inbox nested a thousand folders deep is listed like any other.
-    pending = [(top, "")]
-    while pending:
-        walk(*pending.pop())
-    found.sort(key=lambda f: f.rel)
-    return found
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown()
 
 
 def has_files(inbox: Path) -> bool:

@@ -124,14 +124,22 @@ def plan_files(conn, inbox: Path) -> FilePlan:
                               extract(epoch from modified_at)::float8  -- a float, not a Decimal per file
                        from raw.files order by path, file_id desc""")
         latest = {row[0]: row[1:] for row in cur.fetchall()}
-    folders = folder_listing(files)
-    new, unchanged = [], 0
-    for f in load_order(files):
+    changed, unchanged = [], 0
+    for f in files:  # every file of the history, nearly all unchanged: the least work each
+        prev = latest.get(f.rel)
+        if prev is not None and prev[3] == f.size and prev[4] is not None and abs(prev[4] - f.mtime) < 1e-3 \
+                and not (prev[1] == "rejected" and prev[2] in RETRYABLE_REJECTIONS):
+            unchanged += 1  # same size and modification time as the recorded version: not re-read
+        else:
+            changed.append(f)
+    # Only the folders that hold a file read tonight are listed for it.
+    wanted = {(f.unit_code, f.year, f.quarter) for f in changed if f.problem_code is None}
+    folders = folder_listing(f for f in files if f.unit_code is not None and (f.unit_code, f.year, f.quarter) in wanted) \
+        if wanted else {}
+    new = []
+    for f in load_order(changed):
         prev = latest.get(f.rel)
         retry = prev is not None and prev[1] == "rejected" and prev[2] in RETRYABLE_REJECTIONS
-        if prev and not retry and prev[3] == f.size and prev[4] is not None and abs(prev[4] - f.mtime) < 1e-3:
-            unchanged += 1  # same size and modification time as the recorded version: not re-read
-            continue
         folder = tuple(folders.get((f.unit_code, f.year, f.quarter), ())) if f.problem_code is None else ()
         new.append(Candidate(f, prev[0] if prev else None, retry, folder))
     return FilePlan(found=len(files), new=new, unchanged=unchanged)
