@@ -124,7 +124,10 @@ def validate(conn, dsn: Dsn, run_id: str, gx_dir: Path, rules: RuleSet | None = 
         # The first test is asked once, of the build's submissions (one row each): when the gate has
         # decided all of them (a night with nothing new, a rerun), the candidates' figures, millions after
         # a large night, are not read at all.
-        cur.execute(f"""create table {batch.RELATION} as
+        # Never vacuumed: written once, analysed here, read whole by the rules and dropped by the next
+        # gate. Autovacuum found it after a national night and read it all for nothing, and a gate that
+        # came while it did (a rerun) waited a second (deadlock_timeout) for it to be cancelled at the drop.
+        cur.execute(f"""create table {batch.RELATION} with (autovacuum_enabled = false, toast.autovacuum_enabled = false) as
                         select candidates.* from {relation("int_facts_candidates")} as candidates
                         where exists (select 1 from {relation("int_submissions_enriched")} as submissions
                                       where not exists (select 1 from audit.submission_gate as gate
