@@ -63,3 +63,27 @@ def test_rules_sql_writes_one_file_per_kind_with_the_manifests_relations(tmp_pat
     assert "join gate_models.int_facts_basis as b" in written["cumulative_not_decreasing"]
     assert "from work.gate_batch as batch_rows" in written["percent_in_range"]
     assert "{batch}" not in "".join(written.values())
+
+
+def test_a_manifest_being_written_is_read_as_it_was_or_once_written(tmp_path):
+    """dbt rewrites manifest.json in place while the docs page is generated beside the reports: a read
+    that meets it half written uses the relations it had, or waits for the write to end."""
+    import os
+    import threading
+
+    target = _manifest(tmp_path / "read", schema="gate_models")
+    whole = (target / "manifest.json").read_text()
+    assert relation("int_facts_basis", target) == "gate_models.int_facts_basis"
+    (target / "manifest.json").write_text(whole[:len(whole) // 2])
+    os.utime(target / "manifest.json", ns=(1, 1))  # another version than the one read
+    assert relation("stg_raw__files", target) == "gate_models.stg_raw__files"
+
+    unread = _manifest(tmp_path / "unread", schema="later")
+    (unread / "manifest.json").write_text(whole.replace("gate_models", "later")[:100])
+    writer = threading.Timer(0.3, _manifest, args=(unread, "later"))
+    writer.start()
+    try:
+        assert relation("int_facts_basis", unread) == "later.int_facts_basis"
+    finally:
+        writer.join()
+    assert writer.finished.is_set()

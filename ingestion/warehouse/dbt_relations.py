@@ -9,6 +9,7 @@ The gate's reads are declared as the dbt exposure ``cchc_quality_gate``
 from __future__ import annotations
 
 import json
+import time
 from functools import lru_cache
 from pathlib import Path
 
@@ -52,7 +53,37 @@ def relation(name: str, target_dir: Path | None = None) -> str:
         raise ManifestMissing(
             f"Chưa có manifest của dbt ({path}): hãy chạy `cchc dbt parse` (hoặc `make run`) trước. "
             f"/ dbt's manifest is missing: run `cchc dbt parse` (or `make run`) first.")
-    found = _relations(path, path.stat().st_mtime_ns)
+    found = _current_relations(path)
     if name not in found:
         raise ManifestMissing(f"dbt's manifest {path} has no model or source {name!r}: run `cchc dbt parse` again.")
     return found[name]
+
+
+# The relations last read from each manifest, for a read that finds it being written.
+_last_read: dict[Path, dict[str, str]] = {}
+_WRITE_WAIT_SECONDS, _WRITE_POLL_SECONDS = 10.0, 0.05
+
+
+def _current_relations(path: Path) -> dict[str, str]:
+    """The manifest's relations, whether or not dbt is writing it at this moment.
+
+    dbt writes manifest.json in place, not by rename: the night generates the docs page (which writes
+    the manifest again) while the feedback reports read relations from it, and a report that read it
+    half written failed the night. A manifest being written has the relations it had (the docs command
+    builds nothing): the ones last read are used, or, in a process that has read none yet, the write
+    is waited for.
+    """
+    deadline = time.monotonic() + _WRITE_WAIT_SECONDS
+    while True:
+        try:
+            found = _relations(path, path.stat().st_mtime_ns)
+        except ValueError:  # JSON cut short (or cut inside a character): dbt is writing it
+            if path in _last_read:
+                return _last_read[path]
+            if time.monotonic() > deadline:
+                raise ManifestMissing(f"dbt's manifest {path} stayed unreadable for {_WRITE_WAIT_SECONDS:.0f} s: "
+                                      "run `cchc dbt parse` again.") from None
+            time.sleep(_WRITE_POLL_SECONDS)
+            continue
+        _last_read[path] = found
+        return found
