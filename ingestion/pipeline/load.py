@@ -128,21 +128,26 @@ def plan_files(conn, inbox: Path) -> FilePlan:
     for f in files:  # every file of the history, nearly all unchanged: the least work each
         prev = latest.get(f.rel)
         if prev is not None and prev[3] == f.size and prev[4] is not None and abs(prev[4] - f.mtime) < 1e-3 \
-                and not (prev[1] == "rejected" and prev[2] in RETRYABLE_REJECTIONS):
+                and not _retryable(prev):
             unchanged += 1  # same size and modification time as the recorded version: not re-read
         else:
             changed.append(f)
     # Only the folders that hold a file read tonight are listed for it.
     wanted = {(f.unit_code, f.year, f.quarter) for f in changed if f.problem_code is None}
-    folders = folder_listing(f for f in files if f.unit_code is not None and (f.unit_code, f.year, f.quarter) in wanted) \
-        if wanted else {}
+    folders = folder_listing(f for f in files if (f.unit_code, f.year, f.quarter) in wanted) if wanted else {}
     new = []
     for f in load_order(changed):
         prev = latest.get(f.rel)
-        retry = prev is not None and prev[1] == "rejected" and prev[2] in RETRYABLE_REJECTIONS
+        retry = prev is not None and _retryable(prev)
         folder = tuple(folders.get((f.unit_code, f.year, f.quarter), ())) if f.problem_code is None else ()
         new.append(Candidate(f, prev[0] if prev else None, retry, folder))
     return FilePlan(found=len(files), new=new, unchanged=unchanged)
+
+
+def _retryable(recorded: tuple) -> bool:
+    """A recorded version rejected for a cause outside the file (a unit not yet in the registry, a disk
+    error): read again whether or not the file changed."""
+    return recorded[1] == "rejected" and recorded[2] in RETRYABLE_REJECTIONS
 
 
 def source_of(c: Candidate, unit_names: dict[str, str] | None) -> SubmissionSource:
