@@ -22,6 +22,7 @@ def test_the_nights_dbt_commands_run_in_the_process_started_ahead(pipeline_env, 
     started: list[dbt_process.DbtProcess] = []
     commands: list[tuple[int, str, int]] = []
     ahead: list[tuple[int, str, str]] = []
+    order: list[str] = []  # the commands as they were given to the process
 
     class Recorded(dbt_process.DbtProcess):
         def __init__(self):
@@ -29,11 +30,13 @@ def test_the_nights_dbt_commands_run_in_the_process_started_ahead(pipeline_env, 
             started.append(self)
 
         def run(self, cli, env, command, node_done):
+            order.append(command.split()[0] + " " + cli[cli.index("--target-path") + 1])
             result = super().run(cli, env, command, node_done)
             commands.append((self.pid, command.split()[0], result.nodes))
             return result
 
         def run_ahead(self, cli, env, command):
+            order.append(command.split()[0] + " " + cli[cli.index("--target-path") + 1])
             super().run_ahead(cli, env, command)
             ahead.append((self.pid, command.split()[0], cli[cli.index("--target-path") + 1]))
 
@@ -45,10 +48,13 @@ def test_the_nights_dbt_commands_run_in_the_process_started_ahead(pipeline_env, 
     assert len(started) == 1 and started[0].pid != os.getpid()
     assert [(pid, command) for pid, command, _ in commands] == [(started[0].pid, "build")] * 2
     assert all(nodes > 10 for _, _, nodes in commands)
-    # A first night: dbt parsed the project for both builds while the inbox was read, and neither build
-    # parsed it again (the publication's vars were those the parse was made with).
+    # A first night: dbt parsed the project for both builds ahead, and neither build parsed it again (the
+    # publication's vars were those the parse was made with). The pre-gate build's parse was made while the
+    # inbox was read, the publication's once that build was done (while the gate checks the figures).
     target = load_settings().dbt_target_dir
     assert ahead == [(started[0].pid, "parse", str(target)), (started[0].pid, "parse", str(target / "marts_next"))]
+    assert order == [f"parse {target}", f"build {target}", f"parse {target / 'marts_next'}",
+                     f"build {target / 'marts_next'}"]
     for folder in (target, target / "marts_next"):
         log_text = (folder / "logs" / "dbt.log").read_text(encoding="utf-8")
         assert log_text.count("Unable to do partial parsing") == 1, folder

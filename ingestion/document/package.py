@@ -45,8 +45,8 @@ def is_docx(data: bytes) -> bool:
     Only the archive's directory is looked at here (names, nothing inflated); the document's
     parts are checked by ``open_document`` like any workbook's.
     """
-    if not data.startswith(b"PK"):
-        return False
+    if not data.startswith(b"PK") or b"word/" not in data:
+        return False  # an archive's entry names are stored as they are: no "word/" in the bytes, no Word part
     try:
         names = set(zipfile.ZipFile(io.BytesIO(data)).namelist())
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, OSError):

@@ -243,6 +243,7 @@ def build_candidates(run_id: str, settings: Settings | None = None) -> dict:
             progress.say("dbt", "không có gì mới từ lần dựng trước: bỏ qua dbt / nothing new since the last build: "
                                 "dbt skipped")
             _record(conn, run_id, "dbt_candidates", time.perf_counter() - t0)
+            _parse_publication_ahead(dsn, settings)
             return {"dbt_nodes": 0, "skipped": True}
         if changed:
             progress.say("dbt", "dbt seed --full-refresh: danh mục có cột mới / catalog columns changed: " + ", ".join(changed))
@@ -252,6 +253,7 @@ def build_candidates(run_id: str, settings: Settings | None = None) -> dict:
         if not changed and seeds_in_place(conn, _last_build(conn)):
             args += ["--exclude-resource-type", "seed"]  # the catalogs as this project has them: not loaded again
         result = run_dbt(dsn, settings.dbt_target_dir, args)
+        _parse_publication_ahead(dsn, settings)
         with conn.cursor() as cur:
             cur.execute("insert into audit.build_log (run_id, selector, fingerprint) values (%s, 'pre_gate', %s)",
                         (run_id, candidates_fingerprint(conn)))  # after the build: the table exists now
@@ -621,13 +623,18 @@ def _start_gx_ahead(conn, run_id: str) -> None:
 @contextlib.contextmanager
 def dbt_started_ahead(settings: Settings):
     """Within the block, the night's dbt commands run in a process started now (dbt.imported_ahead). On a
-    first night that process also parses the project for the pre-gate build and for the publication
-    while the block goes on (dbt.parse_ahead); a first publication's vars say the inputs are unchanged."""
+    first night that process also parses the project for the pre-gate build while the inbox is read
+    (dbt.parse_ahead); the candidates build has it parse it for the publication next."""
     with dbt_imported_ahead():
-        dsn = access.pipeline_dsn(settings)
-        parse_ahead(dsn, settings.dbt_target_dir)
-        parse_ahead(dsn, build_dir(settings.dbt_target_dir), build_vars(unchanged_inputs=True))
+        parse_ahead(access.pipeline_dsn(settings), settings.dbt_target_dir)
         yield
+
+
+def _parse_publication_ahead(dsn, settings: Settings) -> None:
+    """On a first night, dbt parses the project for the publication while the gate checks the figures: the
+    gate leaves most of a core to spare, where the inbox's reading left none (the parse took a third of a
+    core from the parsing workers). A first publication's vars say the inputs are unchanged."""
+    parse_ahead(dsn, build_dir(settings.dbt_target_dir), build_vars(unchanged_inputs=True))
 
 
 def failure_text(exc: BaseException) -> str:

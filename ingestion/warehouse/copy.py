@@ -9,11 +9,18 @@ from typing import Iterable, Sequence
 
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 _SPECIAL = re.compile(r"[\\\t\n\r]")
+NULL = "\\N"
 
 
-def _field(value) -> str:
+def needs_escape(text: str) -> bool:
+    """Whether a text holds a character COPY's text format escapes."""
+    return _SPECIAL.search(text) is not None
+
+
+def copy_field(value) -> str:
+    """One value as a field of COPY's text format."""
     if value is None:
-        return "\\N"
+        return NULL
     cls = value.__class__
     if cls is str:  # the common cases first: this runs for every field of every figure
         return value.translate(_ESCAPES) if _SPECIAL.search(value) else value
@@ -34,7 +41,7 @@ def _field(value) -> str:
 
 def copy_line(row: Sequence) -> str:
     """One row in COPY text format, without its line feed (workers format their rows themselves)."""
-    return "\t".join(map(_field, row))
+    return "\t".join(map(copy_field, row))
 
 
 def copy_rows(cur, table: str, columns: Sequence[str], rows: Iterable[Sequence]) -> int:
@@ -42,7 +49,7 @@ def copy_rows(cur, table: str, columns: Sequence[str], rows: Iterable[Sequence])
 
 
 def copy_lines(cur, table: str, columns: Sequence[str], lines: Iterable[str]) -> int:
-    """COPY rows already formatted by ``copy_line``."""
+    """COPY rows already formatted by ``copy_line`` (a string may hold several, joined by line feeds)."""
     buf = io.StringIO()
     n = 0
     for line in lines:
