@@ -63,7 +63,9 @@ frames as (
     from inst join keyed as k on k.concept_code = any(inst.frame_concepts) and k.value is not null
 ),
 {engine._pivot(codes, 'frames')},
-sides as (
+-- Materialized: its result is read six times below, and inlined, the CASE over every instance's sums
+-- was worked out again for each.
+sides as materialized (
     select frames.rule_id, frames.severity, frames.file_id, frames.rule_scope, r.result,
            case r.result -> 3 ->> 0 {firsts} end as first_figure
     from frames

@@ -47,7 +47,9 @@ totals as (
     from inst join gate_batch as s on s.indicator_code = inst.subject and s.value is not null
 ),
 {engine._pivot(codes, 'totals')},
-sums as (
+-- Materialized: the sum, the parts' rows and their list are taken from its result four times below, and
+-- inlined, its CASE over every instance's sum was worked out again for each (half the kind's time).
+sums as materialized (
     select t.rule_id, t.file_id, t.sheet, t.row_number, t.col_number,
            case t.rule_id {' '.join(branches)} end as result
     from totals as t
