@@ -9,13 +9,13 @@ transaction, so a run killed half-way leaves whole files or nothing.
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 import functools
 import logging
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Callable
 
@@ -78,7 +78,7 @@ class Rejection:
 @dataclass
 class Parsed:
     """A file's submission as the load stores it; picklable, so worker processes return it."""
-    submission: FileSubmission  # its figures travel as fact_lines, formatted in the worker
+    submission: FileSubmission  # its figures travel as fact_text, formatted in the worker
     parser: str
     folder_files: tuple[str, ...] = ()
     fact_text: str = ""  # its figures in COPY text format, FACT_COLUMNS without file_id, a line each (fact_copy_text)
@@ -206,7 +206,8 @@ def fact_copy_text(facts: list[Fact]) -> str:
     """The figures as ``copy_line`` writes them, a line each, joined by line feeds: one string a file
     crosses from the worker and is given its file_id in one ``replace`` (a line never holds a raw line
     feed). Written out column by column for the usual figure, whose texts need no escape: the general
-    formatting, run for each of the 17 columns of every figure, cost a sixth of a worker's time."""
+    formatting, run for each of the 17 columns of every figure, cost a worker 0.45-0.55 ms of a file's
+    3.7 ms; written out, 0.3 ms."""
     lines = []
     for fa in facts:
         stt, unit, raw, indicator, note, legend, form = fa.stt, fa.unit, fa.raw, fa.indicator, fa.note, fa.legend, fa.form
