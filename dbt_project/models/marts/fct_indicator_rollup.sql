@@ -201,6 +201,10 @@ replaced_rows as (
     where built.rollup_scope = 'current_unit' and built.scope = 'unit'
       and changed_groups.current_province_code is not null
       and built.unit_code = any(array(select groups.current_unit_code from changed_groups as groups))
+      -- Implied by the join. As arrays they narrow the scan of the key to the changed quarters: a correction of
+      -- one quarter no longer reads every quarter of its units' history (nor, below, of its provinces').
+      and built.year = any(array(select distinct groups.year from changed_groups as groups))
+      and built.quarter = any(array(select distinct groups.quarter from changed_groups as groups))
 ),
 
 
@@ -256,6 +260,8 @@ province_inputs as (
       and kept.unit_code = any(array(select units.current_unit_code
                                      from province_of_current_unit as units
                                      join resummed_provinces as resummed on resummed.province_code = units.province_code))
+      and kept.year = any(array(select distinct resummed.year from resummed_provinces as resummed))
+      and kept.quarter = any(array(select distinct resummed.quarter from resummed_provinces as resummed))
       and not exists (select 1 from changed_groups
                       where changed_groups.current_unit_code = kept.unit_code
                         and changed_groups.year = kept.year
