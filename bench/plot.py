@@ -15,21 +15,18 @@ def _wall_of(bars: dict[str, float]) -> float:
     return sum(bars.values()) - sum(side) + max(side)
 
 
+def _run_bars(run: dict) -> dict[str, float]:
+    """A run's stages, and the rest of its wall time (starting the process and the run)."""
+    bars = {label: float(run["stages"].get(name, 0) or 0) for name, label in STAGES}
+    bars["other (start, process)"] = max(0.0, run["wall_seconds"] - _wall_of(bars))
+    return bars
+
+
 def _scenarios(results: dict) -> list[tuple[str, dict[str, float]]]:
     runs = results["runs"]
-    out = []
-    for key, title in (("national_quarter", "national quarter\n--direct"), ("rerun_unchanged", "rerun,\nnothing changed"),
-                       ("rerun_1pct", "rerun,\n1 % changed")):
-        if key in runs:
-            st = runs[key]["stages"]
-            bars = {label: float(st.get(name, 0) or 0) for name, label in STAGES}
-            bars["other (start, process)"] = max(0.0, runs[key]["wall_seconds"] - _wall_of(bars))
-            out.append((title, bars))
-    if "national_airflow" in runs:
-        st = runs["national_airflow"]["stages"]
-        bars = {label: float(st.get(name, 0) or 0) for name, label in STAGES}
-        bars["other (start, process)"] = max(0.0, runs["national_airflow"]["wall_seconds"] - _wall_of(bars))
-        out.insert(1, ("national quarter\nAirflow", bars))
+    out = [(title, _run_bars(runs[key])) for key, title in (
+        ("national_quarter", "national quarter\n--direct"), ("national_airflow", "national quarter\nAirflow"),
+        ("rerun_unchanged", "rerun,\nnothing changed"), ("rerun_1pct", "rerun,\n1 % changed")) if key in runs]
     if "floor" in results:
         fl = results["floor"]
         out.append(("floor", {"parse": fl["raw_read"]["seconds"], "load": fl["copy"]["seconds"],

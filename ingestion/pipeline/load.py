@@ -15,7 +15,6 @@ import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from typing import Callable
 
@@ -198,10 +197,6 @@ def _fact_row(fa: Fact) -> tuple:
             fa.denominator, fa.kind, fa.indicator, fa.match, fa.note, fa.legend, fa.scope)
 
 
-def _number(value) -> str:
-    return NULL if value is None else format(value, "f") if value.__class__ is Decimal else copy_field(value)
-
-
 def fact_copy_text(facts: list[Fact]) -> str:
     """The figures as ``copy_line`` writes them, a line each, joined by line feeds: one string a file
     crosses from the worker and is given its file_id in one ``replace`` (a line never holds a raw line
@@ -217,8 +212,8 @@ def fact_copy_text(facts: list[Fact]) -> str:
             continue
         lines.append(f"{fa.sheet}\t{fa.row}\t{fa.column + 1}\t{NULL if form is None else form}\t"
                      f"{NULL if stt is None else stt}\t{fa.label}\t{NULL if unit is None else unit}\t"
-                     f"{NULL if raw is None else raw}\t{_number(fa.value)}\t{_number(fa.numerator)}\t"
-                     f"{_number(fa.denominator)}\t{fa.kind}\t{NULL if indicator is None else indicator}\t{fa.match}\t"
+                     f"{NULL if raw is None else raw}\t{copy_field(fa.value)}\t{copy_field(fa.numerator)}\t"
+                     f"{copy_field(fa.denominator)}\t{fa.kind}\t{NULL if indicator is None else indicator}\t{fa.match}\t"
                      f"{NULL if note is None else note}\t{NULL if legend is None else legend}\t{fa.scope}")
     return "\n".join(lines)
 
