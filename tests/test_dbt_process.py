@@ -24,10 +24,13 @@ def test_the_nights_dbt_commands_run_in_the_process_started_ahead(pipeline_env, 
     ahead: list[tuple[int, str, str]] = []
     order: list[str] = []  # the commands as they were given to the process
 
+    events: list[str] = []  # when the process started, against the night's look at the inbox
+
     class Recorded(dbt_process.DbtProcess):
         def __init__(self):
             super().__init__()
             started.append(self)
+            events.append("dbt started")
 
         def run(self, cli, env, command, node_done):
             order.append(command.split()[0] + " " + cli[cli.index("--target-path") + 1])
@@ -40,10 +43,19 @@ def test_the_nights_dbt_commands_run_in_the_process_started_ahead(pipeline_env, 
             super().run_ahead(cli, env, command)
             ahead.append((self.pid, command.split()[0], cli[cli.index("--target-path") + 1]))
 
+    real_discover = nightly._discover
+
+    def discover(*args, **kwargs):
+        events.append("discover")
+        return real_discover(*args, **kwargs)
+
     monkeypatch.setattr(dbt_process, "DbtProcess", Recorded)
+    monkeypatch.setattr(nightly, "_discover", discover)
     with caplog.at_level(logging.INFO, logger="cchc.progress"):
         out = nightly.run_all(docs=False)
     assert out["status"] == "success" and out["marts_published"]
+    # Started once the inbox was listed: its import would share a cold disk with the listing.
+    assert events == ["discover", "dbt started"]
     # One process for the night, not this one: the pre-gate build, then the publication.
     assert len(started) == 1 and started[0].pid != os.getpid()
     assert [(pid, command) for pid, command, _ in commands] == [(started[0].pid, "build")] * 2

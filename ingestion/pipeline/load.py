@@ -29,6 +29,7 @@ from ..submission import FileSubmission, Period, SubmissionSource, read_submissi
 from ..warehouse.copy import NULL, copy_field, copy_line, copy_lines, copy_rows, needs_escape
 from ..workbook.extract import Fact
 from ..workbook.ooxml import UnreadableFile
+from .background import Background
 from .inbox import InboxFile, content_hash, scan_inbox
 from .versions import folder_listing, load_order
 
@@ -122,14 +123,23 @@ class IngestStats:
             "rejected_files": self.rejected_files[:50]}
 
 
-def plan_files(conn, inbox: Path) -> FilePlan:
-    """What to read tonight, from the inbox listing and what raw.files recorded (nothing is read here)."""
-    files = scan_inbox(inbox)
-    with conn.cursor() as cur:
-        cur.execute("""select distinct on (path) path, content_hash, status, reject_code, size_bytes,
-                              extract(epoch from modified_at)::float8  -- a float, not a Decimal per file
-                       from raw.files order by path, file_id desc""")
-        latest = {row[0]: row[1:] for row in cur.fetchall()}
+def plan_files(conn, inbox: Path, listing: Background | None = None) -> FilePlan:
+    """What to read tonight, from the inbox listing and what raw.files recorded (nothing is read here).
+
+    ``listing``: ``scan_inbox(inbox)`` already started by the caller (``start_listing``). Either way the
+    listing runs beside the query: on a night whose disk cache is cold, each waits on its own disk reads
+    (the folders here, raw.files in the database's process)."""
+    listing = listing if listing is not None else start_listing(inbox)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("""select distinct on (path) path, content_hash, status, reject_code, size_bytes,
+                                  extract(epoch from modified_at)::float8  -- a float, not a Decimal per file
+                           from raw.files order by path, file_id desc""")
+            latest = {row[0]: row[1:] for row in cur.fetchall()}
+    except BaseException:
+        listing.wait()  # never left listing behind a failed query
+        raise
+    files = listing.join()
     changed, unchanged = [], 0
     for f in files:  # every file of the history, nearly all unchanged: the least work each
         prev = latest.get(f.rel)
@@ -148,6 +158,12 @@ def plan_files(conn, inbox: Path) -> FilePlan:
         folder = tuple(folders.get((f.unit_code, f.year, f.quarter), ())) if f.problem_code is None else ()
         new.append(Candidate(f, prev[0] if prev else None, retry, folder))
     return FilePlan(found=len(files), new=new, unchanged=unchanged)
+
+
+def start_listing(inbox: Path) -> Background:
+    """``scan_inbox(inbox)`` in a thread, for ``plan_files``: a history of tens of thousands of files is
+    listed every night, and cold that takes seconds of disk reads the night can spend on something else."""
+    return Background(scan_inbox, inbox, name="cchc-inbox-listing")
 
 
 def _retryable(recorded: tuple) -> bool:

@@ -28,7 +28,7 @@ from .background import Background
 from .dbt import imported_ahead as dbt_imported_ahead
 from .dbt import parse_ahead, project_digest, run_dbt, runs_in_own_process, seeds_with_new_columns
 from .inbox import has_files
-from .load import FilePlan, analyze_raw, ingest, ingest_batch, plan_files, split_plan
+from .load import FilePlan, analyze_raw, ingest, ingest_batch, plan_files, split_plan, start_listing
 from .publish import build_dir, build_vars, fingerprint, publish, update_standby
 from .registry_sync import sync_registry
 from .validate import validate
@@ -140,10 +140,10 @@ def discover(run_id: str, settings: Settings | None = None, *, batches: bool = F
     return out
 
 
-def _discover(run_id: str, settings: Settings):
+def _discover(run_id: str, settings: Settings, listing: Background | None = None):
     t0 = time.perf_counter()
     with _connection(settings, run_id) as (dsn, conn):
-        plan = plan_files(conn, inbox_path(settings))
+        plan = plan_files(conn, inbox_path(settings), listing)
         out = {"found": plan.found, "new": len(plan.new), "unchanged": plan.unchanged}
         _record(conn, run_id, "discover", time.perf_counter() - t0, files_found=plan.found,
                 files_new=len(plan.new), files_unchanged=plan.unchanged)
@@ -162,7 +162,10 @@ def ingest_stage(run_id: str, settings: Settings | None = None, workers: int | N
     with _connection(settings, run_id, shared=True) as (dsn, conn):  # batches run side by side
         from ..registry import read_registry
 
-        registry = read_registry(settings.resolved_registry(inbox), settings.resolved_unit_mapping(inbox))
+        # The registry names the units of the files read; a night that found none reads none (tens of
+        # thousands of units take a tenth of a second to read).
+        registry = None if plan is not None and not plan.new else \
+            read_registry(settings.resolved_registry(inbox), settings.resolved_unit_mapping(inbox))
         stats = ingest(conn, run_id, inbox, parser=settings.parser, registry=registry, workers=workers, plan=plan)
         # Discovery counts files whose size or date changed; reading tells which really did.
         _record(conn, run_id, "ingest", time.perf_counter() - t0, files_loaded=stats.loaded,
@@ -540,12 +543,21 @@ def run_all(settings: Settings | None = None, run_id: str | None = None, *, work
     """The whole nightly job in this process (what the DAG does, without Airflow)."""
     settings = settings or load_settings()
     run_id = run_id or new_run_id()
-    inbox_path(settings)  # a wrong inbox is said before the warehouse is even started
+    inbox = inbox_path(settings)  # a wrong inbox is said before the warehouse is even started
     with runlock.whole_process(access.prepare(settings).pipeline):
-        start(run_id, settings)
+        # The inbox is listed while the run starts (the registry, the warehouse's checks): a cold listing
+        # of a long history is seconds of disk reads, and only discover needs it.
+        listing = start_listing(inbox)
         try:
+            start(run_id, settings)
+        except BaseException:
+            listing.wait()
+            raise
+        try:
+            # One look at the inbox: ingest loads what discover found. Before dbt's process is started: its
+            # import (thousands of files) would share a cold disk with the listing.
+            _, plan = _discover(run_id, settings, listing)
             with night_in_one_process(settings):
-                _, plan = _discover(run_id, settings)  # one look at the inbox: ingest loads what discover found
                 ingest_stage(run_id, settings, workers=workers, plan=plan)
                 build_candidates(run_id, settings)
                 validate_stage(run_id, settings)
