@@ -371,7 +371,7 @@ def standby_stage(run_id: str, settings: Settings | None = None) -> dict:
     """After the swap: the previous marts, now the standby, take what was just published (publish.py)."""
     settings = settings or load_settings()
     with _connection(settings, run_id, shared=True) as (dsn, conn):  # beside the report stage
-        stats = update_standby(conn, run_id, settings.dbt_target_dir)
+        stats = update_standby(conn, run_id, settings.dbt_target_dir, dsn)
         if stats is not None:
             _record(conn, run_id, "standby", stats.seconds)
     if stats is None:
