@@ -190,21 +190,18 @@ previous_provinces as (
 ),
 
 replaced_rows as (
-    select changed_groups.current_province_code as province_code, built.year, built.quarter, built.period_key,
+    select groups.current_province_code as province_code, built.year, built.quarter, built.period_key,
            built.indicator_code, built.value, built.numerator_value, built.denominator_value, built.source_units,
            built.gate_seq
-    from {{ this }} as built
-    join changed_groups
-        on changed_groups.current_unit_code = built.unit_code
-       and changed_groups.year = built.year
-       and changed_groups.quarter = built.quarter
-    where built.rollup_scope = 'current_unit' and built.scope = 'unit'
-      and changed_groups.current_province_code is not null
-      and built.unit_code = any(array(select groups.current_unit_code from changed_groups as groups))
-      -- Implied by the join. As arrays they narrow the scan of the key to the changed quarters: a correction of
-      -- one quarter no longer reads every quarter of its units' history (nor, below, of its provinces').
-      and built.year = any(array(select distinct groups.year from changed_groups as groups))
-      and built.quarter = any(array(select distinct groups.quarter from changed_groups as groups))
+    from (select distinct year, quarter from changed_groups where current_province_code is not null) as periods
+    cross join lateral ({{ rollup_unit_rows('periods.year', 'periods.quarter',
+                                            'select groups.current_unit_code from changed_groups as groups
+                                             where groups.year = periods.year and groups.quarter = periods.quarter
+                                               and groups.current_province_code is not null') }}) as built
+    join changed_groups as groups
+        on groups.current_unit_code = built.unit_code
+       and groups.year = built.year
+       and groups.quarter = built.quarter
 ),
 
 
@@ -248,21 +245,13 @@ province_inputs as (
     {%- endif %}
     {%- if is_incremental() %}
     union all
-    select province_of_current_unit.province_code, kept.year, kept.quarter, kept.period_key, kept.indicator_code,
+    select resummed.province_code, kept.year, kept.quarter, kept.period_key, kept.indicator_code,
            kept.value, kept.numerator_value, kept.denominator_value, kept.source_units, kept.gate_seq
-    from {{ this }} as kept
-    join province_of_current_unit on province_of_current_unit.current_unit_code = kept.unit_code
-    join resummed_provinces
-        on resummed_provinces.province_code = province_of_current_unit.province_code
-       and resummed_provinces.year = kept.year
-       and resummed_provinces.quarter = kept.quarter
-    where kept.rollup_scope = 'current_unit' and kept.scope = 'unit'
-      and kept.unit_code = any(array(select units.current_unit_code
-                                     from province_of_current_unit as units
-                                     join resummed_provinces as resummed on resummed.province_code = units.province_code))
-      and kept.year = any(array(select distinct resummed.year from resummed_provinces as resummed))
-      and kept.quarter = any(array(select distinct resummed.quarter from resummed_provinces as resummed))
-      and not exists (select 1 from changed_groups
+    from resummed_provinces as resummed
+    cross join lateral ({{ rollup_unit_rows('resummed.year', 'resummed.quarter',
+                                            'select units.current_unit_code from province_of_current_unit as units
+                                             where units.province_code = resummed.province_code') }}) as kept
+    where not exists (select 1 from changed_groups
                       where changed_groups.current_unit_code = kept.unit_code
                         and changed_groups.year = kept.year
                         and changed_groups.quarter = kept.quarter)
