@@ -20,15 +20,21 @@ runs as (
            count(*) filter (where dq.status = 'fail') as failures,
            max(dq.evaluated_at) as evaluated_at,
            max(dq.dq_result_id) as last_dq_result_id
+    {%- if is_incremental() %}
+    -- The results of each unit-quarter a night touched, read through their (unit, year, quarter) index one
+    -- unit-quarter at a time: a join let the planner, which cannot tell how few they are, scan every result
+    -- of the history, and arrays of units, years and quarters read every quarter of the units touched.
+    from touched
+    cross join lateral (
+        select * from {{ ref('fct_dq_results') }} as results
+        where results.unit_code = touched.unit_code and results.year = touched.year
+          and results.quarter = touched.quarter
+        offset 0
+    ) as dq
+    {%- else %}
     from {{ ref('fct_dq_results') }} as dq
     join touched on touched.unit_code = dq.unit_code and touched.year = dq.year and touched.quarter = dq.quarter
-    {% if is_incremental() %}
-    -- Implied by the join. As arrays they have the results read through their (unit, year, quarter) index: the
-    -- planner, which cannot tell how few unit-quarters a night touched, scanned every result of the history.
-    where dq.unit_code = any(array(select units.unit_code from touched as units))
-      and dq.year = any(array(select distinct years.year from touched as years))
-      and dq.quarter = any(array(select distinct quarters.quarter from touched as quarters))
-    {% endif %}
+    {%- endif %}
     group by 1, 2, 3, 4, 5, 6
 ),
 
