@@ -39,7 +39,8 @@ def test_a_new_warehouse_runs_with_its_settings_and_keeps_them(tmp_path):
     try:
         dsn = embedded_dsn(pgdata)
         assert _settings(dsn) == {"wal_level": ("minimal", False), "max_wal_senders": ("0", False),
-                                  "max_wal_size": ("4GB", False), "checkpoint_timeout": ("30min", False)}
+                                  "max_wal_size": ("4GB", False), "checkpoint_timeout": ("30min", False),
+                                  "deadlock_timeout": ("100ms", False)}
         pid = _postmaster(pgdata)
         embedded_dsn(pgdata)  # running already, settings in place: nothing to change, no restart
         assert _postmaster(pgdata) == pid
@@ -70,6 +71,7 @@ def test_a_running_server_takes_what_it_can_now_and_the_rest_at_its_next_start(t
         assert _postmaster(pgdata) == pid, "a running server was restarted under its sessions"
         now = _after_reload(dsn)
         assert now["max_wal_size"] == ("4GB", False) and now["checkpoint_timeout"] == ("30min", False)
+        assert now["deadlock_timeout"] == ("100ms", False)  # a reload is enough
         assert now["wal_level"] == ("replica", True)  # pending: taken at the next start
         stop_embedded(pgdata)
         embedded_dsn(pgdata)
