@@ -222,12 +222,17 @@ def test_merged_communes_history_rolls_up_to_their_successor(pipeline_env):
     assert len(province) == 1 and province[0][0] >= old[1]
 
 
-def test_incremental_marts_equal_a_full_rebuild_after_corrections(pipeline_env):
+# 14 units make one province today; 240 make two, whose rolled-up rows a correction must keep apart.
+@pytest.mark.parametrize("units", [14, 240])
+def test_incremental_marts_equal_a_full_rebuild_after_corrections(pipeline_env, units):
     inbox, dsn = pipeline_env["inbox"], pipeline_env["dsn"]
-    generated_inbox(inbox, units=14, quarters=2, error_rate=0.0, seed=6, end=(2025, 3))  # across the reorganisation
+    generated_inbox(inbox, units=units, quarters=2, error_rate=0.0, seed=6, end=(2025, 3))  # across the reorganisation
     nightly.run_all(docs=False)
     split = [r[0] for r in query(dsn, "select old_code from raw.unit_mapping group by old_code having count(*) > 1")]
     assert split, "the generated country has a split commune"
+    provinces = query(dsn, "select count(distinct unit_code) from marts.fct_indicator_rollup where rollup_scope = 'province' "
+                           "and (year, quarter) = (2025, 3)")[0][0]
+    assert provinces == (1 if units < 100 else 2)
     files = sorted(inbox.rglob("*.xlsx"))
     corrected = [p for p in files if p.parent.parent.name in split] + files[::9]
     for number, path in enumerate(corrected):
