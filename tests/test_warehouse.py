@@ -354,7 +354,7 @@ def test_the_standby_takes_the_published_rows_and_catches_up_after_a_refresh_tha
     assert query(dsn, "select count(*) from marts.fct_indicator_value where indicator_code = 'dir_directive_docs' "
                       "and value in (61, 62)") == [(2,)]
     assert copied_whole == ["fct_dq_results"]
-    assert started[0] == "fct_indicator_value" and len(started) == len(carried)  # the largest first, each once
+    assert sorted(started) == sorted(carried)  # each mart once, whichever session took it
     assert same("marts", "marts_next") == {}
     indexes = "select indexname from pg_indexes where schemaname = %s and tablename = 'fct_dq_results' order by 1"
     assert query(dsn, indexes, ("marts_next",)) == query(dsn, indexes, ("marts",)) != []
