@@ -28,6 +28,15 @@ class Background:
         """Until it ended, its error aside (the caller is raising its own)."""
         self._thread.join()
 
+    def __enter__(self) -> "Background":
+        return self
+
+    def __exit__(self, exc_type, *exc) -> None:
+        """A block that raised waits for the call first: nothing is left working behind a failed step
+        (the caller still ``join``s it after a block that did not)."""
+        if exc_type is not None:
+            self.wait()
+
     def join(self):
         self._thread.join()
         if self._error is not None:

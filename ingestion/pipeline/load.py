@@ -130,15 +130,11 @@ def plan_files(conn, inbox: Path, listing: Background | None = None) -> FilePlan
     listing runs beside the query: on a night whose disk cache is cold, each waits on its own disk reads
     (the folders here, raw.files in the database's process)."""
     listing = listing if listing is not None else start_listing(inbox)
-    try:
-        with conn.cursor() as cur:
-            cur.execute("""select distinct on (path) path, content_hash, status, reject_code, size_bytes,
-                                  extract(epoch from modified_at)::float8  -- a float, not a Decimal per file
-                           from raw.files order by path, file_id desc""")
-            latest = {row[0]: row[1:] for row in cur.fetchall()}
-    except BaseException:
-        listing.wait()  # never left listing behind a failed query
-        raise
+    with listing, conn.cursor() as cur:
+        cur.execute("""select distinct on (path) path, content_hash, status, reject_code, size_bytes,
+                              extract(epoch from modified_at)::float8  -- a float, not a Decimal per file
+                       from raw.files order by path, file_id desc""")
+        latest = {row[0]: row[1:] for row in cur.fetchall()}
     files = listing.join()
     changed, unchanged = [], 0
     for f in files:  # every file of the history, nearly all unchanged: the least work each

@@ -547,12 +547,8 @@ def run_all(settings: Settings | None = None, run_id: str | None = None, *, work
     with runlock.whole_process(access.prepare(settings).pipeline):
         # The inbox is listed while the run starts (the registry, the warehouse's checks): a cold listing
         # of a long history is seconds of disk reads, and only discover needs it.
-        listing = start_listing(inbox)
-        try:
+        with start_listing(inbox) as listing:
             start(run_id, settings)
-        except BaseException:
-            listing.wait()
-            raise
         try:
             # One look at the inbox: ingest loads what discover found. Before dbt's process is started: its
             # import (thousands of files) would share a cold disk with the listing.
@@ -564,12 +560,8 @@ def run_all(settings: Settings | None = None, run_id: str | None = None, *, work
                 publish_stage(run_id, settings, standby=False)
                 # side by side, as the DAG's parallel tasks run: the standby copy works in the database while
                 # the reports are written in Python
-                standby = Background(standby_stage, run_id, settings, name="cchc-standby")
-                try:
+                with Background(standby_stage, run_id, settings, name="cchc-standby") as standby:
                     report_stage(run_id, settings, docs=docs)
-                except BaseException:
-                    standby.wait()
-                    raise
                 standby.join()
         except Exception as exc:
             cause = explain_failure(exc, settings)

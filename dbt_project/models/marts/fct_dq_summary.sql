@@ -24,13 +24,7 @@ runs as (
     -- The results of each unit-quarter a night touched, read through their (unit, year, quarter) index one
     -- unit-quarter at a time: a join let the planner, which cannot tell how few they are, scan every result
     -- of the history, and arrays of units, years and quarters read every quarter of the units touched.
-    from touched
-    cross join lateral (
-        select * from {{ ref('fct_dq_results') }} as results
-        where results.unit_code = touched.unit_code and results.year = touched.year
-          and results.quarter = touched.quarter
-        offset 0
-    ) as dq
+    from ({{ per_changed_group(ref('fct_dq_results'), 'touched') }}) as dq
     {%- else %}
     from {{ ref('fct_dq_results') }} as dq
     join touched on touched.unit_code = dq.unit_code and touched.year = dq.year and touched.quarter = dq.quarter
