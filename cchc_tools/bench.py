@@ -536,8 +536,8 @@ def table(results: dict) -> str:
         "|---|---|",
         f"| national quarter end to end ({f['national_quarter_files']} files) | {f['national_quarter_seconds']} s |",
         f"| stages (s): {STAGE_TITLES} | {_stages(st)} |",
-        f"| inside the gate, side by side (s): ledger / Great Expectations | "
-        f"{st.get('gate_ledger', '–')} / {st.get('gate_gx', '–')} |",
+        f"| inside the gate (s): the rules, then side by side the ledger / Great Expectations | "
+        f"{st.get('gate_rules', '–')}, then {st.get('gate_ledger', '–')} / {st.get('gate_gx', '–')} |",
         f"| parse + load | {f['parse_load_files_per_second']} files/s, {f['parse_load_facts_per_second']} facts/s |",
         f"| peak memory: national quarter / quarter of the size | {f['peak_rss_mb_national']} MB / {f['peak_rss_mb_quarter_size']} MB |",
         f"| parse only, one process ({p['files']} files): openpyxl / calamine | "

@@ -14,7 +14,7 @@ từng đơn vị.
 | `ingest_batch` | từng lô tệp (mỗi lô một tác vụ, các worker chia nhau): đọc, nạp số liệu vào `raw.*`; tệp hỏng bị từ chối kèm lý do, phần còn lại vẫn nạp |
 | `ingest` | tổng hợp số liệu nạp của mọi lô, cập nhật thống kê cho các truy vấn sau |
 | `build_candidates` | dbt dựng staging/intermediate cho các báo cáo chờ kiểm tra |
-| `validate` | cổng kiểm tra: Great Expectations chạy mọi quy tắc; báo cáo có lỗi bị tạm giữ |
+| `validate` | cổng kiểm tra: chạy mọi quy tắc một lần, Great Expectations kiểm định kết quả; báo cáo có lỗi bị tạm giữ |
 | `publish` | dựng marts mới và đổi sang trong một giao dịch (BI không bao giờ thấy dữ liệu lẫn lộn) |
 | `standby` | cập nhật bản dự phòng `marts_next` bằng những gì vừa công bố, để lần sau chỉ dựng phần thay đổi (chạy song song với `report`) |
 | `report` | báo cáo phản hồi HTML/xlsx cho từng đơn vị, trang kết quả kiểm tra, tài liệu dbt |
@@ -74,7 +74,8 @@ TASK_DOCS = {
               "/ Totals of every batch, fresh table statistics.",
     "build_candidates": "dbt build (selector `pre_gate`): staging và intermediate của các báo cáo chờ kiểm tra. "
                         "/ dbt models before the gate.",
-    "validate": "Cổng kiểm tra Great Expectations: mọi quy tắc của `expectations/rules.yml`; kết quả vào "
+    "validate": "Cổng kiểm tra: mọi quy tắc của `expectations/rules.yml` chạy một lần, Great Expectations kiểm "
+                "định kết quả; kết quả vào "
                 "`audit.dq_results`; báo cáo có lỗi bị tạm giữ. / The data-quality gate.",
     "publish": "Dựng marts vào `marts_next`, kiểm thử, đổi sang `marts` trong một giao dịch. / Atomic publication.",
     "standby": "Bản marts cũ (nay là `marts_next`) nhận những nhóm vừa công bố, để lần dựng sau chỉ làm phần thay đổi; "

@@ -1,4 +1,4 @@
-"""The gate's Great Expectations suite: each rule query evaluated once, and its counts equal to the ledger's."""
+"""The gate: each rule query evaluated once, Great Expectations validating the evaluations, its counts equal to the ledger's."""
 from __future__ import annotations
 
 import json
@@ -18,8 +18,11 @@ from ingestion.rules.gx_suite import suite_path
 pytestmark = pytest.mark.e2e
 
 
-def test_each_rule_query_runs_once_in_great_expectations_and_agrees_with_the_ledger(pipeline_env, monkeypatch, tmp_path):
+def test_each_rule_query_runs_once_and_great_expectations_validates_the_evaluations_as_the_ledger_counts_them(
+        pipeline_env, monkeypatch, tmp_path):
     from great_expectations.execution_engine import SqlAlchemyExecutionEngine
+
+    from ingestion.pipeline import validate as gate
 
     dsn = pipeline_env["dsn"]
     generated_inbox(pipeline_env["inbox"], units=8, quarters=1, error_rate=0.5, seed=3, end=(2025, 4))
@@ -31,6 +34,15 @@ def test_each_rule_query_runs_once_in_great_expectations_and_agrees_with_the_led
         return original(self, statement, *args, **kwargs)
 
     monkeypatch.setattr(SqlAlchemyExecutionEngine, "execute_query", counting)
+    # Every rule kind's query as the gate runs it, whichever session runs it.
+    evaluated: list[str] = []
+    real_query = gate._evaluation_query
+
+    def recording(engine, kind):
+        evaluated.append(kind)
+        return real_query(engine, kind)
+
+    monkeypatch.setattr(gate, "_evaluation_query", recording)
     # GX in this process (a thread beside the ledger), where its queries can be counted; the night in
     # one process otherwise runs it in a process of its own (the second night below).
     monkeypatch.setattr(nightly, "GxProcess", lambda: None)
@@ -39,9 +51,18 @@ def test_each_rule_query_runs_once_in_great_expectations_and_agrees_with_the_led
     run_id = query(dsn, "select run_id from audit.load_runs order by started_at desc limit 1")[0][0]
     outcomes = {f"{kind}:{severity}": n for kind, severity, n in query(
         dsn, "select rule_kind, severity, unexpected_count from audit.gx_validations where run_id = %s", (run_id,))}
-    rule_queries = [q for q in executed if "gate_batch" in q]
-    # The stock UnexpectedRowsExpectation runs each query twice (a count, then a sample SUMMARY drops).
-    assert len(outcomes) > 10 and len(rule_queries) == len(outcomes)
+    from ingestion.indicators import load_catalog
+    from ingestion.rules.ruleset import load_rules
+    from ingestion.rules.sql import SqlEngine
+
+    kinds = SqlEngine(load_rules(), load_catalog()).kinds()
+    # Each kind's query made once to be run (and the first once more, planned only, for the table's columns).
+    assert sorted(evaluated) == sorted(kinds + kinds[:1])
+    # GX runs one query per expectation, over the evaluations: never a rule's query again. (The stock
+    # UnexpectedRowsExpectation runs each query twice: a count, then a sample SUMMARY drops.)
+    gx_queries = [q for q in executed if "gate_evaluations" in q]
+    assert len(outcomes) > 10 and len(gx_queries) == len(outcomes) == len(executed)
+    assert not [q for q in executed if "gate_batch" in q]
 
     ledger = {f"{kind}:{severity}": n for kind, severity, n in query(
         dsn, """select rule_kind, severity, count(*) from audit.dq_results
@@ -50,10 +71,17 @@ def test_each_rule_query_runs_once_in_great_expectations_and_agrees_with_the_led
     assert outcomes == {key: ledger.get(key, 0) for key in outcomes}
     assert set(ledger) <= set(outcomes)
     # The batch lives one night and is analysed by the gate: autovacuum, which would read it whole for
-    # nothing and hold up the next gate's drop, is off for it and its TOAST table.
+    # nothing and hold up the next gate's drop, is off for it and its TOAST table. It and the evaluations
+    # are working copies, made anew by each gate: unlogged.
     assert query(dsn, """select c.reloptions, t.reloptions from pg_class as c join pg_class as t on t.oid = c.reltoastrelid
                          where c.oid = 'work.gate_batch'::regclass""") == [(["autovacuum_enabled=false"],
                                                                             ["autovacuum_enabled=false"])]
+    assert query(dsn, """select c.relname, c.relpersistence from pg_class as c
+                         where c.oid in ('work.gate_batch'::regclass, 'work.gate_evaluations'::regclass)
+                         order by 1""") == [("gate_batch", "u"), ("gate_evaluations", "u")]
+    # The evaluations GX read are the ledger's, row for row.
+    assert query(dsn, "select count(*) from work.gate_evaluations") == query(
+        dsn, "select count(*) from audit.dq_results where run_id = %s", (run_id,))
 
     # GX ran in memory: no file-backed project was made, and the suite it ran is kept as GX JSON,
     # one expectation per outcome, unchanged by a second night with the same rules.
@@ -79,7 +107,7 @@ def test_each_rule_query_runs_once_in_great_expectations_and_agrees_with_the_led
     set_figure(sorted(pipeline_env["inbox"].rglob("2026-Q1/*.xlsx"))[0], "Số văn bản chỉ đạo CCHC", 2.5)
     assert nightly.run_all(docs=False)["status"] == "success"
     assert len(checkpoints) == 1 and checkpoints[0] != os.getpid()
-    assert [q for q in executed if "gate_batch" in q] == []
+    assert executed == []
     second = query(dsn, "select run_id from audit.load_runs order by started_at desc limit 1")[0][0]
     outcomes = {f"{kind}:{severity}": n for kind, severity, n in query(
         dsn, "select rule_kind, severity, unexpected_count from audit.gx_validations where run_id = %s", (second,))}
@@ -206,3 +234,51 @@ def _next_quarter(inbox: Path, work: Path, error_rate: float = 0.5, **kw) -> Non
         if unit.is_dir() and not unit.name.startswith("_"):
             for quarter in unit.iterdir():
                 shutil.copytree(quarter, inbox / unit.name / quarter.name)
+
+
+def test_two_sessions_evaluate_the_rules_and_a_ledger_that_lost_a_failure_stops_the_gate(pipeline_env, monkeypatch):
+    """The rule kinds are shared by two sessions side by side; Great Expectations counts the failures in what
+    they evaluated, so a ledger that recorded one fewer stops the gate, and nothing of that gate is kept."""
+    import threading
+
+    from ingestion.pipeline import validate as gate
+
+    dsn = pipeline_env["dsn"]
+    generated_inbox(pipeline_env["inbox"], units=6, quarters=1, error_rate=0.5, seed=5, end=(2025, 4))
+    # The first two kinds each lane takes wait for each other: the gate gets past them only when two
+    # sessions evaluate side by side.
+    together = threading.Barrier(gate.EVALUATION_LANES, timeout=30)
+    real_query, threads = gate._evaluation_query, []
+
+    def side_by_side(engine, kind):
+        threads.append(threading.current_thread().name)
+        if 2 <= len(threads) <= 1 + gate.EVALUATION_LANES:  # the first call only plans the table's columns
+            together.wait()
+        return real_query(engine, kind)
+
+    real_ledger = gate._write_ledger
+
+    def losing_a_failure(conn, run_id, rules, catalog):
+        fails, per_file = real_ledger(conn, run_id, rules, catalog)
+        fails[next(key for key, n in fails.items() if n)] -= 1
+        return fails, per_file
+
+    monkeypatch.setattr(gate, "_evaluation_query", side_by_side)
+    monkeypatch.setattr(gate, "_write_ledger", losing_a_failure)
+    run_id = nightly.new_run_id()
+    nightly.start(run_id)
+    assert nightly.ingest_stage(run_id)["loaded"] == 6
+    nightly.build_candidates(run_id)
+    with pytest.raises(gate.GateMismatch, match="Great Expectations found"):
+        nightly.validate_stage(run_id)
+    assert len(set(threads[1:])) == gate.EVALUATION_LANES
+    assert query(dsn, "select count(*) from audit.dq_results where run_id = %s", (run_id,)) == [(0,)]
+    assert query(dsn, "select count(*) from audit.submission_gate") == [(0,)]
+    nightly.finish(run_id, failed="gate mismatch")
+
+    # The next night, with an honest ledger, gates the same submissions: a stopped gate is safe to rerun.
+    monkeypatch.setattr(gate, "_write_ledger", real_ledger)
+    assert nightly.run_all(docs=False)["status"] == "success"
+    assert query(dsn, "select count(*) from audit.submission_gate") == [(6,)]
+    (failed,), = query(dsn, "select count(*) from audit.dq_results where status = 'fail'")
+    assert failed > 0 and query(dsn, "select count(*) from work.gate_evaluations where status = 'fail'") == [(failed,)]

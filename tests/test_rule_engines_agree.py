@@ -1,5 +1,5 @@
 """The two engines generated from the rule catalog give the same verdicts on the same workbooks:
-the offline one inside `cchc check` and the SQL the Great Expectations gate runs in the warehouse."""
+the offline one inside `cchc check` and the SQL the gate runs in the warehouse (whose evaluations Great Expectations validates)."""
 from __future__ import annotations
 
 import os

@@ -1,15 +1,17 @@
 """The data-quality gate: check pending submissions before anything is published.
 
-Great Expectations runs the generated suite over the pending figures and gives the
-verdict per rule kind; the same generated SQL, run once more unfiltered, writes every
-evaluation (passes too) to the append-only audit.dq_results. The two must agree on the
-number of failures, or the run stops before publishing. A submission with an
+Each rule kind's generated SQL runs once over the pending figures (work.gate_batch), by two
+sessions side by side, into work.gate_evaluations: every evaluation, passes too. Then, at the
+same time, Great Expectations validates those evaluations (one expectation per rule kind and
+severity: no failure) and the ledger writes them to the append-only audit.dq_results. The two
+must agree on the number of failures, or the run stops before publishing. A submission with an
 error-severity failure is held back; its unit's previously accepted version stays published.
 """
 from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -25,7 +27,7 @@ from ..rules.gx_process import GxProcess
 from ..rules.gx_suite import run_checkpoint
 from ..rules.messages import render
 from ..rules.sql import SqlEngine, evaluation_from_row
-from ..warehouse.connection import Dsn
+from ..warehouse.connection import Dsn, connect
 from ..warehouse.dbt_relations import relation
 from ..warehouse.copy import copy_rows
 from .background import Background
@@ -51,8 +53,9 @@ class GateStats:
     gx_expectations: int = 0
     gx_failed_expectations: int = 0
     seconds: float = 0.0
-    ledger_seconds: float = 0.0  # the ledger's evaluation of every rule, passes included
-    gx_seconds: float = 0.0  # Great Expectations' checkpoint, alongside it
+    rules_seconds: float = 0.0  # every rule kind's query, once: the evaluations
+    ledger_seconds: float = 0.0  # the evaluations written to audit.dq_results
+    gx_seconds: float = 0.0  # Great Expectations' checkpoint over the evaluations, alongside the ledger
     held_units: list[str] = field(default_factory=list)
 
 
@@ -63,47 +66,98 @@ def _dq_row(r: dict, run_id: str, rules: RuleSet, catalog: Catalog) -> tuple:
             list(r["rows"] or []), r["form"], r["observed"], r["expected"], r["details"], message)
 
 
-def _write_ledger(conn, engine: SqlEngine, run_id: str, rules: RuleSet,
-                  catalog: Catalog) -> tuple[Counter, dict[int, Counter], int]:
-    """Every evaluation of every rule kind into audit.dq_results; returns the failure counts.
+# Sessions evaluating rule kinds side by side: the rules are most of the gate's work, and one session
+# keeps one core busy.
+EVALUATION_LANES = 2
 
-    Each kind's query runs once into a temporary table. Passes (nearly all rows) go to the ledger
-    inside the database; only failures come to Python, which writes their message. Nothing is
-    committed here: the caller commits once Great Expectations agrees.
+
+def _evaluate(conn, dsn: Dsn | None, engine: SqlEngine) -> int:
+    """Every rule kind's evaluations into batch.EVALUATIONS (made anew); how many rows.
+
+    Each kind's query runs once, in its own committed statement: the table is the night's working
+    copy (unlogged, like the batch), read by Great Expectations on its own connection and by the
+    ledger. With ``dsn``, ``EVALUATION_LANES`` sessions take kinds from one list.
+    """
+    kinds = engine.kinds()
+    with conn.cursor() as cur:
+        cur.execute(f"drop table if exists {batch.EVALUATIONS}")
+        # The columns every kind's query returns (sql._select), from the first one, planned but not run.
+        cur.execute(f"create unlogged table {batch.EVALUATIONS} with (autovacuum_enabled = false) as "
+                    f"{_evaluation_query(engine, kinds[0])} with no data")
+    conn.commit()
+    todo = list(kinds)
+    take = threading.Lock()
+    counts: list[int] = []
+
+    def lane(session) -> None:
+        while True:
+            with take:
+                if not todo:
+                    return
+                kind = todo.pop(0)
+            with session.cursor() as cur:
+                cur.execute(f"insert into {batch.EVALUATIONS} {_evaluation_query(engine, kind)}")
+                counts.append(cur.rowcount)
+            session.commit()
+
+    others = [connect(dsn) for _ in range(EVALUATION_LANES - 1)] if dsn is not None and len(kinds) > 1 else []
+    try:
+        beside = [Background(lane, other, name="cchc-rule-lane") for other in others]
+        try:
+            lane(conn)
+        except BaseException:
+            with take:
+                todo.clear()  # the other lanes stop after the kind they are evaluating
+            raise
+        finally:
+            for job in beside:
+                job.wait()
+        for job in beside:
+            job.join()
+    finally:
+        for other in others:
+            other.close()
+    return sum(counts)
+
+
+def _evaluation_query(engine: SqlEngine, kind: str) -> str:
+    return engine.query(kind).replace("{batch}", batch.RELATION)
+
+
+def _write_ledger(conn, run_id: str, rules: RuleSet, catalog: Catalog) -> tuple[Counter, dict[int, Counter]]:
+    """Every evaluation of batch.EVALUATIONS into audit.dq_results; returns the failure counts.
+
+    Passes (nearly all rows) go to the ledger inside the database; only failures come to Python,
+    which writes their message. Nothing is committed here: the caller commits once Great
+    Expectations agrees.
     """
     fails: Counter = Counter()
     per_file: dict[int, Counter] = {}
-    evaluations = 0
     columns = ", ".join(DQ_COLUMNS)
     with conn.cursor() as cur:
         cur.execute(f"""create temporary table gate_pending_hash on commit drop as
                         select f.file_id, f.content_hash from raw.files as f
                         where f.file_id in (select distinct file_id from {batch.RELATION})""")
-        for kind in engine.kinds():
-            cur.execute("drop table if exists gate_evaluations")
-            cur.execute("create temporary table gate_evaluations on commit drop as "
-                        + engine.query(kind).replace("{batch}", batch.RELATION))
-            evaluations += cur.rowcount
-            cur.execute(f"""insert into audit.dq_results ({columns})
-                            select %s, e.file_id, h.content_hash, e.unit_code, e.year, e.quarter, e.rule_id,
-                                   e.rule_kind, e.severity, e.status, e.indicator, e.sheet, e.row_number,
-                                   coalesce(e.rows, array[]::integer[]), e.form, e.observed, e.expected,
-                                   e.details, null
-                            from gate_evaluations as e
-                            left join gate_pending_hash as h on h.file_id = e.file_id
-                            where e.status = 'pass'""", (run_id,))
-            with conn.cursor(cursor_factory=RealDictCursor) as failed:
-                failed.execute("""select e.*, h.content_hash from gate_evaluations as e
-                                  left join gate_pending_hash as h on h.file_id = e.file_id
-                                  where e.status = 'fail'""")
-                rows = []
-                for r in failed:
-                    fails[(r["rule_kind"], r["severity"])] += 1
-                    if r["file_id"] is not None:
-                        per_file.setdefault(r["file_id"], Counter())[r["severity"]] += 1
-                    rows.append(_dq_row(r, run_id, rules, catalog))
-                copy_rows(cur, "audit.dq_results", DQ_COLUMNS, rows)
-    return fails, per_file, evaluations
+        cur.execute(f"""insert into audit.dq_results ({columns})
+                        select %s, e.file_id, h.content_hash, e.unit_code, e.year, e.quarter, e.rule_id,
+                               e.rule_kind, e.severity, e.status, e.indicator, e.sheet, e.row_number,
+                               coalesce(e.rows, array[]::integer[]), e.form, e.observed, e.expected,
+                               e.details, null
+                        from {batch.EVALUATIONS} as e
+                        left join gate_pending_hash as h on h.file_id = e.file_id
+                        where e.status = 'pass'""", (run_id,))
+        with conn.cursor(cursor_factory=RealDictCursor) as failed:
+            failed.execute(f"""select e.*, h.content_hash from {batch.EVALUATIONS} as e
+                               left join gate_pending_hash as h on h.file_id = e.file_id
+                               where e.status = 'fail'""")
+            rows = []
+            for r in failed:
+                fails[(r["rule_kind"], r["severity"])] += 1
+                if r["file_id"] is not None:
+                    per_file.setdefault(r["file_id"], Counter())[r["severity"]] += 1
+                rows.append(_dq_row(r, run_id, rules, catalog))
+        copy_rows(cur, "audit.dq_results", DQ_COLUMNS, rows)
+    return fails, per_file
 
 
 def validate(conn, dsn: Dsn, run_id: str, gx_dir: Path, rules: RuleSet | None = None,
@@ -127,7 +181,7 @@ def validate(conn, dsn: Dsn, run_id: str, gx_dir: Path, rules: RuleSet | None = 
         # Never vacuumed: written once, analysed here, read whole by the rules and dropped by the next
         # gate. Autovacuum found it after a national night and read it all for nothing, and a gate that
         # came while it did (a rerun) waited a second (deadlock_timeout) for it to be cancelled at the drop.
-        cur.execute(f"""create table {batch.RELATION} with (autovacuum_enabled = false, toast.autovacuum_enabled = false) as
+        cur.execute(f"""create unlogged table {batch.RELATION} with (autovacuum_enabled = false, toast.autovacuum_enabled = false) as
                         select candidates.* from {relation("int_facts_candidates")} as candidates
                         where exists (select 1 from {relation("int_submissions_enriched")} as submissions
                                       where not exists (select 1 from audit.submission_gate as gate
@@ -145,18 +199,19 @@ def validate(conn, dsn: Dsn, run_id: str, gx_dir: Path, rules: RuleSet | None = 
         return stats
     stats.submissions = len(pending)
     progress.say("gate", f"{progress.number(len(pending))} báo cáo chờ kiểm tra / submissions pending; "
-                         "Great Expectations chạy bộ quy tắc / runs the rule suite, song song với sổ kiểm tra / "
-                         "alongside the ledger")
-    # Great Expectations reads the batch on its own connection while this one writes the ledger:
-    # the two are independent evaluations of the same rules, and on a multi-core machine they overlap.
+                         "chạy các quy tắc / evaluating the rules")
+    rules_started = time.perf_counter()
+    stats.evaluations = _evaluate(conn, dsn, engine)
+    stats.rules_seconds = time.perf_counter() - rules_started
+    progress.say("gate", f"{progress.number(stats.evaluations)} lượt đánh giá / evaluations "
+                         f"({progress.number(stats.rules_seconds, 1)} s); Great Expectations kiểm tra kết quả / "
+                         "validates them, song song với sổ kiểm tra / alongside the ledger")
+    # Great Expectations reads the evaluations on its own connection while this one writes the ledger.
     checkpoint = gx_process.checkpoint if gx_process is not None else run_checkpoint
     gx = Background(checkpoint, gx_dir, dsn.sqlalchemy_url(), rules, engine, run_name=run_id, name="gx-checkpoint")
     ledger_started = time.perf_counter()
-    try:
-        fails, per_file, stats.evaluations = _write_ledger(conn, engine, run_id, rules, catalog)
-    except BaseException:
-        gx.join()  # never leave its connection reading behind a rolled-back run
-        raise
+    with gx:  # a failed ledger waits for GX first: nothing is left reading behind a rolled-back run
+        fails, per_file = _write_ledger(conn, run_id, rules, catalog)
     stats.ledger_seconds = time.perf_counter() - ledger_started
     outcomes = gx.join()
     stats.gx_seconds = gx.seconds

@@ -1,9 +1,15 @@
-"""The pending batch: the figures of the submissions the gate judges in this run.
+"""The gate's two working tables, each with one name everywhere.
 
-One name for it everywhere: the table the validate stage materialises (``work.gate_batch``),
-the Great Expectations asset, batch definition and validation definition that read it, and the
-CTE through which every rule query reads it (``{batch}`` is the placeholder GX substitutes).
+- The pending batch (``work.gate_batch``): the figures of the submissions the gate judges in this
+  run, which every rule query reads through the CTE of the same name (``{batch}`` is the placeholder).
+- The evaluations (``work.gate_evaluations``): every rule query's rows over that batch, passes too.
+  Great Expectations' asset, batch definition and validation definition read it (``{batch}`` in an
+  expectation's query), and the ledger copies it into audit.dq_results.
+
+Both are unlogged and live until the next gate makes them anew.
 """
 SCHEMA = "work"
 NAME = "gate_batch"
 RELATION = f"{SCHEMA}.{NAME}"
+EVALUATIONS_NAME = "gate_evaluations"
+EVALUATIONS = f"{SCHEMA}.{EVALUATIONS_NAME}"

@@ -1,9 +1,11 @@
 """The Great Expectations suite, generated from the rule catalog, and the checkpoint that runs it.
 
 One expectation per rule kind and severity (ExpectNoRuleFailures: GX's UnexpectedRowsExpectation
-evaluated once, ingestion/rules/gx_expectation.py); its query is the set-based SQL
-of ingestion/rules/sql.py restricted to failures, over the batch of pending figures
-(work.gate_batch, materialised by the validate stage; one name for it, ingestion/rules/batch.py).
+evaluated once, ingestion/rules/gx_expectation.py): no failing evaluation of that kind at that
+severity among the gate's evaluations (work.gate_evaluations: each kind's set-based SQL of
+ingestion/rules/sql.py run once over the pending figures by the validate stage; one name for it,
+ingestion/rules/batch.py). GX validates them while the ledger writes them to audit.dq_results,
+and the two must agree on every count.
 
 The checkpoint runs in an ephemeral (in-memory) GX context, built from the catalog each night:
 a file-backed project re-read its YAML and re-wrote its JSON stores dozens of times per run,
@@ -93,7 +95,7 @@ def import_gx():
 
 def run_checkpoint(gx_dir: Path, sqlalchemy_url: str, rules: RuleSet, engine: SqlEngine,
                    run_name: str) -> list[ExpectationOutcome]:
-    """The suite run over the gate's batch (here, or in a process of its own: rules/gx_process.py)."""
+    """The suite run over the gate's evaluations (here, or in a process of its own: rules/gx_process.py)."""
     os.environ[CONNECTION_VAR] = sqlalchemy_url
     gx = import_gx()
     from great_expectations.core.run_identifier import RunIdentifier
@@ -105,11 +107,12 @@ def run_checkpoint(gx_dir: Path, sqlalchemy_url: str, rules: RuleSet, engine: Sq
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "a more specific PostgresDatasource may be more appropriate": by design
         datasource = context.data_sources.add_sql(name=DATASOURCE, connection_string="${" + CONNECTION_VAR + "}")
-    asset = datasource.add_table_asset(name=batch.NAME, table_name=batch.NAME, schema_name=batch.SCHEMA)
-    batch_definition = asset.add_batch_definition_whole_table(batch.NAME)
+    name = batch.EVALUATIONS_NAME
+    asset = datasource.add_table_asset(name=name, table_name=name, schema_name=batch.SCHEMA)
+    batch_definition = asset.add_batch_definition_whole_table(name)
     suite = context.suites.add(build_suite(rules, engine))
     validation = context.validation_definitions.add(
-        gx.ValidationDefinition(name=batch.NAME, data=batch_definition, suite=suite))
+        gx.ValidationDefinition(name=name, data=batch_definition, suite=suite))
     checkpoint = context.checkpoints.add(gx.Checkpoint(
         name="cchc_nightly", validation_definitions=[validation], actions=[],
         result_format={"result_format": "SUMMARY"}))

@@ -2,16 +2,15 @@
 
 Each query evaluates every instance of its kind for every pending submission at once
 (``{batch}`` is the pending figures, read through the CTE ``gate_batch`` (ingestion/rules/batch.py);
-Great Expectations substitutes it) and returns one
-row per evaluation with the same fields the offline engine produces:
+the validate stage runs each once, into the evaluations Great Expectations then validates) and
+returns one row per evaluation with the same fields the offline engine produces:
 
     rule_id, rule_kind, severity, status, file_id, unit_code, year, quarter, indicator,
     sheet, row_number, rows, form, observed, expected, details
 
 Each kind's query is in its module (ingestion/rules/kinds/<kind>.py), beside its offline
 evaluation; this module holds the fragments several kinds share. The agreement tests run both
-engines on the same reports. Queries contain no braces other than ``{batch}``, so they
-survive the str.format Great Expectations applies.
+engines on the same reports. Queries contain no braces other than ``{batch}``.
 """
 from __future__ import annotations
 
@@ -56,14 +55,11 @@ class Relations:
         return self._resolved[name]
 
 
-# Great Expectations substitutes {batch} as "(select ...)" when the query text contains a JOIN
-# and as "(select ...) AS subselect" otherwise; the explicit join keeps the form fixed.
 # Not materialized: the CTE only names the batch. Materialized, every kind that reads it twice first
 # copied the whole batch (a national quarter: 445 k wide rows, spilled to disk); inlined, each reference
 # reads only the columns and rows it needs. Measured on a national quarter, every rule kind: 9.2–9.6 s
 # materialized, 7.8–8.0 s inlined, the same rows; on a 551-file night at 55 k files, the same time.
-PENDING_CTE = (f"with {batch.NAME} as not materialized "
-               f"(select batch_rows.* from {{batch}} as batch_rows cross join (select 1) as single_row)")
+PENDING_CTE = f"with {batch.NAME} as not materialized (select batch_rows.* from {{batch}} as batch_rows)"
 
 
 def keyed_cte(concepts, levels=None) -> str:
@@ -131,13 +127,11 @@ class SqlEngine:
         return PENDING_CTE + "," + kind_of(kind).sql(self, kind)
 
     def unexpected_rows_query(self, kind: str, severity: str) -> str:
-        """What Great Expectations checks: the failures of one kind at one severity.
-
-        The evaluation runs whole first (offset 0 keeps the filter out of it): pushed inside, the
-        filter made PostgreSQL expect a handful of rows and join the batch row by row, ten times the
-        full evaluation at 600 files and quadratic in the number of files."""
-        return (f"select * from ({self.query(kind)} offset 0) as evaluations "
-                f"where evaluations.status = 'fail' and evaluations.severity = {lit(severity)}")
+        """What Great Expectations checks: the failures of one kind at one severity among the gate's
+        evaluations (``{batch}``: batch.EVALUATIONS, every kind's query run once by the validate stage)."""
+        # GX names the batch itself ("(select ...) AS subselect": the query has no JOIN), so no alias here.
+        return (f"select * from {{batch}} where rule_kind = {lit(kind)} and severity = {lit(severity)} "
+                f"and status = 'fail'")
 
     def _instances(self, columns: tuple[str, ...], values) -> str:
         rows = [f"({', '.join(v)})" for v in values]
