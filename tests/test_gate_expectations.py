@@ -70,15 +70,16 @@ def test_each_rule_query_runs_once_and_great_expectations_validates_the_evaluati
     assert sum(outcomes.values()) > 0
     assert outcomes == {key: ledger.get(key, 0) for key in outcomes}
     assert set(ledger) <= set(outcomes)
-    # The batch lives one night and is analysed by the gate: autovacuum, which would read it whole for
-    # nothing and hold up the next gate's drop, is off for it and its TOAST table. It and the evaluations
-    # are working copies, made anew by each gate: unlogged.
-    assert query(dsn, """select c.reloptions, t.reloptions from pg_class as c join pg_class as t on t.oid = c.reltoastrelid
-                         where c.oid = 'work.gate_batch'::regclass""") == [(["autovacuum_enabled=false"],
-                                                                            ["autovacuum_enabled=false"])]
-    assert query(dsn, """select c.relname, c.relpersistence from pg_class as c
-                         where c.oid in ('work.gate_batch'::regclass, 'work.gate_evaluations'::regclass)
-                         order by 1""") == [("gate_batch", "u"), ("gate_evaluations", "u")]
+    # Nothing of the build was decided before the gate: its batch is the candidates as they stand (a view),
+    # analysed for the rules' plans. The evaluations are a working copy made anew by each gate: unlogged.
+    from ingestion.warehouse.dbt_relations import relation
+
+    candidates = relation("int_facts_candidates", config.load_settings().dbt_target_dir)
+    assert query(dsn, "select relkind from pg_class where oid = 'work.gate_batch'::regclass") == [("v",)]
+    assert query(dsn, "select count(*) from work.gate_batch") == query(dsn, f"select count(*) from {candidates}")
+    assert query(dsn, "select last_analyze is not null from pg_stat_user_tables where relid = %s::regclass",
+                 (candidates,)) == [(True,)]
+    assert query(dsn, "select relpersistence from pg_class where oid = 'work.gate_evaluations'::regclass") == [("u",)]
     # The evaluations GX read are the ledger's, row for row.
     assert query(dsn, "select count(*) from work.gate_evaluations") == query(
         dsn, "select count(*) from audit.dq_results where run_id = %s", (run_id,))
@@ -282,3 +283,18 @@ def test_two_sessions_evaluate_the_rules_and_a_ledger_that_lost_a_failure_stops_
     assert query(dsn, "select count(*) from audit.submission_gate") == [(6,)]
     (failed,), = query(dsn, "select count(*) from audit.dq_results where status = 'fail'")
     assert failed > 0 and query(dsn, "select count(*) from work.gate_evaluations where status = 'fail'") == [(failed,)]
+
+    # A night with nothing new: every submission of its build decided, so the batch is an empty copy made
+    # without reading a figure (unlogged, never vacuumed: autovacuum read a full one for nothing once and
+    # held up the next gate's drop).
+    nothing = nightly.new_run_id()
+    nightly.start(nothing)
+    assert nightly.ingest_stage(nothing)["loaded"] == 0
+    nightly.build_candidates(nothing)
+    assert nightly.validate_stage(nothing)["submissions"] == 0
+    assert query(dsn, """select c.relkind, c.relpersistence, c.reloptions, t.reloptions
+                         from pg_class as c join pg_class as t on t.oid = c.reltoastrelid
+                         where c.oid = 'work.gate_batch'::regclass""") == [
+        ("r", "u", ["autovacuum_enabled=false"], ["autovacuum_enabled=false"])]
+    assert query(dsn, "select count(*) from work.gate_batch") == [(0,)]
+    nightly.finish(nothing)

@@ -1,7 +1,7 @@
 {{ config(materialized='table', tags=['pre_gate']) }}
 
 -- Figures of submissions the gate has not decided yet, as of this build (the gate's batch is taken from here).
--- No index: the gate copies the table whole and nothing else reads it. Two indexes cost about a second
+-- No index: the gate reads the table whole (as its batch) and nothing else reads it. Two indexes cost about a second
 -- of a national quarter's build; the planner used one twice in a 551-file night, neither on a national quarter.
 with undecided as (
     select submissions.*
