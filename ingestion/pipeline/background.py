@@ -1,4 +1,5 @@
-"""A call run in a thread beside the caller's own work (the gate's GX checkpoint, the standby copy)."""
+"""A call run in a thread beside the caller's own work (the gate's GX checkpoint, the standby copy), and one
+work shared by several database sessions side by side (the rule kinds, the standby's marts)."""
 from __future__ import annotations
 
 import threading
@@ -42,3 +43,29 @@ class Background:
         if self._error is not None:
             raise self._error
         return self._result
+
+
+def in_sessions(work, conn, dsn, sessions: int, *, name: str, on_error=None) -> None:
+    """``work(session)`` in ``conn`` and, with ``dsn``, in ``sessions - 1`` more connections, each in a thread:
+    the work takes its items from a list they share. Every session is waited for whatever happens, the
+    connections opened here are closed, and the first error is raised (this thread's before the others').
+    ``on_error``: called when this thread's work raised, before the others are waited for (to stop them)."""
+    from ..warehouse.connection import connect
+
+    others = [connect(dsn) for _ in range(sessions - 1)] if dsn is not None else []
+    try:
+        beside = [Background(work, other, name=name) for other in others]
+        try:
+            work(conn)
+        except BaseException:
+            if on_error is not None:
+                on_error()
+            raise
+        finally:
+            for job in beside:
+                job.wait()
+        for job in beside:
+            job.join()
+    finally:
+        for other in others:
+            other.close()

@@ -22,9 +22,9 @@ from pathlib import Path
 
 from psycopg2 import sql
 
-from ..warehouse.connection import Dsn, connect
+from ..warehouse.connection import Dsn
 from ..warehouse.roles import BI_ROLE
-from .background import Background
+from .background import in_sessions
 from .dbt import DbtError, DbtResult, project_digest, run_dbt
 
 log = logging.getLogger(__name__)
@@ -300,19 +300,7 @@ def refresh_standby(conn, incremental: list[dict], invocation: str | None, dsn: 
             if whole:
                 copied.append(node["name"])
 
-    others = [connect(dsn) for _ in range(STANDBY_LANES - 1)] if dsn is not None and len(pending) > 1 else []
-    try:
-        beside = [Background(lane, other, name="cchc-standby-lane") for other in others]
-        try:
-            lane(conn)
-        finally:
-            for job in beside:
-                job.wait()
-        for job in beside:
-            job.join()
-    finally:
-        for other in others:
-            other.close()
+    in_sessions(lane, conn, dsn, STANDBY_LANES if len(pending) > 1 else 1, name="cchc-standby-lane")
     if failed:
         log.warning("standby marts not refreshed (%s); the next publication catches up: %s",
                     ", ".join(name for name, _ in failed), failed[0][1])

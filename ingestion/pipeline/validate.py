@@ -27,10 +27,10 @@ from ..rules.gx_process import GxProcess
 from ..rules.gx_suite import run_checkpoint
 from ..rules.messages import render
 from ..rules.sql import SqlEngine, evaluation_from_row
-from ..warehouse.connection import Dsn, connect
+from ..warehouse.connection import Dsn
 from ..warehouse.dbt_relations import relation
 from ..warehouse.copy import copy_rows
-from .background import Background
+from .background import Background, in_sessions
 
 log = logging.getLogger(__name__)
 DQ_COLUMNS = ("run_id", "file_id", "content_hash", "unit_code", "year", "quarter", "rule_id", "rule_kind", "severity",
@@ -100,23 +100,11 @@ def _evaluate(conn, dsn: Dsn | None, engine: SqlEngine) -> int:
                 counts.append(cur.rowcount)
             session.commit()
 
-    others = [connect(dsn) for _ in range(EVALUATION_LANES - 1)] if dsn is not None and len(kinds) > 1 else []
-    try:
-        beside = [Background(lane, other, name="cchc-rule-lane") for other in others]
-        try:
-            lane(conn)
-        except BaseException:
-            with take:
-                todo.clear()  # the other lanes stop after the kind they are evaluating
-            raise
-        finally:
-            for job in beside:
-                job.wait()
-        for job in beside:
-            job.join()
-    finally:
-        for other in others:
-            other.close()
+    def stop() -> None:
+        with take:
+            todo.clear()  # the other lanes stop after the kind they are evaluating
+
+    in_sessions(lane, conn, dsn, EVALUATION_LANES if len(kinds) > 1 else 1, name="cchc-rule-lane", on_error=stop)
     return sum(counts)
 
 
