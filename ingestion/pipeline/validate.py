@@ -74,9 +74,8 @@ EVALUATION_LANES = 2
 def _evaluate(conn, dsn: Dsn | None, engine: SqlEngine) -> int:
     """Every rule kind's evaluations into batch.EVALUATIONS (made anew); how many rows.
 
-    Each kind's query runs once, in its own committed statement: the table is the night's working
-    copy (unlogged, like the batch), read by Great Expectations on its own connection and by the
-    ledger. With ``dsn``, ``EVALUATION_LANES`` sessions take kinds from one list.
+    Each kind's query runs once, in its own committed statement: the table is the gate's unlogged
+    working copy, read by Great Expectations on its own connection and by the ledger. With ``dsn``, ``EVALUATION_LANES`` sessions take kinds from one list.
     """
     kinds = engine.kinds()
     with conn.cursor() as cur:
@@ -118,7 +117,7 @@ def _drop_batch(cur) -> None:
 
 
 def _evaluation_query(engine: SqlEngine, kind: str) -> str:
-    return engine.query(kind).replace("{batch}", batch.RELATION)
+    return engine.batch_query(kind)
 
 
 def _write_ledger(conn, run_id: str, rules: RuleSet, catalog: Catalog) -> tuple[Counter, dict[int, Counter]]:

@@ -13,8 +13,8 @@ FOLDER = "rules_sql"  # inside the dbt target folder, beside dbt's own compiled 
 def write_rule_sql(out_dir: Path, rules: RuleSet, engine: SqlEngine) -> list[Path]:
     """``<kind>.sql`` for every kind with instances: its evaluation query over the pending batch.
 
-    Great Expectations runs each one restricted to the failures of one severity; the ledger runs
-    it whole (passes too) into audit.dq_results.
+    The gate runs each once (passes too) into work.gate_evaluations, which Great Expectations validates
+    and the ledger copies into audit.dq_results.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     for old in out_dir.glob("*.sql"):
@@ -27,6 +27,6 @@ def write_rule_sql(out_dir: Path, rules: RuleSet, engine: SqlEngine) -> list[Pat
                   f"-- {len(rules.of_kind(kind))} instances; severity {severities}. Generated from expectations/rules.yml\n"
                   f"-- and the indicator catalog by ingestion/rules/kinds/{kind}.py; reads the pending batch {batch.RELATION}.\n")
         path = out_dir / f"{kind}.sql"
-        path.write_text(header + engine.query(kind).replace("{batch}", batch.RELATION).strip() + "\n", encoding="utf-8")
+        path.write_text(header + engine.batch_query(kind).strip() + "\n", encoding="utf-8")
         written.append(path)
     return written

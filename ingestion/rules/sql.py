@@ -126,6 +126,11 @@ class SqlEngine:
 
         return PENDING_CTE + "," + kind_of(kind).sql(self, kind)
 
+    def batch_query(self, kind: str) -> str:
+        """The query of one kind over the gate's pending batch (batch.RELATION): what the gate runs, and what
+        ``cchc rules sql`` writes out."""
+        return self.query(kind).replace("{batch}", batch.RELATION)
+
     def unexpected_rows_query(self, kind: str, severity: str) -> str:
         """What Great Expectations checks: the failures of one kind at one severity among the gate's
         evaluations (``{batch}``: batch.EVALUATIONS, every kind's query run once by the validate stage)."""
