@@ -16,6 +16,7 @@ import pytest
 from conftest import generated_inbox, incremental_marts, set_figure, marts_fingerprint, query
 
 from ingestion import cli, config
+from ingestion.feedback import report as feedback
 from ingestion.pipeline import nightly
 from ingestion.pipeline.dbt import run_dbt
 from ingestion.review import ReviewError, record_review
@@ -71,8 +72,16 @@ def _review(dsn, unit: str, decision: str, reason: str, by: str = "Nguyễn Th�
 
 
 
-def test_every_state_reviews_and_reporting_rate(pipeline_env, capsys):
+def test_every_state_reviews_and_reporting_rate(pipeline_env, capsys, monkeypatch):
     inbox, dsn = pipeline_env["inbox"], pipeline_env["dsn"]
+    collected: list[tuple[str | None, list[int] | None]] = []  # what the feedback reports read from the warehouse
+    collect = feedback.collect
+
+    def collect_spy(conn, run_id=None, also=(), file_ids=None):
+        collected.append((run_id, None if file_ids is None else sorted(file_ids)))
+        return collect(conn, run_id, also, file_ids)
+
+    monkeypatch.setattr(feedback, "collect", collect_spy)
     generated_inbox(inbox, units=12, quarters=1, error_rate=0.0, seed=41, end=(2026, 2), forced=FORCED)
     files = {p.relative_to(inbox).parts[0]: p for p in inbox.rglob("*.xls*") if "_registry" not in p.parts}
     assert "T01X0001" not in files
@@ -81,6 +90,8 @@ def test_every_state_reviews_and_reporting_rate(pipeline_env, capsys):
 
     first = nightly.run_all(docs=False)
     assert first["status"] == "success"
+    # The run's files are read once for its folder; current/ reuses those reports.
+    assert collected == [(first["run_id"], None)]
     status = _status(dsn)
     expected_units = len(status)
     assert expected_units == 12
@@ -144,6 +155,7 @@ def test_every_state_reviews_and_reporting_rate(pipeline_env, capsys):
     assert _published_figures(dsn, REVIEW_ACCEPT) == 0
 
     # A rerun with no new file applies them: the accepted version is published, the rejected one withdrawn.
+    collected.clear()
     second = nightly.run_all(docs=False)
     assert second["files_new"] == 0 and second["marts_published"]
     status = _status(dsn)
@@ -182,6 +194,22 @@ def test_every_state_reviews_and_reporting_rate(pipeline_env, capsys):
     assert (reports / "current" / REVIEW_ACCEPT / f"{PERIOD}.xlsx").is_file()
     assert not (reports / "current" / "T01X0001").exists()
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}_\d{6}(_\d+)?", os.path.basename(second["reports_dir"]))
+    # The run read no file; current/ read the two reviewed unit-quarters' latest versions.
+    reviewed_files = sorted(r[0] for r in query(dsn, """select max(file_id) from raw.files where unit_code in (%s, %s)
+                                                         group by unit_code""", (REVIEW_ACCEPT, REVIEW_REJECT)))
+    assert collected == [(second["run_id"], None), (None, reviewed_files)]
+    # A unit-quarter reviewed since current/ was last written is read afresh, even when the run's folder
+    # has a report for the same file (the review may have come after that report was made).
+    (reports / "current" / ".reviews_reported").write_text("0\n", encoding="utf-8")
+    conn = connect(access.resolve().pipeline)
+    try:
+        stale = feedback.collect(conn, file_ids=[max(reviewed_files)])[0]
+        stale.status, stale.status_vi, stale.review_reason = "held", feedback.STATUS_VI["held"], None
+        feedback.write_current_reports(conn, second["run_id"], reports, collected={stale.file_id: stale})
+    finally:
+        conn.close()
+    unit = query(dsn, "select unit_code from raw.files where file_id = %s", (stale.file_id,))[0][0]
+    assert "sau khi Sở Nội vụ xem xét" in (reports / "current" / unit / f"{PERIOD}.html").read_text(encoding="utf-8")
 
     # Incremental marts after reviews equal a full rebuild (withdrawn rows included), and the standby
     # the next build starts from lost the withdrawn rows too.
@@ -195,7 +223,9 @@ def test_every_state_reviews_and_reporting_rate(pipeline_env, capsys):
 
     # The unit sends a new file: checked afresh, the review does not carry over to it.
     set_figure(files[REVIEW_ACCEPT], "Số văn bản chỉ đạo CCHC", 17)
+    collected.clear()
     third = nightly.run_all(docs=False)
+    assert collected == [(third["run_id"], None)]
     assert third["files_new"] == 1 and third["submissions_held"] == 1
     status = _status(dsn)
     resent = status[REVIEW_ACCEPT]

@@ -474,8 +474,13 @@ def run_folder(conn, run_id: str, reports_dir: Path) -> Path:
 
 
 def write_run_reports(conn, run_id: str, reports_dir: Path, also: list[str] | tuple[str, ...] = (),
-                      writer: ReportWriter | None = None) -> Path:
+                      writer: ReportWriter | None = None, collected: dict[int, UnitReport] | None = None) -> Path:
+    """The run's folder: a report for each file the run (and the runs in ``also``) read, its index and
+    its data-quality page. ``collected``, when given, receives the reports by file id, for
+    ``write_current_reports`` to reuse."""
     reports = collect(conn, run_id, also)
+    if collected is not None:
+        collected.update((report.file_id, report) for report in reports)
     out = run_folder(conn, run_id, reports_dir)
     writer = writer or ReportWriter()
     taken: set[tuple[str, str]] = set()
@@ -496,10 +501,17 @@ def current_report_paths(reports_dir: Path, unit_code: str, period: str) -> tupl
     return folder / f"{safe_name(period)}.html", folder / f"{safe_name(period)}.xlsx"
 
 
-def write_current_reports(conn, run_id: str, reports_dir: Path, writer: ReportWriter | None = None) -> int:
+def write_current_reports(conn, run_id: str, reports_dir: Path, writer: ReportWriter | None = None,
+                          collected: dict[int, UnitReport] | None = None) -> int:
     """Bring <reports>/current up to date: the latest version of every unit-quarter this run read
     a file for or the data team reviewed since the last time (every unit-quarter the first time).
-    Returns how many unit-quarters were written."""
+    Returns how many unit-quarters were written.
+
+    ``collected``: the reports ``write_run_reports`` just made, by file id. A unit-quarter's latest
+    version is nearly always a file the run read, whose report is the same here: it is taken from
+    there instead of being read from the warehouse a second time (a national quarter's findings took
+    as long to read as to render). A unit-quarter reviewed since the last time is read afresh: the
+    review may have come after the run's folder was written."""
     marker = reports_dir / CURRENT_DIR / ".reviews_reported"
     first = not marker.exists()
     reviewed_before = 0 if first else int(marker.read_text(encoding="utf-8").strip() or 0)
@@ -507,18 +519,23 @@ def write_current_reports(conn, run_id: str, reports_dir: Path, writer: ReportWr
         cur.execute("select coalesce(max(review_id), 0) from audit.submission_review")
         reviews_now = cur.fetchone()[0]
         cur.execute("""with touched as (
-                           select unit_code, year, quarter from raw.files
+                           select unit_code, year, quarter, false as reviewed from raw.files
                            where %s or run_id = %s
-                           union
-                           select unit_code, year, quarter from audit.submission_review where review_id > %s
+                           union all
+                           select unit_code, year, quarter, true from audit.submission_review where review_id > %s
                        )
-                       select max(f.file_id)
+                       select max(f.file_id), bool_or(t.reviewed)
                        from raw.files f
                        join touched t on t.unit_code = f.unit_code and t.year = f.year and t.quarter = f.quarter
                        group by f.unit_code, f.year, f.quarter""", (first, run_id, reviewed_before))
-        latest = [r[0] for r in cur.fetchall()]
+        latest = cur.fetchall()
+    known = collected or {}
+    reports = [known[file_id] for file_id, reviewed in latest if file_id in known and not reviewed]
+    unknown = [file_id for file_id, reviewed in latest if file_id not in known or reviewed]
+    if unknown:
+        reports += collect(conn, file_ids=unknown)
     writer = writer or ReportWriter()
-    for report in collect(conn, file_ids=latest):
+    for report in reports:
         html, xlsx = current_report_paths(reports_dir, report.unit_code, report.period)
         writer.write(report, html, xlsx)
     marker.parent.mkdir(parents=True, exist_ok=True)

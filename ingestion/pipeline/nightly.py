@@ -397,14 +397,15 @@ def report_stage(run_id: str, settings: Settings | None = None, *, docs: bool = 
             # Files read by a run that was killed or failed before its reports get them now.
             earlier = unreported_runs(conn, run_id)
             writer = ReportWriter()  # a unit-quarter's report in the run's folder and in current/ is rendered once
-            out_dir = write_run_reports(conn, run_id, settings.reports_dir, earlier, writer)
+            collected: dict = {}  # ... and read from the warehouse once
+            out_dir = write_run_reports(conn, run_id, settings.reports_dir, earlier, writer, collected)
             write_run_list(conn, run_id, out_dir)  # labels the catalog does not know yet, for the data team
             if earlier:
                 with conn.cursor() as cur:
                     cur.execute("update audit.load_runs set reports_dir = %s where run_id = any(%s)",
                                 (str(out_dir), earlier))
                 conn.commit()
-            current = write_current_reports(conn, run_id, settings.reports_dir, writer)
+            current = write_current_reports(conn, run_id, settings.reports_dir, writer, collected)
             progress.figures("report", time.perf_counter() - t0, **{"thư mục / folder": str(out_dir),
                                                                      "phản hồi hiện hành / current": current})
         except BaseException:
