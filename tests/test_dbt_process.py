@@ -54,15 +54,15 @@ def test_the_nights_dbt_commands_run_in_the_process_started_ahead(pipeline_env, 
     with caplog.at_level(logging.INFO, logger="cchc.progress"):
         out = nightly.run_all(docs=False)
     assert out["status"] == "success" and out["marts_published"]
-    # Started once the inbox was listed: its import would share a cold disk with the listing.
-    assert events == ["discover", "dbt started"]
+    # Started with the night, before the inbox is looked at: its import runs on the core the listing leaves idle.
+    assert events == ["dbt started", "discover"]
     # One process for the night, not this one: the pre-gate build, then the publication.
     assert len(started) == 1 and started[0].pid != os.getpid()
     assert [(pid, command) for pid, command, _ in commands] == [(started[0].pid, "build")] * 2
     assert all(nodes > 10 for _, _, nodes in commands)
     # A first night: dbt parsed the project for both builds ahead, and neither build parsed it again (the
     # publication's vars were those the parse was made with). The pre-gate build's parse was made while the
-    # inbox was read, the publication's once that build was done (while the gate checks the figures).
+    # run started and the inbox was read, the publication's once that build was done (while the gate checks the figures).
     target = load_settings().dbt_target_dir
     assert ahead == [(started[0].pid, "parse", str(target)), (started[0].pid, "parse", str(target / "marts_next"))]
     assert order == [f"parse {target}", f"build {target}", f"parse {target / 'marts_next'}",
