@@ -1,4 +1,4 @@
-"""The gate's two working tables, each with one name everywhere.
+"""The two relations the gate works on, each with one name everywhere.
 
 - The pending batch (``work.gate_batch``): the figures of the submissions the gate judges in this
   run, which every rule query reads through the CTE of the same name (``{batch}`` is the placeholder).
