@@ -8,6 +8,7 @@ import signal
 import pytest
 from conftest import generated_inbox, query
 
+from ingestion import registry as registry_module
 from ingestion.config import load_settings
 from ingestion.pipeline import dbt_process, nightly
 from ingestion.pipeline.dbt import DbtError, imported_ahead, run_dbt
@@ -49,11 +50,23 @@ def test_the_nights_dbt_commands_run_in_the_process_started_ahead(pipeline_env, 
         events.append("discover")
         return real_discover(*args, **kwargs)
 
+    registry_reads: list[str] = []
+    real_read_registry = registry_module.read_registry
+
+    def read_registry(*args, **kwargs):
+        registry_reads.append(str(args[0]))
+        return real_read_registry(*args, **kwargs)
+
     monkeypatch.setattr(dbt_process, "DbtProcess", Recorded)
     monkeypatch.setattr(nightly, "_discover", discover)
+    monkeypatch.setattr(registry_module, "read_registry", read_registry)
     with caplog.at_level(logging.INFO, logger="cchc.progress"):
         out = nightly.run_all(docs=False)
     assert out["status"] == "success" and out["marts_published"]
+    # The registry is read once: the parse names tonight's units from the copy the start checked.
+    assert len(registry_reads) == 1
+    assert query(pipeline_env["dsn"], "select count(*), count(*) filter (where title_unit_matches) from raw.files "
+                                      "where status = 'loaded'")[0] == (6, 6)
     # Started with the night, before the inbox is looked at: its import runs on the core the listing leaves idle.
     assert events == ["dbt started", "discover"]
     # One process for the night, not this one: the pre-gate build, then the publication.

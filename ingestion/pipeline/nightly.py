@@ -14,7 +14,7 @@ import logging
 import time
 import uuid
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from .. import diskspace, heap, progress
 from ..config import DBT_PROJECT_DIR, Settings, ingest_batch_files, load_settings
@@ -32,6 +32,9 @@ from .load import FilePlan, analyze_raw, ingest, ingest_batch, plan_files, split
 from .publish import build_dir, build_vars, fingerprint, publish, update_standby
 from .registry_sync import sync_registry
 from .validate import validate
+
+if TYPE_CHECKING:
+    from ..registry import Registry
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +94,11 @@ def _record(conn, run_id: str, stage: str, seconds: float, **columns) -> None:
 
 @heap.stage
 def start(run_id: str, settings: Settings | None = None) -> dict:
-    settings = settings or load_settings()
+    return _start(run_id, settings or load_settings())[0]
+
+
+def _start(run_id: str, settings: Settings) -> tuple[dict, Registry]:
+    """The run's start, and the registry it checked (the night in one process names tonight's units from it)."""
     # Everything that can be wrong with the set-up is found before anything is written.
     inbox = inbox_path(settings)
     units_csv, mapping_csv = settings.resolved_registry(inbox), settings.resolved_unit_mapping(inbox)
@@ -126,7 +133,8 @@ def start(run_id: str, settings: Settings | None = None) -> dict:
             conn.close()
     progress.say("start", f"lần chạy / run {run_id}; {progress.number(len(registry.units))} đơn vị trong danh mục / "
                           f"units in the registry{' (danh mục đã đổi / changed)' if changed else ''}; thư mục / inbox {inbox}")
-    return {"run_id": run_id, "inbox": str(inbox), "units_in_registry": len(registry.units), "registry_changed": changed}
+    return ({"run_id": run_id, "inbox": str(inbox), "units_in_registry": len(registry.units), "registry_changed": changed},
+            registry)
 
 
 @heap.stage
@@ -154,8 +162,8 @@ def _discover(run_id: str, settings: Settings, listing: Background | None = None
 
 @heap.stage
 def ingest_stage(run_id: str, settings: Settings | None = None, workers: int | None = None,
-                 plan: FilePlan | None = None) -> dict:
-    """Parse and stage the new files (plan: discover's, when the same process found them)."""
+                 plan: FilePlan | None = None, registry: Registry | None = None) -> dict:
+    """Parse and stage the new files (plan: discover's, registry: start's, when the same process has them)."""
     settings = settings or load_settings()
     t0 = time.perf_counter()
     inbox = inbox_path(settings)
@@ -163,9 +171,11 @@ def ingest_stage(run_id: str, settings: Settings | None = None, workers: int | N
         from ..registry import read_registry
 
         # The registry names the units of the files read; a night that found none reads none (tens of
-        # thousands of units take a tenth of a second to read).
-        registry = None if plan is not None and not plan.new else \
-            read_registry(settings.resolved_registry(inbox), settings.resolved_unit_mapping(inbox))
+        # thousands of units take a quarter of a second to read, between the listing and the parse).
+        if plan is not None and not plan.new:
+            registry = None
+        elif registry is None:
+            registry = read_registry(settings.resolved_registry(inbox), settings.resolved_unit_mapping(inbox))
         stats = ingest(conn, run_id, inbox, parser=settings.parser, registry=registry, workers=workers, plan=plan)
         # Discovery counts files whose size or date changed; reading tells which really did.
         _record(conn, run_id, "ingest", time.perf_counter() - t0, files_loaded=stats.loaded,
@@ -553,11 +563,11 @@ def run_all(settings: Settings | None = None, run_id: str | None = None, *, work
         # The inbox is listed while the run starts (the registry, the warehouse's checks): a cold listing
         # of a long history is seconds of disk reads, and only discover needs it.
         with start_listing(inbox) as listing:
-            start(run_id, settings)
+            _, registry = heap.stage(_start)(run_id, settings)
         try:
-            # One look at the inbox: ingest loads what discover found.
+            # One look at the inbox: ingest loads what discover found, naming units from the registry start read.
             _, plan = _discover(run_id, settings, listing)
-            ingest_stage(run_id, settings, workers=workers, plan=plan)
+            ingest_stage(run_id, settings, workers=workers, plan=plan, registry=registry)
             build_candidates(run_id, settings)
             validate_stage(run_id, settings)
             publish_stage(run_id, settings, standby=False)
