@@ -139,6 +139,10 @@ CASES = [
              name="bao_cao.docx")], ["fail"]),
     ("cumulative_not_decreasing", "growing", _cumulative([5, 8]), ["pass"]),
     ("cumulative_not_decreasing", "going down", _cumulative([5, 8, 6]), ["fail"]),
+    # A year's figures start again from nothing: the year before is no earlier quarter of this one.
+    ("cumulative_not_decreasing", "only the year before",
+     [Report("C1", (2024, 1), [fig("dir_plan_tasks_completed", 40)], pending=False),
+      Report("C1", (2025, 2), [fig("dir_plan_tasks_completed", 8)])], []),
     ("jump_within_history", "within", _history(102), ["pass"]),
     ("jump_within_history", "far outside", _history(400), ["fail"]),
     ("levels_add_up", "communes add up", _levels(100), ["pass"]),

@@ -5,7 +5,7 @@ from ...indicators import Catalog
 from ..model import Evaluation, Submission
 from ..offline import OfflineEngine, _ev, _value
 from ..ruleset import RuleInstance, indicator_instances
-from ..sql import SqlEngine, _select, lit
+from ..sql import SqlEngine, _select, lit, quarter_number
 from ..messages import period_vi
 from . import RuleKind
 
@@ -29,14 +29,19 @@ def offline(engine: OfflineEngine, inst: RuleInstance, s: Submission) -> list[Ev
 
 
 def sql(engine: SqlEngine, kind: str) -> str:
+    # The earlier quarters of each pending unit-year, read unit by unit (as jump_within_history reads a
+    # unit's series): joined whole, the basis view sorted every submission of the history first.
     return f"""{engine._own_values(kind)},
+year_history as materialized ({engine._basis_by(
+    f"select unit_code, year, max({quarter_number()}) as latest from current_values group by unit_code, year",
+    {"unit_code": "unit_code", "year": "year"}, (i.subject for i in engine.rules.of_kind(kind)), before="latest")}),
 previous as (
     select c.rule_id, c.file_id, b.value as previous_value, b.year as previous_year, b.quarter as previous_quarter,
            row_number() over (partition by c.rule_id, c.file_id order by b.quarter desc) as recency
     from current_values as c
-    join {engine.rel.basis} as b
+    join year_history as b
       on b.unit_code = c.unit_code and b.year = c.year and b.quarter < c.quarter
-     and b.own_indicator_code = c.own_indicator_code and b.value is not null
+     and b.own_indicator_code = c.own_indicator_code
 )
 {_select(rule_id="s.rule_id", kind=lit(kind), severity="s.severity",
          status="case when s.value < p.previous_value then 'fail' else 'pass' end",
