@@ -172,6 +172,11 @@ CASES = [
      [Report("C1", (2025, 1), RATE, content="v1", pending=False),
       Report("C1", (2025, 1), RATE, content="v2", pending=False),
       Report("C1", (2025, 1), RATE, content="v1")], ["fail"]),
+    # A version the gate held back was never in use: sending the one before it again reverts nothing.
+    ("version_not_reverted", "back from a held version",
+     [Report("C1", (2025, 1), RATE, content="v1", pending=False),
+      Report("C1", (2025, 1), RATE, content="v2", pending=False, held=True),
+      Report("C1", (2025, 1), RATE, content="v1")], ["pass"]),
 ]
 
 

@@ -50,7 +50,8 @@ mine as (
     select s.*, e.source_format, e.source_path
     from submissions as s join {engine.rel.submissions} as e on e.file_id = s.file_id
 ),
-pairs as (
+-- Materialized: inlined, the pair was looked up once per figure of the batch instead of once per submission.
+pairs as materialized (
     select m.file_id, m.source_path, o.file_id as other_id, o.source_path as other_path
     from mine as m
     cross join lateral (
