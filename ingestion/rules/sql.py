@@ -214,9 +214,9 @@ current_values as (
         """
         wanted = set(indicators)
         on = " and ".join(f"b.{column} = keys.{key}" for column, key in match.items())
-        # own_indicator_code is worked out figure by figure (macros/enriched_facts.sql); the figures that can
-        # have one of these codes as their own (the code, or a level variant of it) are picked first, through
-        # the figures' index, instead of working it out for each of a submission's hundred figures.
+        # own_indicator_code is worked out figure by figure, with lookups (macros/enriched_facts.sql): the
+        # figures that can have one of these codes as their own (the code, or a level variant of it) are
+        # picked first by a plain comparison, not each of a submission's hundred figures worked out.
         rows = wanted | {i.code for i in self.catalog if i.concept in wanted}
         on += f" and b.indicator_code = any({text_array(sorted(rows))})"
         on += f" and b.own_indicator_code = any({text_array(sorted(wanted))})"

@@ -38,7 +38,7 @@ def sql(engine: SqlEngine, kind: str) -> str:
 submissions as ({engine._submissions()}),
 present as (
     -- reported for the whole unit or for any of its levels, here or as its one-to-one same figure;
-    -- only the codes some level requires are gathered (a national quarter's every figure was 0.8 s)
+    -- only the codes some level requires are gathered (every figure's code: 0.8 s of a national quarter)
     select file_id, array_agg(concept_code) as codes
     from gate_batch where concept_code = any({text_array(sorted(wanted))}) and value is not null group by file_id
 ),
