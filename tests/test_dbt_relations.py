@@ -60,7 +60,7 @@ def test_rules_sql_writes_one_file_per_kind_with_the_manifests_relations(tmp_pat
     assert main(["rules", "sql", "--out", str(tmp_path / "sql")]) == 0
     written = {p.stem: p.read_text() for p in (tmp_path / "sql").glob("*.sql")}
     assert set(written) == set(KINDS)
-    assert "join gate_models.int_facts_basis as b" in written["cumulative_not_decreasing"]
+    assert "from gate_models.int_facts_basis as b" in written["cumulative_not_decreasing"]
     assert "from work.gate_batch as batch_rows" in written["percent_in_range"]
     assert "{batch}" not in "".join(written.values())
 
