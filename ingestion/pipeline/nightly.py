@@ -92,11 +92,11 @@ def _record(conn, run_id: str, stage: str, seconds: float, **columns) -> None:
     conn.commit()
 
 
-@heap.stage
 def start(run_id: str, settings: Settings | None = None) -> dict:
     return _start(run_id, settings or load_settings())[0]
 
 
+@heap.stage
 def _start(run_id: str, settings: Settings) -> tuple[dict, Registry]:
     """The run's start, and the registry it checked (the night in one process names tonight's units from it)."""
     # Everything that can be wrong with the set-up is found before anything is written.
@@ -563,7 +563,7 @@ def run_all(settings: Settings | None = None, run_id: str | None = None, *, work
         # The inbox is listed while the run starts (the registry, the warehouse's checks): a cold listing
         # of a long history is seconds of disk reads, and only discover needs it.
         with start_listing(inbox) as listing:
-            _, registry = heap.stage(_start)(run_id, settings)
+            _, registry = _start(run_id, settings)
         try:
             # One look at the inbox: ingest loads what discover found, naming units from the registry start read.
             _, plan = _discover(run_id, settings, listing)

@@ -217,8 +217,8 @@ current_values as (
         # own_indicator_code is worked out figure by figure, with lookups (macros/enriched_facts.sql): the
         # figures that can have one of these codes as their own (the code, or a level variant of it) are
         # picked first by a plain comparison, not each of a submission's hundred figures worked out.
-        rows = wanted | {i.code for i in self.catalog if i.concept in wanted}
-        on += f" and b.indicator_code = any({text_array(sorted(rows))})"
+        codes = wanted | {i.code for i in self.catalog if i.concept in wanted}
+        on += f" and b.indicator_code = any({text_array(sorted(codes))})"
         on += f" and b.own_indicator_code = any({text_array(sorted(wanted))})"
         if before is not None:
             on += f" and {quarter_number('b')} < keys.{before}"
