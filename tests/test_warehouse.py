@@ -17,6 +17,7 @@ from ingestion import config
 from ingestion.pipeline import load, nightly, publish
 from ingestion.pipeline.dbt import run_dbt
 from ingestion.warehouse.connection import connect
+from ingestion.warehouse.copy import copy_rows
 
 pytestmark = pytest.mark.e2e
 BUSINESS_MARTS = ("fct_indicator_value", "fct_tthc_processing", "fct_staffing", "fct_finance", "fct_indicator_rollup",
@@ -451,13 +452,41 @@ def test_staged_figures_are_checked_once_as_they_enter_the_gate_and_kept_by_thei
     columns = "file_id, sheet, row_number, col_number, label, kind"
     with pytest.raises(psycopg2.errors.UniqueViolation):
         query(dsn, f"insert into raw.facts ({columns}) select {columns} from raw.facts limit 1")
-    with pytest.raises(psycopg2.errors.ForeignKeyViolation):
+    with pytest.raises(psycopg2.errors.ForeignKeyViolation, match="file_id [0-9]+, which raw.files does not hold"):
         query(dsn, f"""insert into raw.facts ({columns})
                        select max(file_id) + 1000, sheet, row_number, col_number, label, kind
                        from raw.facts group by sheet, row_number, col_number, label, kind limit 1""")
-    with pytest.raises(psycopg2.errors.UniqueViolation):
-        query(dsn, """insert into audit.dq_results (dq_result_id, run_id, rule_id, rule_kind, severity, status)
-                       values (-1, 'x', 'r', 'k', 'info', 'pass'), (-1, 'x', 'r', 'k', 'info', 'pass')""")
+    # Written as the load writes them (COPY): an orphan among figures of a known file refuses the statement.
+    # A file that has figures cannot be deleted, renumbered or truncated away.
+    (known,), = query(dsn, "select min(file_id) from raw.facts")
+    figure = dict.fromkeys(load.FACT_COLUMNS) | {"sheet": "S", "row_number": 1, "label": "nhãn", "kind": "count",
+                                                  "match": "unmatched", "scope": "unit"}
+    rows = [tuple((figure | {"file_id": known, "col_number": 99}).values()),
+            tuple((figure | {"file_id": known + 10**6, "col_number": 1}).values())]
+    conn = psycopg2.connect(dsn.url())
+    try:
+        for statement in (lambda cur: copy_rows(cur, "raw.facts", load.FACT_COLUMNS, rows),
+                          lambda cur: cur.execute("update raw.facts set file_id = -1 where file_id = %s", (known,)),
+                          lambda cur: cur.execute("delete from raw.files where file_id = %s", (known,)),
+                          lambda cur: cur.execute("update raw.files set file_id = -1 where file_id = %s", (known,)),
+                          lambda cur: cur.execute("truncate raw.files cascade")):
+            with pytest.raises(psycopg2.errors.ForeignKeyViolation), conn, conn.cursor() as cur:
+                statement(cur)
+    finally:
+        conn.close()
+    assert query(dsn, "select count(*) from raw.facts where file_id in (%s, -1) or col_number = 99", (known,)) == \
+        query(dsn, "select n_facts::bigint from raw.files where file_id = %s", (known,))
+    # A warehouse whose figures a foreign key kept (checked row by row) loses it when the next run sets it up.
+    foreign_keys = "select count(*) from pg_constraint where conrelid = 'raw.facts'::regclass and contype = 'f'"
+    conn = psycopg2.connect(dsn.url())
+    with conn, conn.cursor() as cur:
+        cur.execute("alter table raw.facts add constraint facts_file_id_fkey foreign key (file_id) references raw.files")
+    conn.close()
+    assert query(dsn, foreign_keys) == [(1,)]
+    nightly.finish(run_id)
+    run_id = nightly.new_run_id()
+    nightly.start(run_id)
+    assert query(dsn, foreign_keys) == [(0,)]
 
     # A figure of a kind no parser writes, entering the gate: the build stops and names the test.
     conn = psycopg2.connect(dsn.url())
