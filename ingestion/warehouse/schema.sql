@@ -267,8 +267,12 @@ create index if not exists dq_results_file_idx on audit.dq_results (file_id);
 -- The marts flag figures with failed warnings: a small slice of a history that only grows.
 create index if not exists dq_results_failed_warnings_idx on audit.dq_results (file_id)
     where severity = 'warning' and status = 'fail';
--- unit_reported is recorded only when a unit-quarter's outcome changes: its last record, by index.
-create index if not exists dq_results_unit_reported_idx on audit.dq_results (unit_code, year, quarter, dq_result_id)
+-- unit_reported is recorded only when a unit-quarter's outcome changes: its last record, by index. The index
+-- holds the status the rule compares with, so the probe (one per expected unit-quarter: 55,559 on a 1 % night of
+-- the benchmark's history) need not read the table: 0.38 -> 0.26 s for the rule.
+drop index if exists audit.dq_results_unit_reported_idx;
+create index if not exists dq_results_unit_reported_status_idx
+    on audit.dq_results (unit_code, year, quarter, dq_result_id) include (status)
     where rule_kind = 'unit_reported';
 
 -- The data team's reviews of gate decisions (append-only): accept a held submission (the rules
