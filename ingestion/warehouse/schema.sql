@@ -107,26 +107,15 @@ begin
     return case when tg_op = 'DELETE' then old else new end;
 end $$;
 
-do $$
-begin
-    -- One trigger per event: PostgreSQL gives a transition table to a trigger of one event only.
-    if not exists (select 1 from pg_trigger where tgname = 'facts_inserted_have_files' and tgrelid = 'raw.facts'::regclass) then
-        create trigger facts_inserted_have_files after insert on raw.facts referencing new table as written
-            for each statement execute function raw.figures_have_files();
-    end if;
-    if not exists (select 1 from pg_trigger where tgname = 'facts_updated_have_files' and tgrelid = 'raw.facts'::regclass) then
-        create trigger facts_updated_have_files after update on raw.facts referencing new table as written
-            for each statement execute function raw.figures_have_files();
-    end if;
-    if not exists (select 1 from pg_trigger where tgname = 'files_keep_figures' and tgrelid = 'raw.files'::regclass) then
-        create trigger files_keep_figures before delete or update of file_id on raw.files
-            for each row execute function raw.files_keep_figures();
-    end if;
-    if not exists (select 1 from pg_trigger where tgname = 'files_keep_figures_truncate' and tgrelid = 'raw.files'::regclass) then
-        create trigger files_keep_figures_truncate before truncate on raw.files
-            for each statement execute function raw.files_keep_figures();
-    end if;
-end $$;
+-- One trigger per event: PostgreSQL gives a transition table to a trigger of one event only.
+create or replace trigger facts_inserted_have_files after insert on raw.facts referencing new table as written
+    for each statement execute function raw.figures_have_files();
+create or replace trigger facts_updated_have_files after update on raw.facts referencing new table as written
+    for each statement execute function raw.figures_have_files();
+create or replace trigger files_keep_figures before delete or update of file_id on raw.files
+    for each row execute function raw.files_keep_figures();
+create or replace trigger files_keep_figures_truncate before truncate on raw.files
+    for each statement execute function raw.files_keep_figures();
 -- A warehouse made when a foreign key kept them: the triggers above keep them now.
 alter table raw.facts drop constraint if exists facts_file_id_fkey;
 
