@@ -9,7 +9,15 @@
 {% macro rate_pairs(indicators, figures, group_column, match_scope=false) -%}
     from {{ indicators }} as indicators
     join {{ figures }} as numerators on numerators.indicator_code = indicators.numerator_code
-    join {{ figures }} as denominators
+    -- the denominators' figures alone (a tenth of the figures): joined whole, all of them were sorted
+    join (
+        select denominator_figures.*
+        from {{ figures }} as denominator_figures
+        where denominator_figures.indicator_code in (select rate_indicators.denominator_code
+                                                     from {{ indicators }} as rate_indicators
+                                                     where rate_indicators.kind = 'percent'
+                                                       and rate_indicators.canonical_code is null)
+    ) as denominators
         on denominators.indicator_code = indicators.denominator_code
        and denominators.unit_code = numerators.unit_code
        and denominators.year = numerators.year

@@ -1,7 +1,7 @@
 {{ config(materialized='incremental', incremental_strategy='delete+insert',
           unique_key=['rollup_scope', 'unit_code', 'year', 'quarter'], on_schema_change='fail',
-          pre_hook=["set local enable_nestloop = off", "set local enable_sort = off"],
-          post_hook=["reset enable_nestloop", "reset enable_sort", "{{ remove_withdrawn_rollups() }}"],
+          pre_hook=["set local enable_nestloop = off", "set local enable_sort = off", "set local work_mem = '32MB'"],
+          post_hook=["reset enable_nestloop", "reset enable_sort", "reset work_mem", "{{ remove_withdrawn_rollups() }}"],
           indexes=[{'columns': ['gate_seq']}]) }}
 
 -- Figures rolled up to today's units (through the 2025 reorganisation) and to provinces.
@@ -24,6 +24,9 @@
 -- the same misestimate: the planner sorted the kept rows of every changed province (hundreds of
 -- thousands) to group them; hashing them is about twice as fast, whole build or increment (the
 -- distinct counts still sort their own input).
+-- Sorts and hash tables get 32 MB while it runs (work_mem): at the default 4 MB the distinct counts of a
+-- correction's groups were sorted on disk, and the hash aggregates, sized for the same misestimate, were
+-- split into batches written to disk.
 with lineage as (
     select * from {{ ref('int_org_units_lineage') }}
 ),
