@@ -24,9 +24,9 @@
 -- the same misestimate: the planner sorted the kept rows of every changed province (hundreds of
 -- thousands) to group them; hashing them is about twice as fast, whole build or increment (the
 -- distinct counts still sort their own input).
--- Sorts and hash tables get 32 MB while it runs (work_mem): at the default 4 MB the distinct counts of a
--- correction's groups were sorted on disk, and the hash aggregates, sized for the same misestimate, were
--- split into batches written to disk.
+-- Its sorts and hash tables get 32 MB (work_mem): at the default 4 MB the distinct counts and a rate's
+-- pairs were sorted on disk, and hash tables sized for the same misestimate were split into batches on
+-- disk (111 MB of temporary files on a 1 % rerun of a 55 k-file history).
 with lineage as (
     select * from {{ ref('int_org_units_lineage') }}
 ),
