@@ -456,6 +456,9 @@ def test_staged_figures_are_checked_once_as_they_enter_the_gate_and_kept_by_thei
         query(dsn, f"""insert into raw.facts ({columns})
                        select max(file_id) + 1000, sheet, row_number, col_number, label, kind
                        from raw.facts group by sheet, row_number, col_number, label, kind limit 1""")
+    with pytest.raises(psycopg2.errors.UniqueViolation):
+        query(dsn, """insert into audit.dq_results (dq_result_id, run_id, rule_id, rule_kind, severity, status)
+                       values (-1, 'x', 'r', 'k', 'info', 'pass'), (-1, 'x', 'r', 'k', 'info', 'pass')""")
     # Written as the load writes them (COPY): an orphan among figures of a known file refuses the statement.
     # A file that has figures cannot be deleted, renumbered or truncated away.
     (known,), = query(dsn, "select min(file_id) from raw.facts")
