@@ -529,7 +529,7 @@ def test_no_dbt_command_of_a_night_parses_the_whole_project_again(pipeline_env):
 
 def test_a_view_is_kept_while_its_definition_and_sources_stay(pipeline_env):
     """dbt makes every view again on every build; ours keeps one the database holds as this project made it
-    (dbt_project/macros/views_kept.sql), and makes it again when its definition changed, when it is gone, or
+    (dbt_project/macros/relations_kept.sql), and makes it again when its definition changed, when it is gone, or
     when a rebuilt source table took it with it."""
     inbox, dsn = pipeline_env["inbox"], pipeline_env["dsn"]
     generated_inbox(inbox, units=4, quarters=1, error_rate=0.0, seed=21, end=(2026, 2))
@@ -557,13 +557,78 @@ def test_a_view_is_kept_while_its_definition_and_sources_stay(pipeline_env):
     # Made by another definition (as after an upgrade of the project), or dropped: made again.
     conn = psycopg2.connect(dsn.url())
     with conn, conn.cursor() as cur:
-        cur.execute("update work.dbt_views set fingerprint = 'another project' where relation like '%stg_raw__files%'")
+        cur.execute("update work.kept_relations set fingerprint = 'another project' where relation like '%stg_raw__files%'")
         cur.execute("drop view staging.stg_raw__parse_issues")
     conn.close()
     third = night(63)
     assert third["stg_raw__files"] != second["stg_raw__files"]
     assert "stg_raw__parse_issues" in third
     assert third["stg_raw__facts"] == second["stg_raw__facts"]
+
+
+def test_a_table_made_from_the_registry_is_kept_until_the_registry_changes(pipeline_env):
+    """The tables made from the registry, the catalog or the reviews alone (the dimensions, the registry's
+    hierarchy) are kept by a night of new reports, in both copies of the marts (dbt_project/macros/
+    relations_kept.sql), and so are the BI views over them; a registry change makes them again, in the copy
+    the night builds and, the night after, in the other one."""
+    import csv
+
+    inbox, dsn = pipeline_env["inbox"], pipeline_env["dsn"]
+    generated_inbox(inbox, units=4, quarters=1, error_rate=0.0, seed=23, end=(2026, 2))
+    files = [p for p in sorted(inbox.rglob("*.xlsx")) if "_registry" not in p.parts]
+    kept = ["dim_org_unit", "dim_indicator", "dim_period", "fct_submission_reviews", "bi_tthc_processing",
+            "bi_finance", "int_org_units_lineage", "int_org_units_descendants"]
+    rebuilt = ["fct_reporting_completeness", "bi_reporting_completeness"]  # made whole from tonight's statuses
+
+    def night(figure: int) -> dict[str, set[int]]:
+        """After a night that changed one figure: the oids of each relation, in marts, marts_next and intermediate."""
+        set_figure(files[0], "Số văn bản chỉ đạo CCHC", figure)
+        assert nightly.run_all(docs=False)["marts_published"]
+        oids: dict[str, set[int]] = {}
+        for name, oid in query(dsn, """select c.relname, c.oid::bigint from pg_class c
+                                       join pg_namespace n on n.oid = c.relnamespace
+                                       where n.nspname in ('marts', 'marts_next', 'intermediate')
+                                         and c.relname = any(%s)""", (kept + rebuilt,)):
+            oids.setdefault(name, set()).add(oid)
+        return oids
+
+    def names(unit: str) -> set[str]:
+        """The unit's current name in the live dimension and in a BI view over it."""
+        return {row[0] for row in query(dsn, "select unit_name from marts.dim_org_unit where unit_code = %s "
+                                             "and is_current_record union select unit_name from "
+                                             "marts.bi_tthc_processing where unit_code = %s", (unit, unit))}
+
+    night(61)
+    second = night(62)  # the standby made after the first publication holds the incremental marts only
+    third = night(63)
+    assert all(len(second[name]) == 2 for name in kept + rebuilt if not name.startswith("int_"))
+    assert {name: third[name] for name in kept} == {name: second[name] for name in kept}
+    assert all(len(third[name] - second[name]) == 1 for name in rebuilt)  # tonight's copy, made again
+
+    # The registry renames the unit of the file corrected every night.
+    unit = files[0].parent.parent.name
+    registry = inbox / "_registry" / "org_units.csv"
+    with registry.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    before = {r["name"] for r in rows if r["unit_code"] == unit}
+    assert names(unit) == before and len(before) == 1
+    for r in rows:
+        if r["unit_code"] == unit:
+            r["name"] = "Xã Đổi Tên"
+    with registry.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    fourth = night(64)
+    assert names(unit) == {"Xã Đổi Tên"}
+    fifth = night(65)  # the copy in marts_next was made before the change: made again, not kept
+    assert names(unit) == {"Xã Đổi Tên"}
+    for name in ("dim_org_unit", "bi_tthc_processing"):
+        assert fifth[name].isdisjoint(third[name]) and len(fifth[name] & fourth[name]) == 1, name
+    # What does not read the registry is kept: the catalog's dimension. What reads it is made again, whichever
+    # of its columns changed (the hierarchy reads the registry's rows whole).
+    assert fifth["dim_indicator"] == third["dim_indicator"]
+    assert fifth["int_org_units_descendants"].isdisjoint(third["int_org_units_descendants"])
 
 
 def test_the_catalog_seeds_are_loaded_again_only_when_the_project_changed(pipeline_env, monkeypatch):

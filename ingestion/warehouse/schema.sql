@@ -391,13 +391,17 @@ create table if not exists audit.build_log (
     fingerprint text not null
 );
 
--- The views dbt built and from what (dbt_project/macros/views_kept.sql): a view whose definition
--- is unchanged and still in place is kept, not made again, on the next build.
-create table if not exists work.dbt_views (
-    relation    text primary key,  -- as dbt names it: "database"."schema"."view"
-    view_oid    oid not null,      -- the view made then: one made again, or dropped, has another or none
-    fingerprint text not null,     -- of its compiled SQL and configuration
-    built_at    timestamptz not null default now()
+-- The relations dbt built that a later build may keep as they are (dbt_project/macros/relations_kept.sql):
+-- a view whose definition is unchanged, a table whose definition and inputs are unchanged. Recorded by
+-- oid: the marts are built in marts_next and swapped, so the copy in marts_next tonight is the one
+-- built two nights ago, under the same name.
+drop table if exists work.dbt_views;  -- recorded views by name: every swapped mart view was made again
+create table if not exists work.kept_relations (
+    relation_oid oid primary key,  -- the relation made then: one made again, or dropped, has another or none
+    relation     text not null,    -- as dbt names it: "database"."schema"."name"
+    fingerprint  text not null,    -- of its compiled SQL and configuration
+    inputs       text,             -- a table's: the content of the relations it reads (null for a view)
+    built_at     timestamptz not null default now()
 );
 
 -- What each incremental build of the marts changed, until the standby has taken it: a mark per model

@@ -1,4 +1,5 @@
-{{ config(materialized='table', tags=['pre_gate'], indexes=[{'columns': ['unit_code', 'descendant_level']}]) }}
+{{ config(materialized='table', meta={'keep_when_unchanged': true}, tags=['pre_gate'], indexes=[{'columns': ['unit_code', 'descendant_level']}]) }}
+-- Made again only when its SQL or what it reads changed (macros/relations_kept.sql).
 
 -- Every (ancestor, descendant) pair of the registry, at any depth.
 with recursive tree as (

@@ -1,4 +1,5 @@
-{{ config(materialized='table', tags=['publish'], indexes=[{'columns': ['unit_code']}]) }}
+{{ config(materialized='table', meta={'keep_when_unchanged': true}, tags=['publish'], indexes=[{'columns': ['unit_code']}]) }}
+-- Made again only when its SQL or what it reads changed (macros/relations_kept.sql).
 
 -- Where each unit's figures go today: follow the dated reorganisation mapping to the end
 -- (a commune merged in 2025, a district abolished into its province, a province merged),

@@ -1,5 +1,5 @@
-
-
+{{ config(meta={'keep_when_unchanged': true}) }}
+-- Made again only when its SQL or what it reads changed (macros/relations_kept.sql).
 select
     indicator_code,
     form,

@@ -1,5 +1,5 @@
-
-
+{{ config(meta={'keep_when_unchanged': true}) }}
+-- Made again only when its SQL or what it reads changed (macros/relations_kept.sql).
 -- Every version of every unit of the registry (SCD type 2 from the snapshot), with where its
 -- figures roll up today.
 select

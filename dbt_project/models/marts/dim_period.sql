@@ -1,5 +1,5 @@
-
-
+{{ config(meta={'keep_when_unchanged': true}) }}
+-- Made again only when its SQL or what it reads changed (macros/relations_kept.sql).
 -- Quarters with the Nghị định 09 reporting window: from the 15th of the month before the
 -- quarter to the 14th of the quarter's last month (macros/periods.sql, shared with the rules).
 with quarters as (

@@ -1,3 +1,6 @@
+{{ config(meta={'keep_when_unchanged': true}) }}
+-- Made again only when its SQL or what it reads changed (macros/relations_kept.sql).
+
 -- The data team's reviews of gate decisions, as auditors read them beside the DQ history:
 -- who accepted a held submission or rejected an accepted one, when, why, for which file
 -- version, and which rules had failed at that moment.
