@@ -566,6 +566,70 @@ def test_a_view_is_kept_while_its_definition_and_sources_stay(pipeline_env):
     assert third["stg_raw__facts"] == second["stg_raw__facts"]
 
 
+def test_the_tables_refuse_what_the_staging_tests_no_longer_check_every_night(pipeline_env):
+    """The staging layer does not test every night what PostgreSQL enforces on every row written
+    (dbt_project/models/staging/_staging__models.yml): each write below breaks one such rule and is refused.
+    Nor does the intermediate layer test a uniqueness its tables' unique indexes enforce, or its views' DISTINCT
+    ON makes (dbt_project/models/intermediate/_intermediate__models.yml)."""
+    from psycopg2 import errors
+
+    dsn = pipeline_env["dsn"]
+    generated_inbox(pipeline_env["inbox"], units=2, quarters=1, error_rate=0.0, seed=3, end=(2026, 2))
+    assert nightly.run_all(docs=False)["marts_published"]
+    for table, columns in {"int_submissions_enriched": "file_id", "int_submission_outcomes": "file_id",
+                           "int_submissions_published": "unit_code, year, quarter"}.items():
+        assert query(dsn, """select count(*) from pg_index where indrelid = %s::regclass and indisunique
+                             and pg_get_indexdef(indexrelid) like %s""",
+                     (f"intermediate.{table}", f"%({columns})")) == [(1,)], table
+    assert "DISTINCT ON (submissions.unit_code, submissions.year, submissions.quarter)" in \
+        query(dsn, "select pg_get_viewdef('intermediate.int_submissions_basis'::regclass)")[0][0]
+    file_ = ("insert into raw.files (file_id, path, content_hash, size_bytes, status, run_id) "
+             "values (%s, 'T01X0001/2026-Q2/bc.xlsx', 'h', 1, %s, 'r')")
+    unit = "insert into raw.org_units (unit_code, name, level, source_hash) values (%s, 'Xã Một', 'commune', 'h')"
+    gate = "insert into audit.submission_gate (file_id, run_id, decision, errors, warnings) values (%s, 'r', %s, 0, 0)"
+    review = ("insert into audit.submission_review (review_id, file_id, content_hash, unit_code, year, quarter, decision,"
+              " reason, reviewed_by, state_before, rule_results) values (%s, 9999001, 'h', 'T01X0001', 2026, 2, %s,"
+              " 'đã kiểm tra lại với đơn vị', 'chuyên viên', 'held', '[]')")
+    cases = {
+        "raw.files: file_id never empty": ([(file_, (None, "loaded"))], errors.NotNullViolation),
+        "raw.files: file_id unique": ([(file_, (9999001, "loaded"))] * 2, errors.UniqueViolation),
+        "raw.files: status loaded or rejected": ([(file_, (9999001, "parsed"))], errors.CheckViolation),
+        "raw.org_units: unit_code never empty": ([(unit, (None,))], errors.NotNullViolation),
+        "raw.org_units: unit_code unique": ([(unit, ("T01X0001",))] * 2, errors.UniqueViolation),
+        "raw.unit_mapping: weight never empty": ([("insert into raw.unit_mapping (old_code, new_code, weight, "
+                                                   "effective_date, source_hash) values ('A', 'B', null, "
+                                                   "'2025-07-01', 'h')", ())], errors.NotNullViolation),
+        "audit.submission_gate: file_id never empty": ([(gate, (None, "accepted"))], errors.NotNullViolation),
+        "audit.submission_gate: file_id unique": ([(file_, (9999001, "loaded"))] + [(gate, (9999001, "held"))] * 2,
+                                                  errors.UniqueViolation),
+        "audit.submission_gate: decision accepted or held": ([(file_, (9999001, "loaded")), (gate, (9999001, "maybe"))],
+                                                             errors.CheckViolation),
+        "audit.submission_review: review_id never empty": ([(file_, (9999001, "loaded")), (review, (None, "accept"))],
+                                                           errors.NotNullViolation),
+        "audit.submission_review: review_id unique": ([(file_, (9999001, "loaded"))] + [(review, (9999001, "reject"))] * 2,
+                                                      errors.UniqueViolation),
+        "audit.submission_review: decision accept or reject": ([(file_, (9999001, "loaded")),
+                                                                (review, (9999001, "maybe"))], errors.CheckViolation),
+    }
+    conn = psycopg2.connect(dsn.url())
+    refused = {}
+    try:
+        with conn.cursor() as cur:
+            for case, (writes, error) in cases.items():
+                cur.execute("savepoint attempt")
+                try:
+                    for statement, params in writes:
+                        cur.execute(statement, params)
+                except psycopg2.Error as exc:
+                    refused[case] = type(exc)
+                cur.execute("rollback to savepoint attempt")
+                assert refused.get(case) is error, case
+    finally:
+        conn.rollback()
+        conn.close()
+    assert len(refused) == len(cases)
+
+
 def test_a_table_made_from_the_registry_is_kept_until_the_registry_changes(pipeline_env):
     """The tables made from the registry, the catalog or the reviews alone (the dimensions, the registry's
     hierarchy) are kept by a night of new reports, in both copies of the marts (dbt_project/macros/
