@@ -216,6 +216,10 @@ def test_every_state_reviews_and_reporting_rate(pipeline_env, capsys, monkeypatc
     incremental = marts_fingerprint(dsn, exclude_columns=())
     standby = marts_fingerprint(dsn, exclude_columns=(), schema="marts_next")
     assert {t: v for t, v in incremental.items() if t in incremental_marts() and standby.get(t) != v} == {}
+    # The standing decisions, built incrementally, are those the view computes from every decision and review.
+    decided = "select file_id, decision, decision_seq, review_decision, gate_seq from intermediate.{}"
+    assert sorted(query(dsn, decided.format("int_submission_outcomes"))) == \
+        sorted(query(dsn, decided.format("int_submission_decisions")))
     run_dbt(dsn, config.load_settings().dbt_target_dir,
             ["build", "--full-refresh", "--selector", "publish", "--vars", json.dumps({"marts_schema": "marts_rebuilt"})])
     rebuilt = marts_fingerprint(dsn, exclude_columns=(), schema="marts_rebuilt")

@@ -82,17 +82,51 @@
     {%- do adapter.commit() -%}
 {%- endmacro %}
 
-{#- A digest of every row of the relations the model reads (its refs and sources): per relation, its rows'
-    count and the sum of their 64-bit hashes, which no order of the rows changes and which needs no sort
-    (an ordered md5 of the registry's 25,000 hierarchy rows took twice as long). -#}
-{% macro inputs_digest() -%}
-    {%- set parts = [] -%}
-    {%- for unique_id in model.depends_on.nodes | sort -%}
-        {%- set node = graph.nodes.get(unique_id) or graph.sources.get(unique_id) -%}
-        {%- set input = api.Relation.create(database=node.database, schema=node.schema,
-                                            identifier=node.identifier if node.resource_type == 'source' else node.alias) -%}
-        {%- do parts.append("(select count(*) || ':' || coalesce(sum(hashtextextended(input::text, 0)::numeric), 0) from "
-                            ~ input ~ " as input)") -%}
-    {%- endfor -%}
-    md5(concat_ws('|', '{{ model.depends_on.nodes | sort | join(",") }}'{% for part in parts %}, {{ part }}{% endfor %}))
+{#- A digest of every row of `relations` (by default those the model reads: its refs and sources): per
+    relation, its rows' count and the sum of their 64-bit hashes, which no order of the rows changes and
+    which needs no sort (an ordered md5 of the registry's 25,000 hierarchy rows took twice as long). -#}
+{% macro inputs_digest(relations=none) -%}
+    {%- if relations is none -%}
+        {%- set relations = [] -%}
+        {%- for unique_id in model.depends_on.nodes | sort -%}
+            {%- set node = graph.nodes.get(unique_id) or graph.sources.get(unique_id) -%}
+            {%- do relations.append(api.Relation.create(database=node.database, schema=node.schema,
+                    identifier=node.identifier if node.resource_type == 'source' else node.alias)) -%}
+        {%- endfor -%}
+    {%- endif -%}
+    md5(concat_ws('|', '{{ relations | join(",") }}'
+    {%- for input in relations %},
+        (select count(*) || ':' || coalesce(sum(hashtextextended(input::text, 0)::numeric), 0) from {{ input }} as input)
+    {%- endfor %}))
+{%- endmacro %}
+
+{#- For an incremental model that redoes every row when some of its inputs changed (the registry, for the
+    registry's columns it copies), or when the model itself did: whether the table was last built from
+    these `relations` as they are and from this model (record_inputs, its post-hook). False before the
+    first build and while dbt parses. -#}
+{% macro inputs_as_recorded(relations) -%}
+    {%- if not execute -%}
+        {{- return(false) -}}
+    {%- endif -%}
+    {%- set found = run_query("select count(*) from work.kept_relations as built where "
+                              ~ recorded_as(incremental_fingerprint()) ~ " and built.inputs = " ~ inputs_digest(relations)) -%}
+    {{- return(found.columns[0].values()[0] == 1) -}}
+{%- endmacro %}
+
+{% macro record_inputs(relations) -%}
+    insert into work.kept_relations (relation_oid, relation, fingerprint, inputs)
+    values ('{{ this }}'::regclass, '{{ this }}', '{{ incremental_fingerprint() }}', {{ inputs_digest(relations) }})
+    on conflict (relation_oid) do update
+    set relation = excluded.relation, fingerprint = excluded.fingerprint, inputs = excluded.inputs, built_at = now()
+{%- endmacro %}
+
+{#- An incremental model's own definition: its SQL as written (the compiled one holds the night's watermark)
+    and its configuration. -#}
+{% macro incremental_fingerprint() -%}
+    {{- return(local_md5(model.raw_code ~ tojson(model.config))) -}}
+{%- endmacro %}
+
+{#- The relations whose rows the registry's columns of a submission come from. -#}
+{% macro registry_inputs() -%}
+    {{- return([ref('stg_raw__org_units'), ref('org_levels')]) -}}
 {%- endmacro %}

@@ -263,8 +263,13 @@ def build_candidates(run_id: str, settings: Settings | None = None) -> dict:
             run_dbt(dsn, settings.dbt_target_dir, ["seed", "--full-refresh", "--select", *changed])
         progress.say("dbt", "dbt build --selector pre_gate: staging, intermediate, dữ liệu chờ kiểm tra / pending figures")
         args = ["build", "--selector", "pre_gate"]
-        if not changed and seeds_in_place(conn, _last_build(conn)):
+        last = _last_build(conn)
+        if not changed and seeds_in_place(conn, last):
             args += ["--exclude-resource-type", "seed"]  # the catalogs as this project has them: not loaded again
+        elif last is not None and json.loads(last).get("models") != project_digest():
+            # An upgraded project: its incremental models (int_submissions_enriched ...) are made again whole,
+            # whatever columns or logic changed, and every view with them.
+            args.append("--full-refresh")
         result = run_dbt(dsn, settings.dbt_target_dir, args)
         _parse_publication_ahead(dsn, settings)
         with conn.cursor() as cur:

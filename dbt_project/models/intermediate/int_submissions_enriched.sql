@@ -1,8 +1,19 @@
-{{ config(materialized='table', tags=['pre_gate'],
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='file_id',
+          on_schema_change='fail', tags=['pre_gate'],
+          post_hook="{{ record_inputs(registry_inputs()) }}",
           indexes=[{'columns': ['file_id'], 'unique': True}, {'columns': ['unit_code', 'year', 'quarter']}]) }}
 
+-- Incremental: a night adds its newly loaded files (raw.files only gains rows). Every file is enriched
+-- again when the registry or the level letters, or this model, changed since the table was last built
+-- (macros/relations_kept.sql): made again whole it took a second of every night's critical path.
+{%- set appending = is_incremental() and inputs_as_recorded(registry_inputs()) %}
+
 with loaded as (
-    select * from {{ ref('stg_raw__files') }} where load_status = 'loaded'
+    select * from {{ ref('stg_raw__files') }}
+    where load_status = 'loaded'
+    {%- if appending %}
+      and file_id > {{ incremental_watermark('file_id') }}
+    {%- endif %}
 ),
 
 units as (
