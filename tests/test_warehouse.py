@@ -664,9 +664,18 @@ def test_a_table_made_from_the_registry_is_kept_until_the_registry_changes(pipel
                                              "and is_current_record union select unit_name from "
                                              "marts.bi_tthc_processing where unit_code = %s", (unit, unit))}
 
+    def snapshot_ran() -> bool:
+        """Whether the last publication's build ran the registry's snapshot."""
+        from ingestion.pipeline.publish import build_dir
+
+        results = json.loads((build_dir(config.load_settings().dbt_target_dir) / "run_results.json").read_text())
+        return any(r["unique_id"].startswith("snapshot.") for r in results["results"])
+
     night(61)
+    assert snapshot_ran()  # the first publication
     second = night(62)  # the standby made after the first publication holds the incremental marts only
     third = night(63)
+    assert not snapshot_ran()  # the registry as the last publication had it: nothing for the snapshot to record
     assert all(len(second[name]) == 2 for name in kept + rebuilt if not name.startswith("int_"))
     assert {name: third[name] for name in kept} == {name: second[name] for name in kept}
     assert all(len(third[name] - second[name]) == 1 for name in rebuilt)  # tonight's copy, made again
@@ -687,13 +696,15 @@ def test_a_table_made_from_the_registry_is_kept_until_the_registry_changes(pipel
         writer.writerows(rows)
     fourth = night(64)
     assert names(unit) == {"Xã Đổi Tên"}
+    assert snapshot_ran() and query(dsn, "select count(*) from snapshots.snap_org_units where unit_code = %s",
+                                    (unit,)) == [(2,)]
     # The submissions, built incrementally, are enriched again whole when the registry changed.
     assert query(dsn, "select distinct unit_name from intermediate.int_submissions_enriched where unit_code = %s",
                  (unit,)) == [("Xã Đổi Tên",)]
     assert query(dsn, "select count(*) from intermediate.int_submissions_enriched") == \
         query(dsn, "select count(*) from raw.files where status = 'loaded'")
     fifth = night(65)  # the copy in marts_next was made before the change: made again, not kept
-    assert names(unit) == {"Xã Đổi Tên"}
+    assert names(unit) == {"Xã Đổi Tên"} and not snapshot_ran()
     for name in ("dim_org_unit", "bi_tthc_processing"):
         assert fifth[name].isdisjoint(third[name]) and len(fifth[name] & fourth[name]) == 1, name
     # What does not read the registry is kept: the catalog's dimension. What reads it is made again, whichever
