@@ -113,12 +113,14 @@ def build_vars(unchanged_inputs: bool) -> dict:
 
 
 def _incremental_models(manifest: Path) -> list[dict]:
-    """The incremental models of dbt's manifest (none before dbt has written one)."""
+    """The incremental marts of dbt's manifest (none before dbt has written one). Incremental intermediate
+    tables (int_submissions_enriched ...) are one table each, not swapped: they have no standby."""
     if not manifest.exists():
         return []
     nodes = json.loads(manifest.read_text(encoding="utf-8")).get("nodes", {})
     return [node for node in nodes.values()
-            if node.get("resource_type") == "model" and node.get("config", {}).get("materialized") == "incremental"]
+            if node.get("resource_type") == "model" and node.get("config", {}).get("materialized") == "incremental"
+            and node.get("original_file_path", "").startswith("models/marts/")]
 
 
 def incremental_marts_out_of_sync(cur, manifest: Path, schema: str) -> list[str]:
