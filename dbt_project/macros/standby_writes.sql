@@ -27,15 +27,25 @@
     reset enable_nestloop;
     reset enable_hashjoin;
     reset enable_mergejoin;
+    {%- if is_mart(arg_dict['target_relation']) %}
     {{ standby_record(arg_dict['target_relation'], keys,
                       'select distinct ' ~ (keys | join(', ')) ~ ' from ' ~ arg_dict['temp_relation']) }}
+    {%- endif %}
 {%- endmacro %}
 
 {% macro get_incremental_append_sql(arg_dict) -%}
     {%- set columns = arg_dict['dest_columns'] | map(attribute='name') | list -%}
     {{ adapter.dispatch('get_incremental_append_sql', 'dbt')(arg_dict) }};
+    {%- if is_mart(arg_dict['target_relation']) %}
     {{ standby_record(arg_dict['target_relation'], columns,
                       'select ' ~ get_quoted_csv(columns) ~ ' from ' ~ arg_dict['temp_relation']) }}
+    {%- endif %}
+{%- endmacro %}
+
+{#- Only the marts have a standby: the incremental intermediate tables (the submissions, their decisions)
+    are one table each, which every build brings up to date itself. -#}
+{% macro is_mart(relation) -%}
+    {{- return(relation.schema == var('marts_schema')) -}}
 {%- endmacro %}
 
 {#- The table holding one model's changes, named after its columns too: a model whose key changes

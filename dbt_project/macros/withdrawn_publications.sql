@@ -5,11 +5,16 @@
     select distinct reviews.unit_code, reviews.year, reviews.quarter
     from {{ ref('stg_audit__submission_review') }} as reviews
     where reviews.review_decision = 'reject'
-      and not exists (select 1 from {{ ref('int_submission_outcomes') }} as outcomes
-                      where outcomes.unit_code = reviews.unit_code
-                        and outcomes.year = reviews.year
-                        and outcomes.quarter = reviews.quarter
-                        and outcomes.decision = 'accepted')
+      and not {{ accepted_version_exists('reviews') }}
+{%- endmacro %}
+
+{#- Whether the unit-quarter of `relation`'s row has a version that stands accepted. -#}
+{% macro accepted_version_exists(relation) -%}
+    exists (select 1 from {{ ref('int_submission_outcomes') }} as outcomes
+            where outcomes.unit_code = {{ relation }}.unit_code
+              and outcomes.year = {{ relation }}.year
+              and outcomes.quarter = {{ relation }}.quarter
+              and outcomes.decision = 'accepted')
 {%- endmacro %}
 
 {% macro remove_withdrawn_publications() -%}
@@ -47,4 +52,11 @@
              or (built.rollup_scope = 'province' and sources.current_province_code = built.unit_code)
       )
     {%- endcall %}
+{%- endmacro %}
+
+{#- int_submissions_published's post-hook: the unit-quarters tonight's decisions and reviews left with no
+    accepted version (a review rejected the only one) lose their row, which no new row replaces. -#}
+{% macro remove_unpublished_groups() -%}
+    delete from {{ this }} as built
+    where not {{ accepted_version_exists('built') }}
 {%- endmacro %}
