@@ -572,7 +572,8 @@ def test_the_tables_refuse_what_the_staging_tests_no_longer_check_every_night(pi
     """The staging layer does not test every night what PostgreSQL enforces on every row written
     (dbt_project/models/staging/_staging__models.yml): each write below breaks one such rule and is refused.
     Nor does the intermediate layer test a uniqueness its tables' unique indexes enforce, or its views' DISTINCT
-    ON makes (dbt_project/models/intermediate/_intermediate__models.yml)."""
+    ON makes, or the constraints its tables declare (dbt_project/models/intermediate/_intermediate__models.yml,
+    given to each table as it is made: macros/ensure_constraints.sql)."""
     from psycopg2 import errors
 
     dsn = pipeline_env["dsn"]
@@ -613,6 +614,29 @@ def test_the_tables_refuse_what_the_staging_tests_no_longer_check_every_night(pi
         "audit.submission_review: decision accept or reject": ([(file_, (9999001, "loaded")),
                                                                 (review, (9999001, "maybe"))], errors.CheckViolation),
     }
+    published, second = "intermediate.int_submissions_published", "(select file_id from {} order by file_id desc limit 1)"
+    assert query(dsn, f"select count(*) >= 2 from {published}") == [(True,)]
+    intermediate = {
+        "int_submissions_published: gate_seq never empty":
+            f"update {published} set gate_seq = null where file_id = {second.format(published)}",
+        "int_submissions_published: gate_seq unique":
+            f"update {published} set gate_seq = (select min(gate_seq) from {published}) "
+            f"where file_id = {second.format(published)}",
+        "int_submission_outcomes: file_id never empty":
+            "update intermediate.int_submission_outcomes set file_id = null "
+            "where file_id = (select min(file_id) from intermediate.int_submission_outcomes)",
+        "int_submission_outcomes: decision accepted, held or rejected":
+            "update intermediate.int_submission_outcomes set decision = 'maybe' "
+            "where file_id = (select min(file_id) from intermediate.int_submission_outcomes)",
+        "int_org_units_lineage: weight never empty":
+            "update intermediate.int_org_units_lineage set weight = null "
+            "where ctid = (select min(ctid) from intermediate.int_org_units_lineage)",
+        "int_org_units_lineage: (unit_code, current_unit_code) unique":
+            "insert into intermediate.int_org_units_lineage select * from intermediate.int_org_units_lineage limit 1",
+    }
+    errors_of = dict(zip(intermediate, [errors.NotNullViolation, errors.UniqueViolation, errors.NotNullViolation,
+                                        errors.CheckViolation, errors.NotNullViolation, errors.UniqueViolation]))
+    cases.update({case: ([(statement, ())], errors_of[case]) for case, statement in intermediate.items()})
     conn = psycopg2.connect(dsn.url())
     refused = {}
     try:

@@ -1,4 +1,4 @@
-{{ config(materialized='table', meta={'keep_when_unchanged': true}, tags=['publish'], indexes=[{'columns': ['unit_code']}]) }}
+{{ config(materialized='table', meta={'keep_when_unchanged': true}, tags=['publish']) }}
 -- Made again only when its SQL or what it reads changed (macros/relations_kept.sql).
 
 -- Where each unit's figures go today: follow the dated reorganisation mapping to the end
