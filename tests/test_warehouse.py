@@ -568,7 +568,7 @@ def test_a_view_is_kept_while_its_definition_and_sources_stay(pipeline_env):
     assert third["stg_raw__facts"] == second["stg_raw__facts"]
 
 
-def test_the_tables_refuse_what_the_staging_tests_no_longer_check_every_night(pipeline_env):
+def test_the_tables_refuse_what_the_nightly_builds_no_longer_test(pipeline_env):
     """The staging layer does not test every night what PostgreSQL enforces on every row written
     (dbt_project/models/staging/_staging__models.yml): each write below breaks one such rule and is refused.
     Nor does the intermediate layer test a uniqueness its tables' unique indexes enforce, or its views' DISTINCT
@@ -614,29 +614,30 @@ def test_the_tables_refuse_what_the_staging_tests_no_longer_check_every_night(pi
         "audit.submission_review: decision accept or reject": ([(file_, (9999001, "loaded")),
                                                                 (review, (9999001, "maybe"))], errors.CheckViolation),
     }
-    published, second = "intermediate.int_submissions_published", "(select file_id from {} order by file_id desc limit 1)"
+    published = "intermediate.int_submissions_published"
+    last_published = f"(select file_id from {published} order by file_id desc limit 1)"
+    first_outcome = "(select min(file_id) from intermediate.int_submission_outcomes)"
     assert query(dsn, f"select count(*) >= 2 from {published}") == [(True,)]
     intermediate = {
         "int_submissions_published: gate_seq never empty":
-            f"update {published} set gate_seq = null where file_id = {second.format(published)}",
+            (f"update {published} set gate_seq = null where file_id = {last_published}", errors.NotNullViolation),
         "int_submissions_published: gate_seq unique":
-            f"update {published} set gate_seq = (select min(gate_seq) from {published}) "
-            f"where file_id = {second.format(published)}",
+            (f"update {published} set gate_seq = (select min(gate_seq) from {published}) "
+             f"where file_id = {last_published}", errors.UniqueViolation),
         "int_submission_outcomes: file_id never empty":
-            "update intermediate.int_submission_outcomes set file_id = null "
-            "where file_id = (select min(file_id) from intermediate.int_submission_outcomes)",
+            (f"update intermediate.int_submission_outcomes set file_id = null where file_id = {first_outcome}",
+             errors.NotNullViolation),
         "int_submission_outcomes: decision accepted, held or rejected":
-            "update intermediate.int_submission_outcomes set decision = 'maybe' "
-            "where file_id = (select min(file_id) from intermediate.int_submission_outcomes)",
+            (f"update intermediate.int_submission_outcomes set decision = 'maybe' where file_id = {first_outcome}",
+             errors.CheckViolation),
         "int_org_units_lineage: weight never empty":
-            "update intermediate.int_org_units_lineage set weight = null "
-            "where ctid = (select min(ctid) from intermediate.int_org_units_lineage)",
+            ("update intermediate.int_org_units_lineage set weight = null "
+             "where ctid = (select min(ctid) from intermediate.int_org_units_lineage)", errors.NotNullViolation),
         "int_org_units_lineage: (unit_code, current_unit_code) unique":
-            "insert into intermediate.int_org_units_lineage select * from intermediate.int_org_units_lineage limit 1",
+            ("insert into intermediate.int_org_units_lineage select * from intermediate.int_org_units_lineage limit 1",
+             errors.UniqueViolation),
     }
-    errors_of = dict(zip(intermediate, [errors.NotNullViolation, errors.UniqueViolation, errors.NotNullViolation,
-                                        errors.CheckViolation, errors.NotNullViolation, errors.UniqueViolation]))
-    cases.update({case: ([(statement, ())], errors_of[case]) for case, statement in intermediate.items()})
+    cases.update({case: ([(statement, ())], error) for case, (statement, error) in intermediate.items()})
     conn = psycopg2.connect(dsn.url())
     refused = {}
     try:

@@ -68,13 +68,17 @@
     and built.fingerprint = '{{ fingerprint }}'
 {%- endmacro %}
 
+{#- This relation's record: made from `fingerprint`, with `inputs` (an SQL expression) as its inputs' digest. -#}
+{% macro upsert_kept_record(fingerprint, inputs) -%}
+    insert into work.kept_relations (relation_oid, relation, fingerprint, inputs)
+    values ('{{ this }}'::regclass, '{{ this }}', '{{ fingerprint }}', {{ inputs }})
+    on conflict (relation_oid) do update
+    set relation = excluded.relation, fingerprint = excluded.fingerprint, inputs = excluded.inputs, built_at = now()
+{%- endmacro %}
+
 {% macro record_kept(fingerprint, inputs) -%}
     {%- call statement('record_kept') -%}
-        insert into work.kept_relations (relation_oid, relation, fingerprint, inputs)
-        values ('{{ this }}'::regclass, '{{ this }}', '{{ fingerprint }}', {{ "'" ~ inputs ~ "'" if inputs else 'null' }})
-        on conflict (relation_oid) do update
-        set relation = excluded.relation, fingerprint = excluded.fingerprint, inputs = excluded.inputs,
-            built_at = now();
+        {{ upsert_kept_record(fingerprint, "'" ~ inputs ~ "'" if inputs else 'null') }};
         -- the records of relations dropped since (a rebuilt table's old version, a view that went with it)
         delete from work.kept_relations as built
         where not exists (select 1 from pg_class where pg_class.oid = built.relation_oid);
@@ -114,10 +118,7 @@
 {%- endmacro %}
 
 {% macro record_inputs(relations) -%}
-    insert into work.kept_relations (relation_oid, relation, fingerprint, inputs)
-    values ('{{ this }}'::regclass, '{{ this }}', '{{ incremental_fingerprint() }}', {{ inputs_digest(relations) }})
-    on conflict (relation_oid) do update
-    set relation = excluded.relation, fingerprint = excluded.fingerprint, inputs = excluded.inputs, built_at = now()
+    {{ upsert_kept_record(incremental_fingerprint(), inputs_digest(relations)) }}
 {%- endmacro %}
 
 {#- An incremental model's own definition: its SQL as written (the compiled one holds the night's watermark)

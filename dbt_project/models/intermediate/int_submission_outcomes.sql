@@ -5,8 +5,8 @@
 -- The standing decision of every decided submission (int_submission_decisions) as a table, so
 -- PostgreSQL plans the published versions and the history basis from real statistics of
 -- `decision`: through the view it is a CASE expression, guessed at 0.5 % of the rows, and the
--- marts fall into nested loops over millions of figures. Rebuilt by the pre-gate and the publish
--- builds (reviews recorded in between reach it at the next build; the view stays live).
+-- marts fall into nested loops over millions of figures. Brought up to date by the pre-gate and the
+-- publish builds (reviews recorded in between reach it at the next build; the view stays live).
 -- Incremental: a build redoes the files decided since the table's highest decision_seq, and those whose
 -- file version a review since then names (gate decisions and reviews share one sequence). Every file
 -- is redone when this model changed since the table was last built.
